@@ -1,0 +1,89 @@
+"""``/v1/deliveries``: search, detail with every attempt, and resend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from hookline.api import render
+from hookline.api.deps import Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.render import JSON
+from hookline.errors import Invalid
+from hookline.models import DeliveryStatus
+from hookline.service import deliveries
+from hookline.storage.deliveries import Filters
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+
+
+def _time(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return (
+            float(value) if value.replace(".", "", 1).isdigit() else datetime.fromisoformat(value).timestamp()
+        )
+    except ValueError:
+        raise Invalid(
+            f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"}
+        ) from None
+
+
+def _statuses(values: list[str]) -> tuple[str, ...]:
+    wanted = [s for v in values for s in v.split(",") if s]
+    bad = [s for s in wanted if s not in DeliveryStatus.__members__.values()]
+    if bad:
+        raise Invalid(
+            f"unknown status {', '.join(bad)}", fields={"status": "one of " + ", ".join(DeliveryStatus)}
+        )
+    return tuple(wanted)
+
+
+@router.get("")
+async def list_deliveries(
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    route_id: str | None = None,
+    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies query defaults
+    event_type: str | None = None,
+    event_id: str | None = None,
+    object_id: str | None = None,
+    customer_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> JSON:
+    filters = Filters(
+        route_id=route_id,
+        status=_statuses(status),
+        event_type=event_type,
+        event_id=event_id,
+        object_id=object_id,
+        customer_id=customer_id,
+        since=_time(since, "since"),
+        until=_time(until, "until"),
+    )
+    rows = await deliveries.page(ctx, merchant_id, filters, limit, decode_cursor(cursor))
+    return JSON({"data": [render.delivery(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+@router.get("/{delivery_id}")
+async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row, tried = await deliveries.get(ctx, merchant_id, delivery_id)
+    payload = bytes(row["payload"])
+    return JSON(
+        {
+            **render.delivery(row),
+            "attempts": [render.attempt(a, payload) for a in tried],
+            "attempt_count": row["attempts"],
+            "payload": payload.decode("utf-8", "replace"),
+        }
+    )
+
+
+@router.post("/{delivery_id}/resend")
+async def resend_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.delivery(await deliveries.resend(ctx, merchant_id, delivery_id)))

@@ -1,0 +1,72 @@
+"""``/v1/events`` (ingestion, single or batch) and ``/v1/event-types``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+
+from hookline import catalog
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, encode_cursor
+from hookline.api.render import JSON
+from hookline.errors import Invalid
+from hookline.service import deliveries, ingest
+
+router = APIRouter(tags=["events"])
+
+MAX_BODY = 5 * 1024 * 1024
+
+
+@router.get("/v1/event-types")
+async def event_types(ctx: Ctx, _: Caller) -> JSON:
+    types = catalog.event_types(entitlements=ctx.entitlements)
+    rows = [{"type": t.type, "family": t.family, "description": t.description} for t in types]
+    return JSON({"data": rows, "next_cursor": None})
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid(f"the body is larger than {MAX_BODY} bytes", fields={"body": "too large"})
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}", fields={"body": "invalid JSON"}) from None
+
+
+@router.post("/v1/events", status_code=202)
+async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    body = await _json_body(request)
+    batch = isinstance(body, dict) and "events" in body
+    if batch:
+        merchant = merchant or body.get("merchant")
+        if not isinstance(body["events"], list):
+            raise Invalid("events must be a list of events", fields={"events": "not a list"})
+    merchant_id = caller.acting_for(merchant)
+    results = await ingest.ingest(ctx, merchant_id, body["events"] if batch else [body])
+    answers = [{"id": r.id, "deliveries": r.deliveries} for r in results]
+    return JSON(answers if batch else answers[0], status_code=202)
+
+
+@router.get("/v1/events")
+async def list_events(
+    ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None, type: str | None = None
+) -> JSON:
+    raw = decode_cursor(cursor)
+    before = None
+    if raw:
+        received, _, last_id = raw.partition("|")
+        try:
+            before = (float(received), last_id)
+        except ValueError:
+            raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
+    rows = await deliveries.event_page(ctx, merchant_id, limit, before, type)
+    nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
+    return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})
+
+
+@router.get("/v1/events/{event_id}")
+async def get_event(event_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.event(await deliveries.event(ctx, merchant_id, event_id)))

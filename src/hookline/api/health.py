@@ -1,0 +1,26 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hookline.api.deps import Ctx
+from hookline.api.render import JSON
+from hookline.errors import Unavailable
+from hookline.storage import health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> JSON:
+    return JSON({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(ctx: Ctx) -> JSON:
+    try:
+        await health.ping(ctx.db)
+    except Unavailable:
+        return JSON({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSON({"status": "ok", "database": ctx.db.dialect})

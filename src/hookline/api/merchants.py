@@ -1,0 +1,63 @@
+"""``/v1/merchants``: the operator manages tenants and their API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, Limit, decode_cursor, next_cursor
+from hookline.api.render import JSON
+from hookline.api.schemas import MerchantIn
+from hookline.errors import NotFound
+from hookline.service import merchants
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+
+
+def _own(caller: Caller, merchant_id: str) -> None:
+    """The operator reaches every merchant; a merchant key only its own (others are 'not found')."""
+    if not caller.operator and caller.merchant_id != merchant_id:
+        raise NotFound(f"merchant {merchant_id} not found")
+
+
+@router.post("", status_code=201)
+async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
+    caller.require_operator()
+    row, key = await merchants.create(ctx, body.name)
+    return JSON({**render.merchant(row), "api_key": key}, status_code=201)
+
+
+@router.get("")
+async def list_merchants(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: str | None = None) -> JSON:
+    caller.require_operator()
+    rows = await merchants.page(ctx, limit, decode_cursor(cursor))
+    return JSON({"data": [render.merchant(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+@router.get("/{merchant_id}")
+async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    _own(caller, merchant_id)
+    return JSON(render.merchant(await merchants.get(ctx, merchant_id)))
+
+
+@router.get("/{merchant_id}/api-keys")
+async def list_keys(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    _own(caller, merchant_id)
+    return JSON(
+        {"data": [render.api_key(r) for r in await merchants.keys(ctx, merchant_id)], "next_cursor": None}
+    )
+
+
+@router.post("/{merchant_id}/api-keys", status_code=201)
+async def add_key(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    _own(caller, merchant_id)
+    row, key = await merchants.add_key(ctx, merchant_id)
+    return JSON({**render.api_key(row), "api_key": key}, status_code=201)
+
+
+@router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204)
+async def revoke_key(merchant_id: str, key_id: str, ctx: Ctx, caller: Caller) -> Response:
+    _own(caller, merchant_id)
+    await merchants.revoke_key(ctx, merchant_id, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,84 @@
+"""Errors as RFC 9457 problem documents: the one table from our exceptions to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from hookline import errors
+from hookline.api.render import JSON
+
+logger = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.HooklineError], int] = {
+    errors.Invalid: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
+}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None) -> JSON:
+    body: dict[str, Any] = {
+        "type": f"https://hookline.dev/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if fields:
+        body["errors"] = fields
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSON(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+async def _ours(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, errors.HooklineError)
+    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
+    return problem(status, exc.detail, fields)
+
+
+async def _validation(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        fields.append({"field": ".".join(loc) or "body", "detail": str(err.get("msg", "invalid"))})
+    summary = "; ".join(f"{f['field']}: {f['detail']}" for f in fields[:5])
+    return problem(400, f"the request is not valid: {summary}", fields)
+
+
+async def _http(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, HTTPException)
+    return problem(exc.status_code, str(exc.detail))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSON:
+    logger.exception("unexpected error", exc_info=exc)
+    return problem(500, "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.HooklineError, _ours)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,59 @@
+"""``/v1/routes``: webhook routes, their states and settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.render import JSON
+from hookline.api.schemas import RouteIn, RoutePatch
+from hookline.models import RouteState
+from hookline.service import routes
+
+router = APIRouter(prefix="/v1/routes", tags=["routes"])
+
+
+@router.post("", status_code=201)
+async def create_route(body: RouteIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    merchant_id = caller.acting_for(merchant or body.merchant)
+    spec = body.model_dump(exclude={"merchant"})
+    spec["retry"] = body.retry.model_dump() if body.retry else {}
+    row = await routes.create(ctx, merchant_id, spec)
+    return JSON(render.route(row), status_code=201)
+
+
+@router.get("")
+async def list_routes(
+    ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
+) -> JSON:
+    rows = await routes.page(ctx, merchant_id, limit, decode_cursor(cursor))
+    return JSON({"data": [render.route(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+@router.get("/{route_id}")
+async def get_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.route(await routes.get(ctx, merchant_id, route_id)))
+
+
+@router.patch("/{route_id}")
+async def update_route(route_id: str, body: RoutePatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    patch = body.model_dump(exclude_none=True)
+    return JSON(render.route(await routes.update(ctx, merchant_id, route_id, patch)))
+
+
+@router.delete("/{route_id}", status_code=204)
+async def delete_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    await routes.delete(ctx, merchant_id, route_id)
+    return Response(status_code=204)
+
+
+@router.post("/{route_id}/halt")
+async def halt_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.route(await routes.set_state(ctx, merchant_id, route_id, RouteState.HALTED)))
+
+
+@router.post("/{route_id}/resume")
+async def resume_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.route(await routes.set_state(ctx, merchant_id, route_id, RouteState.ACTIVE)))

@@ -1,0 +1,58 @@
+"""``/v1/targets``: receiving URLs and their signing keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.render import JSON
+from hookline.api.schemas import TargetIn, TargetPatch
+from hookline.service import targets
+
+router = APIRouter(prefix="/v1/targets", tags=["targets"])
+
+
+@router.post("", status_code=201)
+async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    merchant_id = caller.acting_for(merchant or body.merchant)
+    row = await targets.create(ctx, merchant_id, body.url, body.enabled)
+    return JSON(render.target(row), status_code=201)
+
+
+@router.get("")
+async def list_targets(
+    ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
+) -> JSON:
+    rows = await targets.page(ctx, merchant_id, limit, decode_cursor(cursor))
+    return JSON({"data": [render.target(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+@router.get("/{target_id}")
+async def get_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.target(await targets.get(ctx, merchant_id, target_id)))
+
+
+@router.patch("/{target_id}")
+async def update_target(target_id: str, body: TargetPatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row = await targets.update(ctx, merchant_id, target_id, body.url, body.enabled)
+    return JSON(render.target(row))
+
+
+@router.delete("/{target_id}", status_code=204)
+async def delete_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    await targets.delete(ctx, merchant_id, target_id)
+    return Response(status_code=204)
+
+
+@router.get("/{target_id}/signing-key")
+async def get_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row = await targets.get(ctx, merchant_id, target_id)
+    return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))
+
+
+@router.post("/{target_id}/signing-key/rotate")
+async def rotate_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row = await targets.rotate(ctx, merchant_id, target_id)
+    return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))

@@ -1,0 +1,74 @@
+"""Settings: read once from ``HOOKLINE_*`` environment variables; nothing else reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+PREFIX = "HOOKLINE_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    #: SQLAlchemy-style URL: ``sqlite:///./hookline.db`` or ``postgresql://user@host/db``.
+    database_url: str = "sqlite:///./hookline.db"
+    #: Address the HTTP server binds.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: The operator's key; when empty one is generated at first start and printed once.
+    operator_key: str = ""
+    #: Allow targets on loopback, private, link-local addresses (development and tests only).
+    allow_private_targets: bool = False
+    #: Refuse plain-http target URLs.
+    require_https: bool = False
+    #: Offer the optional ``entitlement`` event family.
+    entitlements: bool = False
+    #: Deliveries in flight at once in one worker process, and per target.
+    concurrency: int = 256
+    per_target_concurrency: int = 16
+    #: Deliveries claimed per round trip to the database.
+    claim_batch: int = 200
+    #: Seconds between safety-net polls when no wake-up arrives.
+    poll_interval_s: float = 1.0
+    #: Seconds a claimed delivery stays invisible to other workers (longer than any route timeout).
+    lease_s: float = 60.0
+    #: Bytes of a response body kept with an attempt.
+    response_body_limit: int = 4096
+    #: Database connection pool size (PostgreSQL).
+    pool_size: int = 10
+    #: Log as JSON lines instead of text.
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from the environment, then from explicit overrides (CLI flags) that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _cast(f.type, raw, f.name)
+        settings = cls(**values)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _cast(kind: Any, raw: str, name: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            word = raw.strip().lower()  # as int() and float(), tolerate surrounding whitespace
+            if word in ("1", "true", "yes", "on"):
+                return True
+            if word in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise SystemExit(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

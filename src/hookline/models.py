@@ -1,0 +1,111 @@
+"""Domain values shared by every layer: states, statuses and the shapes passed between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hookline.retry import RetryPolicy
+
+JSON = dict[str, Any]
+
+
+class RouteState(StrEnum):
+    ACTIVE = "active"
+    HALTED = "halted"
+    DISABLED = "disabled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    HELD = "held"
+
+
+class ErrorKind(StrEnum):
+    """Why an attempt got no 2xx; ``None`` on an attempt means the receiver answered."""
+
+    TIMEOUT = "timeout"
+    CONNECT = "connect"
+    RESET = "reset"
+    DNS = "dns"
+    BLOCKED = "blocked"  # the SSRF guard refused the address
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    STATUS = "status"  # a non-2xx answer
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    id: str
+    merchant_id: str
+    name: str
+    target_id: str
+    event_types: tuple[str, ...]
+    state: RouteState
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float = 5.0
+    headers: tuple[tuple[str, str], ...] = ()
+    snapshot: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An accepted platform event, as the merchant will see it in the envelope."""
+
+    id: str
+    merchant_id: str
+    type: str
+    created: int  # epoch seconds, as in Ordergroove's payloads
+    object: JSON
+    context: JSON | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed delivery, with everything the worker needs to send it and nothing more."""
+
+    delivery_id: str
+    event_id: str
+    route_id: str
+    target_id: str
+    url: str
+    payload: bytes
+    attempts: int  # attempts made before this one
+    budget_used: int  # of those, the ones counted against the retry budget (since the last resend)
+    keys: tuple[bytes, ...]  # signing keys, newest first
+    timeout_s: float
+    headers: tuple[tuple[str, str], ...]
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one HTTP attempt produced, as the sender reports it."""
+
+    started: float
+    duration_ms: float
+    request_headers: dict[str, str]
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    error: ErrorKind | None = None
+    error_detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A finished attempt and the delivery's state after it, ready to be recorded."""
+
+    job: Job
+    outcome: Outcome
+    status: DeliveryStatus
+    next_attempt_at: float | None
+    completed: float | None
+
+    @property
+    def number(self) -> int:
+        return self.job.attempts + 1

@@ -1,0 +1,188 @@
+"""The outbound HTTP sender: one POST per delivery attempt, turned into an ``Outcome``, never an exception.
+
+One aiohttp session (and so one connection pool and one DNS cache) serves every attempt of a worker
+process: a session per request would pay a TCP and TLS handshake and a DNS lookup each time, which is most
+of the cost of a webhook. A bad endpoint is the normal case here, so every failure is reported as data
+(``Outcome.error``) for the worker to record and schedule a retry from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+from yarl import URL
+
+from hookline import __version__
+from hookline.models import ErrorKind, Outcome
+from hookline.sender import failures, guard
+from hookline.sender.resolver import GuardedResolver
+
+USER_AGENT = f"hookline/{__version__}"
+_DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+_DNS_TTL_S = 10
+# Shorter than the idle timeout of common receivers (uvicorn and Node close after 5 s), so hookline drops
+# an idle connection before the server does, instead of racing a POST against the server's FIN: a POST is
+# not retried by aiohttp on a stale connection and would show as a reset.
+_KEEPALIVE_S = 4.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _target(url: str, allow_private: bool, require_https: bool) -> URL | tuple[ErrorKind, str]:
+    """The parsed URL, or why it is refused; cached because the same few URLs are sent to over and over."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError) as exc:
+        return ErrorKind.PROTOCOL, f"invalid URL: {exc}"
+    if parsed.scheme in ("http", "https") and not parsed.raw_host:
+        return ErrorKind.PROTOCOL, "invalid URL: it has no host"
+    reason = guard.check_parsed(parsed, allow_private=allow_private, require_https=require_https)
+    return parsed if reason is None else (ErrorKind.BLOCKED, reason)
+
+
+def _request_headers(given: Mapping[str, str]) -> dict[str, str]:
+    """Defaults plus the caller's headers; a caller's header replaces a default whatever its case."""
+    if not given:
+        return dict(_DEFAULT_HEADERS)
+    names = {name.lower() for name in given}
+    merged = {name: value for name, value in _DEFAULT_HEADERS.items() if name.lower() not in names}
+    merged.update(given)
+    return merged
+
+
+def _response_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """Lower-case names; a repeated header is joined with ", " as HTTP allows."""
+    headers: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> str:
+    """At most ``limit`` bytes of the body, so a receiver streaming gigabytes costs nothing to keep."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = await response.content.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+class Sender:
+    """POSTs webhook bodies through one pooled aiohttp session, with the SSRF guard on every connection.
+
+    Build it inside a running event loop (``open_sender`` does), and ``close`` it when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        response_body_limit: int = 4096,
+        max_connections: int = 256,
+        require_https: bool = False,
+    ) -> None:
+        self._allow_private = allow_private
+        self._require_https = require_https
+        self._limit = response_body_limit
+        resolver: aiohttp.abc.AbstractResolver = aiohttp.DefaultResolver()
+        self._resolver = resolver if allow_private else GuardedResolver(resolver)
+        connector = aiohttp.TCPConnector(
+            limit=max_connections,
+            limit_per_host=0,  # per-target fairness is the worker's job, not the pool's
+            ttl_dns_cache=_DNS_TTL_S,
+            resolver=self._resolver,
+            keepalive_timeout=_KEEPALIVE_S,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # A receiver's cookies must not leak into the next delivery, nor grow without bound.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # Only a few KiB of the answer are kept, so compression buys nothing and invites zip bombs.
+            skip_auto_headers=("Accept-Encoding",),
+            trust_env=False,  # an HTTP_PROXY in the environment must not reroute (or unguard) deliveries
+        )
+        self._closed = False
+
+    async def send(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
+        """POST ``body`` to ``url`` and report what happened; redirects are answers, not followed."""
+        started = time.time()
+        clock = time.perf_counter()
+        request_headers = _request_headers(headers)
+        target = _target(url, self._allow_private, self._require_https)
+        if isinstance(target, tuple):
+            kind, reason = target
+            return Outcome(started, _ms_since(clock), request_headers, error=kind, error_detail=reason)
+        status: int | None = None
+        response_headers: dict[str, str] = {}
+        try:
+            async with self._session.post(
+                target,
+                data=body,
+                headers=request_headers,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                response_headers = _response_headers(response)
+                text = await _read_limited(response, self._limit)
+        except Exception as exc:  # every failure of the endpoint is an outcome, never an exception
+            kind = failures.kind_of(exc)
+            return Outcome(
+                started,
+                _ms_since(clock),
+                request_headers,
+                status=status,
+                response_headers=response_headers,
+                error=kind,
+                error_detail=failures.detail_of(exc, kind, timeout_s),
+            )
+        return Outcome(
+            started,
+            _ms_since(clock),
+            request_headers,
+            status=status,
+            response_headers=response_headers,
+            response_body=text,
+            error=None if 200 <= status < 300 else ErrorKind.STATUS,
+        )
+
+    async def close(self) -> None:
+        """Close the pool and the resolver; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._session.close()
+        await self._resolver.close()
+
+
+def _ms_since(clock: float) -> float:
+    return (time.perf_counter() - clock) * 1000.0
+
+
+@contextlib.asynccontextmanager
+async def open_sender(
+    *,
+    allow_private: bool,
+    response_body_limit: int = 4096,
+    max_connections: int = 256,
+    require_https: bool = False,
+) -> AsyncIterator[Sender]:
+    """A ready ``Sender``, closed on exit."""
+    sender = Sender(
+        allow_private=allow_private,
+        response_body_limit=response_body_limit,
+        max_connections=max_connections,
+        require_https=require_https,
+    )
+    try:
+        yield sender
+    finally:
+        await sender.close()

@@ -1,0 +1,1 @@
+"""Use cases: what merchants and the operator can do, over the storage and the core."""

@@ -1,0 +1,78 @@
+"""API keys: who is calling, and for which merchant they act.
+
+Keys are random and long, so a plain SHA-256 of the key is a safe thing to store and look up; a slow
+password hash would add latency to every request and no security.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from hookline import ids
+from hookline.errors import Forbidden, Invalid, Unauthorized
+from hookline.service.context import Context
+from hookline.storage import merchants
+
+OPERATOR_PREFIX = "hl_op"
+MERCHANT_PREFIX = "hl_mk"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    operator: bool
+    merchant_id: str | None = None
+
+    def acting_for(self, merchant_id: str | None) -> str:
+        """The merchant this call concerns: a merchant key's own, or the one an operator names."""
+        if not self.operator:
+            assert self.merchant_id is not None
+            if merchant_id and merchant_id != self.merchant_id:
+                raise Forbidden("a merchant key acts only for its own merchant")
+            return self.merchant_id
+        if not merchant_id:
+            raise Invalid(
+                "the operator key acts for a merchant named with ?merchant=<id>",
+                fields={"merchant": "required with the operator key"},
+            )
+        return merchant_id
+
+    def require_operator(self) -> None:
+        if not self.operator:
+            raise Forbidden("this needs the operator key")
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def hint(key: str) -> str:
+    """The part of a key that may be shown again later, to tell keys apart."""
+    return key[:6] + "…" + key[-4:]
+
+
+async def ensure_operator_key(ctx: Context, configured: str) -> str | None:
+    """Make the operator key known; returns a newly generated key (to print once), else None."""
+    if configured:
+        await merchants.set_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(configured))
+        return None
+    if await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH) is not None:
+        return None
+    key = ids.secret(OPERATOR_PREFIX, 32)
+    await merchants.set_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(key))
+    return key
+
+
+async def authenticate(ctx: Context, key: str | None) -> Principal:
+    if not key:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
+    hashed = digest(key)
+    if key.startswith(OPERATOR_PREFIX) or not key.startswith(MERCHANT_PREFIX):
+        stored = await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH)
+        if stored is not None and hmac.compare_digest(stored, hashed):
+            return Principal(operator=True)
+    merchant_id = await merchants.merchant_for_key(ctx.db, hashed)
+    if merchant_id is None:
+        raise Unauthorized("unknown or revoked API key")
+    return Principal(operator=False, merchant_id=merchant_id)

@@ -1,0 +1,20 @@
+"""What every use case needs: the database, the worker doorbell, the clock and the operator's choices."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hookline.storage.database import Database
+from hookline.storage.wakeup import Wakeup
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    db: Database
+    wakeup: Wakeup
+    entitlements: bool = False
+    allow_private_targets: bool = False
+    require_https: bool = False
+    clock: Callable[[], float] = field(default=time.time)

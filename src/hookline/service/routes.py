@@ -1,0 +1,177 @@
+"""Webhook routes: which event types go to which target, with what payload and delivery settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline import catalog, ids, routing
+from hookline.errors import Invalid
+from hookline.models import RouteState
+from hookline.service.context import Context
+from hookline.storage import records
+from hookline.storage import routes as route_store
+from hookline.storage.records import Row
+from hookline.storage.tables import routes, targets
+
+SNAPSHOT_COLUMNS = ("customer", "orders", "items", "addresses", "payments", "subscriptions", "products")
+# Ordergroove: order- and item-level data cannot be added to subscriber or subscription events.
+FORBIDDEN = {
+    ("subscriber", "orders"),
+    ("subscriber", "items"),
+    ("subscription", "orders"),
+    ("subscription", "items"),
+}
+RESERVED_HEADERS = {
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "ordergroove-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "hookline-event-id",
+}
+DEFAULT_RETRY = {"initial_interval_s": 60.0, "max_interval_s": 600.0, "max_attempts": 60}
+LIMITS = {"initial_interval_s": (1.0, 3600.0), "max_interval_s": (1.0, 86400.0), "max_attempts": (1, 200)}
+TIMEOUT_LIMITS = (0.5, 30.0)
+
+
+def check_snapshot(ctx: Context, snapshot: dict[str, Any]) -> dict[str, list[str]]:
+    families = catalog.families(entitlements=ctx.entitlements)
+    problems: list[str] = []
+    clean: dict[str, list[str]] = {}
+    for family, columns in snapshot.items():
+        if family not in families:
+            problems.append(f"unknown event family {family!r}")
+            continue
+        for column in columns:
+            if column not in SNAPSHOT_COLUMNS:
+                problems.append(f"{family}: unknown data {column!r} (one of {', '.join(SNAPSHOT_COLUMNS)})")
+            elif (family, column) in FORBIDDEN:
+                problems.append(f"{family}: {column} cannot be added to {family} events")
+        clean[family] = list(dict.fromkeys(columns))
+    if problems:
+        raise Invalid(
+            "invalid snapshot settings: " + "; ".join(problems), fields={"snapshot": "; ".join(problems)}
+        )
+    return clean
+
+
+def check_retry(retry: dict[str, Any]) -> dict[str, Any]:
+    merged = {**DEFAULT_RETRY, **{k: v for k, v in retry.items() if v is not None}}
+    for name, (low, high) in LIMITS.items():
+        if not low <= merged[name] <= high:
+            raise Invalid(
+                f"retry.{name} must be between {low:g} and {high:g}", fields={f"retry.{name}": "out of range"}
+            )
+    if merged["max_interval_s"] < merged["initial_interval_s"]:
+        raise Invalid(
+            "retry.max_interval_s must be at least retry.initial_interval_s",
+            fields={"retry.max_interval_s": "less than initial_interval_s"},
+        )
+    return merged
+
+
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    bad = [name for name in headers if name.lower() in RESERVED_HEADERS or not _token(name)]
+    if bad:
+        raise Invalid(f"these headers cannot be set: {', '.join(bad)}", fields={"headers": ", ".join(bad)})
+    if any("\r" in v or "\n" in v for v in headers.values()):
+        raise Invalid("header values cannot contain line breaks", fields={"headers": "line break in a value"})
+    return headers
+
+
+def _token(name: str) -> bool:
+    return bool(name) and all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name) and name.isascii()
+
+
+def _check_timeout(timeout_s: float) -> float:
+    low, high = TIMEOUT_LIMITS
+    if not low <= timeout_s <= high:
+        raise Invalid(f"timeout_s must be between {low:g} and {high:g}", fields={"timeout_s": "out of range"})
+    return timeout_s
+
+
+def _check_name(name: str) -> str:
+    if not name.strip() or len(name) > 200:
+        raise Invalid("a route needs a name of 1 to 200 characters", fields={"name": "1 to 200 characters"})
+    return name.strip()
+
+
+async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
+    try:
+        await records.get(ctx.db, targets, merchant_id, target_id)
+    except Exception as exc:
+        raise Invalid(f"target {target_id} not found", fields={"target_id": "not found"}) from exc
+    return target_id
+
+
+async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
+    now = ctx.clock()
+    retry = check_retry(spec.get("retry") or {})
+    row = {
+        "id": ids.new("rte"),
+        "merchant_id": merchant_id,
+        "name": _check_name(spec["name"]),
+        "target_id": await _check_target(ctx, merchant_id, spec["target_id"]),
+        "event_types": routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements),
+        "state": RouteState(spec.get("state") or RouteState.ACTIVE).value,
+        "snapshot": check_snapshot(ctx, spec.get("snapshot") or {}),
+        "retry_initial_interval_s": retry["initial_interval_s"],
+        "retry_max_interval_s": retry["max_interval_s"],
+        "retry_max_attempts": retry["max_attempts"],
+        "timeout_s": _check_timeout(spec.get("timeout_s") or 5.0),
+        "headers": check_headers(spec.get("headers") or {}),
+        "created": now,
+        "updated": now,
+        "deleted": None,
+    }
+    return await records.add(ctx.db, routes, row)
+
+
+async def get(ctx: Context, merchant_id: str, route_id: str) -> Row:
+    return await records.get(ctx.db, routes, merchant_id, route_id)
+
+
+async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Row]:
+    return await records.page(ctx.db, routes, merchant_id, limit, cursor)
+
+
+async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str, Any]) -> Row:
+    current = await get(ctx, merchant_id, route_id)
+    values: Row = {}
+    if patch.get("name") is not None:
+        values["name"] = _check_name(patch["name"])
+    if patch.get("target_id") is not None:
+        values["target_id"] = await _check_target(ctx, merchant_id, patch["target_id"])
+    if patch.get("event_types") is not None:
+        values["event_types"] = routing.validate_patterns(patch["event_types"], entitlements=ctx.entitlements)
+    if patch.get("state") is not None:
+        values["state"] = RouteState(patch["state"]).value
+    if patch.get("snapshot") is not None:
+        values["snapshot"] = check_snapshot(ctx, patch["snapshot"])
+    if patch.get("retry") is not None:
+        retry = check_retry({**_retry_of(current), **patch["retry"]})
+        values.update({f"retry_{k}": v for k, v in retry.items()})
+    if patch.get("timeout_s") is not None:
+        values["timeout_s"] = _check_timeout(patch["timeout_s"])
+    if patch.get("headers") is not None:
+        values["headers"] = check_headers(patch["headers"])
+    row = await route_store.change(ctx.db, merchant_id, route_id, values, ctx.clock())
+    ctx.wakeup.ring()
+    return row
+
+
+async def set_state(ctx: Context, merchant_id: str, route_id: str, state: RouteState) -> Row:
+    row = await route_store.change(ctx.db, merchant_id, route_id, {"state": state.value}, ctx.clock())
+    ctx.wakeup.ring()  # a resumed route has deliveries due now
+    return row
+
+
+async def delete(ctx: Context, merchant_id: str, route_id: str) -> None:
+    await route_store.change(ctx.db, merchant_id, route_id, {"deleted": ctx.clock()}, ctx.clock())
+
+
+def _retry_of(row: Row) -> dict[str, Any]:
+    return {k: row[f"retry_{k}"] for k in DEFAULT_RETRY}

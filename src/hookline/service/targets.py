@@ -1,0 +1,102 @@
+"""Targets: a merchant's receiving URLs and their signing keys (with 24 h dual signing on rotation)."""
+
+from __future__ import annotations
+
+import secrets
+
+from hookline import ids
+from hookline.errors import Conflict, Invalid
+from hookline.sender import guard
+from hookline.service.context import Context
+from hookline.storage import records, routes
+from hookline.storage.records import Row
+from hookline.storage.tables import targets
+
+ROTATION_WINDOW_S = 24 * 3600
+
+
+def _check_url(ctx: Context, url: object) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise Invalid("a target needs a url", fields={"url": "required"})
+    if len(url) > 2000:
+        raise Invalid("the url is too long (2000 characters at most)", fields={"url": "too long"})
+    reason = guard.check_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
+    if reason:
+        raise Invalid(f"the url is not acceptable: {reason}", fields={"url": reason})
+    return url.strip()
+
+
+def new_signing_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def create(ctx: Context, merchant_id: str, url: object, enabled: bool = True) -> Row:
+    now = ctx.clock()
+    row = {
+        "id": ids.new("tgt"),
+        "merchant_id": merchant_id,
+        "url": _check_url(ctx, url),
+        "enabled": enabled,
+        "signing_key": new_signing_key(),
+        "expiring_signing_key": None,
+        "signing_key_expiry": None,
+        "created": now,
+        "updated": now,
+        "deleted": None,
+    }
+    return await records.add(ctx.db, targets, row)
+
+
+async def get(ctx: Context, merchant_id: str, target_id: str) -> Row:
+    return await records.get(ctx.db, targets, merchant_id, target_id)
+
+
+async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Row]:
+    return await records.page(ctx.db, targets, merchant_id, limit, cursor)
+
+
+async def update(
+    ctx: Context, merchant_id: str, target_id: str, url: object = None, enabled: bool | None = None
+) -> Row:
+    values: Row = {"updated": ctx.clock()}
+    if url is not None:
+        values["url"] = _check_url(ctx, url)
+    if enabled is not None:
+        values["enabled"] = enabled
+    async with ctx.db.write() as conn:
+        return await records.change(conn, targets, merchant_id, target_id, values)
+
+
+async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:
+    used_by = await routes.using_target(ctx.db, merchant_id, target_id)
+    if used_by:
+        raise Conflict(f"target {target_id} is used by route(s) {', '.join(used_by)}; delete those first")
+    async with ctx.db.write() as conn:
+        await records.change(conn, targets, merchant_id, target_id, {"deleted": ctx.clock()})
+
+
+def live_keys(row: Row, now: float) -> Row:
+    """The signing-key view: the expiring key only while its window lasts."""
+    expiring = row["expiring_signing_key"] if (row["signing_key_expiry"] or 0) > now else None
+    return {
+        "signing_key": row["signing_key"],
+        "expiring_signing_key": expiring,
+        "signing_key_expiry": row["signing_key_expiry"] if expiring else None,
+    }
+
+
+async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Row:
+    """A new signing key; the old one keeps signing for 24 h from the first rotation of the window.
+
+    A second rotation inside the window replaces the new key but neither extends the window nor drops the
+    key that was current when the window opened, as Ordergroove documents.
+    """
+    now = ctx.clock()
+    async with ctx.db.write() as conn:
+        row = await records.fetch(conn, targets, merchant_id, target_id)
+        in_window = (row["signing_key_expiry"] or 0) > now
+        values: Row = {"signing_key": new_signing_key(), "updated": now}
+        if not in_window:
+            values["expiring_signing_key"] = row["signing_key"]
+            values["signing_key_expiry"] = now + ROTATION_WINDOW_S
+        return await records.change(conn, targets, merchant_id, target_id, values)

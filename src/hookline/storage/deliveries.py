@@ -1,0 +1,96 @@
+"""Deliveries and their attempts, as merchants look at them; manual resend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, update
+
+from hookline.errors import Conflict
+from hookline.models import DeliveryStatus
+from hookline.storage import records
+from hookline.storage.database import Database
+from hookline.storage.records import Row
+from hookline.storage.tables import attempts, deliveries, events
+
+# Everything but the payload bytes, which only the worker and the detail view need.
+_LISTED = [c for c in deliveries.c if c.name != "payload"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    route_id: str | None = None
+    status: tuple[str, ...] = ()
+    event_type: str | None = None
+    event_id: str | None = None
+    object_id: str | None = None
+    customer_id: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+def _conditions(merchant_id: str, f: Filters) -> list[ColumnElement[bool]]:
+    d = deliveries.c
+    where: list[ColumnElement[bool]] = [d.merchant_id == merchant_id]
+    if f.route_id:
+        where.append(d.route_id == f.route_id)
+    if f.status:
+        where.append(d.status.in_(f.status))
+    if f.event_type:
+        where.append(d.event_type == f.event_type)
+    if f.event_id:
+        where.append(d.event_id == f.event_id)
+    if f.since is not None:
+        where.append(d.created >= f.since)
+    if f.until is not None:
+        where.append(d.created < f.until)
+    if f.object_id or f.customer_id:
+        matching = select(events.c.id).where(events.c.merchant_id == merchant_id)
+        if f.object_id:
+            matching = matching.where(events.c.object_id == f.object_id)
+        if f.customer_id:
+            matching = matching.where(events.c.customer_id == f.customer_id)
+        where.append(d.event_id.in_(matching))
+    return where
+
+
+async def page(db: Database, merchant_id: str, f: Filters, limit: int, before: str | None) -> list[Row]:
+    """Newest first by id (time-ordered), so a page boundary stays put while new deliveries arrive."""
+    query = select(*_LISTED).where(*_conditions(merchant_id, f)).order_by(deliveries.c.id.desc()).limit(limit)
+    if before:
+        query = query.where(deliveries.c.id < before)
+    async with db.read() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, list[Row]]:
+    """A delivery with its attempts in order."""
+    async with db.read() as conn:
+        row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
+        tried = (
+            await conn.execute(
+                select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
+            )
+        ).mappings()
+        return row, [dict(a) for a in tried]
+
+
+async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Row:
+    """A finished delivery becomes pending again, due now, with a fresh attempt budget."""
+    async with db.write() as conn:
+        row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
+        if row["status"] in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
+            raise Conflict(
+                f"delivery {delivery_id} is {row['status']}; only finished deliveries can be resent"
+            )
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                completed=None,
+                attempt_base=deliveries.c.attempts,
+            )
+        )
+        return await records.fetch(conn, deliveries, merchant_id, delivery_id)

@@ -1,0 +1,87 @@
+"""Merchants, their hashed API keys, and the operator key's hash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from hookline.errors import NotFound
+from hookline.storage.database import Database
+from hookline.storage.tables import api_keys, merchants, meta
+
+OPERATOR_KEY_HASH = "operator_key_hash"
+
+
+async def create(db: Database, merchant: dict[str, Any], key: dict[str, Any]) -> None:
+    """Insert a merchant with its first API key, in one transaction."""
+    async with db.write() as conn:
+        await conn.execute(insert(merchants).values(**merchant))
+        await conn.execute(insert(api_keys).values(**key))
+
+
+async def get(db: Database, merchant_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).mappings().first()
+    if row is None:
+        raise NotFound(f"merchant {merchant_id} not found")
+    return dict(row)
+
+
+async def page(db: Database, limit: int, before: str | None) -> list[dict[str, Any]]:
+    """Newest first; ``before`` is the last id of the previous page."""
+    query = select(merchants).order_by(merchants.c.id.desc()).limit(limit)
+    if before:
+        query = query.where(merchants.c.id < before)
+    async with db.read() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def add_key(db: Database, key: dict[str, Any]) -> None:
+    async with db.write() as conn:
+        await conn.execute(insert(api_keys).values(**key))
+
+
+async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float) -> None:
+    async with db.write() as conn:
+        result = await conn.execute(
+            update(api_keys)
+            .where(
+                api_keys.c.id == key_id, api_keys.c.merchant_id == merchant_id, api_keys.c.revoked.is_(None)
+            )
+            .values(revoked=now)
+        )
+    if result.rowcount == 0:
+        raise NotFound(f"API key {key_id} not found")
+
+
+async def keys(db: Database, merchant_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(api_keys.c.id, api_keys.c.hint, api_keys.c.created, api_keys.c.revoked)
+        .where(api_keys.c.merchant_id == merchant_id)
+        .order_by(api_keys.c.id)
+    )
+    async with db.read() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def merchant_for_key(db: Database, key_hash: str) -> str | None:
+    query = select(api_keys.c.merchant_id).where(
+        api_keys.c.key_hash == key_hash, api_keys.c.revoked.is_(None)
+    )
+    async with db.read() as conn:
+        return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def meta_value(db: Database, key: str) -> str | None:
+    async with db.read() as conn:
+        return (await conn.execute(select(meta.c.value).where(meta.c.key == key))).scalar_one_or_none()
+
+
+async def set_meta(db: Database, key: str, value: str) -> None:
+    async with db.write() as conn:
+        found = (await conn.execute(select(meta.c.value).where(meta.c.key == key))).scalar_one_or_none()
+        if found is None:
+            await conn.execute(insert(meta).values(key=key, value=value))
+        else:
+            await conn.execute(update(meta).where(meta.c.key == key).values(value=value))

@@ -1,0 +1,75 @@
+"""Routes, and the effect of their state on the deliveries they own."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import DeliveryStatus, RouteState
+from hookline.storage import records
+from hookline.storage.database import Database
+from hookline.storage.records import Row
+from hookline.storage.tables import deliveries, routes, targets
+
+_OPEN = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+
+
+async def change(db: Database, merchant_id: str, route_id: str, values: Row, now: float) -> Row:
+    """Update a route; a new state takes its deliveries along in the same transaction.
+
+    disabled or deleted: pending and held deliveries are canceled (as Ordergroove documents);
+    halted: pending deliveries are held (no attempts, budget untouched);
+    active: held deliveries are released oldest first (their due time becomes their creation time).
+    """
+    async with db.write() as conn:
+        before = await records.fetch(conn, routes, merchant_id, route_id)
+        row = await records.change(conn, routes, merchant_id, route_id, {**values, "updated": now})
+        state = None if row["deleted"] is not None else row["state"]
+        if state != before["state"]:
+            await _move_deliveries(conn, route_id, state, now)
+        return row
+
+
+async def _move_deliveries(conn: AsyncConnection, route_id: str, state: str | None, now: float) -> None:
+    mine = deliveries.c.route_id == route_id
+    if state in (None, RouteState.DISABLED):
+        await conn.execute(
+            update(deliveries)
+            .where(mine, deliveries.c.status.in_(_OPEN))
+            .values(status=DeliveryStatus.CANCELED, completed=now, next_attempt_at=None)
+        )
+    elif state == RouteState.HALTED:
+        await conn.execute(
+            update(deliveries)
+            .where(mine, deliveries.c.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.HELD)
+        )
+    elif state == RouteState.ACTIVE:
+        await conn.execute(
+            update(deliveries)
+            .where(mine, deliveries.c.status == DeliveryStatus.HELD)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=deliveries.c.created)
+        )
+
+
+async def for_ingest(db: Database, merchant_id: str) -> list[Row]:
+    """The merchant's routes that can receive events (active or halted) whose target is enabled."""
+    query = (
+        select(routes)
+        .join(targets, targets.c.id == routes.c.target_id)
+        .where(
+            *records.scoped(routes, merchant_id),
+            routes.c.state.in_((RouteState.ACTIVE, RouteState.HALTED)),
+            targets.c.enabled.is_(True),
+            targets.c.deleted.is_(None),
+        )
+        .order_by(routes.c.id)
+    )
+    async with db.read() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def using_target(db: Database, merchant_id: str, target_id: str) -> list[str]:
+    query = select(routes.c.id).where(*records.scoped(routes, merchant_id), routes.c.target_id == target_id)
+    async with db.read() as conn:
+        return list((await conn.execute(query)).scalars())

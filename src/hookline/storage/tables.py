@@ -1,0 +1,149 @@
+"""Table definitions, shared by both engines. Times are epoch seconds as floats (UTC)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("revoked", Float, nullable=True),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("signing_key", String(100), nullable=False),
+    Column("expiring_signing_key", String(100), nullable=True),
+    Column("signing_key_expiry", Float, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("deleted", Float, nullable=True),
+)
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("target_id", String(40), ForeignKey("targets.id"), nullable=False, index=True),
+    Column("event_types", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("retry_initial_interval_s", Float, nullable=False),
+    Column("retry_max_interval_s", Float, nullable=False),
+    Column("retry_max_attempts", Integer, nullable=False),
+    Column("timeout_s", Float, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("deleted", Float, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), primary_key=True),
+    Column("id", String(100), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("received", Float, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("object_id", String(100), nullable=True),
+    Column("customer_id", String(100), nullable=True),
+    Column("object", JSON, nullable=False),
+    Column("context", JSON, nullable=True),
+    Index("ix_events_merchant_received", "merchant_id", "received"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("route_id", String(40), nullable=False),
+    Column("target_id", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Attempts made before the last manual resend: the retry budget counts from here.
+    Column("attempt_base", Integer, nullable=False, server_default=text("0")),
+    # For a pending delivery: when it may next be claimed. Claiming pushes it past the lease, so a worker that
+    # dies mid-attempt leaves the delivery claimable again once the lease runs out.
+    Column("next_attempt_at", Float, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("completed", Float, nullable=True),
+    Column("last_response_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("is_test", Boolean, nullable=False, server_default=text("false")),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    Index("ix_deliveries_merchant_id", "merchant_id", "id"),
+    Index("ix_deliveries_route_id", "route_id", "id"),
+    Index("ix_deliveries_event", "merchant_id", "event_id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("delivery_id", String(40), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started", Float, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("request_headers", JSON, nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_headers", JSON, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("error_kind", String(16), nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_attempts_delivery", "delivery_id", "number"),
+)

@@ -1,0 +1,193 @@
+"""The delivery loop: claim due deliveries → sign → POST → record, in batches, concurrently.
+
+Bounded concurrency overall and per target keeps one slow or dead target from holding up the others: when a
+target already has its share of requests in flight, its newly claimed deliveries are handed back (no
+attempt counted) and picked up again a moment later, while the free slots go to other targets. Results are
+recorded by one writer task that takes everything finished since its last write, so a busy worker writes
+in large batches and an idle one writes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hookline import signing
+from hookline.errors import Unavailable
+from hookline.models import DeliveryStatus, Job, Outcome, Result
+from hookline.retry import is_success, parse_retry_after
+from hookline.sender.http import Sender
+from hookline.storage import queue
+from hookline.storage.database import Database
+from hookline.storage.wakeup import Wakeup
+
+logger = logging.getLogger(__name__)
+
+DEFER_S = 0.25  # how soon a delivery handed back for a busy target is due again
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 256
+    per_target: int = 16
+    claim_batch: int = 200
+    poll_interval_s: float = 1.0
+    lease_s: float = 60.0
+    shutdown_grace_s: float = 10.0
+
+
+class Worker:
+    """Delivers due deliveries until ``stop`` is called."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        wakeup: Wakeup,
+        settings: WorkerSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._db = db
+        self._sender = sender
+        self._wakeup = wakeup
+        self._settings = settings
+        self._clock = clock
+        self._rand = rand
+        self._inflight: dict[str, Job] = {}
+        self._per_target: Counter[str] = Counter()
+        self._slot_freed = asyncio.Event()
+        self._results: asyncio.Queue[Result] = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        """Stop claiming; ``run`` returns once in-flight deliveries finish or are handed back."""
+        self._stopping.set()
+        self._wakeup.ring()
+        self._slot_freed.set()
+
+    async def run(self) -> None:
+        """Claim and deliver until stopped."""
+        recorder = asyncio.create_task(self._record_forever())
+        try:
+            while not self._stopping.is_set():
+                await self._claim_round()
+        finally:
+            await self._drain()
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await self._flush()
+
+    async def _claim_round(self) -> None:
+        free = self._settings.concurrency - len(self._inflight)
+        if free <= 0:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+            return
+        try:
+            jobs = await queue.claim(
+                self._db, self._clock(), min(free, self._settings.claim_batch), self._settings.lease_s
+            )
+        except Unavailable:
+            logger.warning("cannot claim deliveries: database unavailable; retrying")
+            await asyncio.sleep(1.0)
+            return
+        if not jobs:
+            await self._wakeup.wait(self._settings.poll_interval_s)
+            return
+        deferred = [job.delivery_id for job in jobs if not self._start(job)]
+        if deferred:
+            await self._hand_back(deferred)
+        if len(jobs) < min(free, self._settings.claim_batch) and not deferred:
+            # The queue is drained for now: sleep until rung (or the next poll) rather than spin.
+            await self._wakeup.wait(self._settings.poll_interval_s)
+
+    def _start(self, job: Job) -> bool:
+        if self._per_target[job.target_id] >= self._settings.per_target:
+            return False
+        self._per_target[job.target_id] += 1
+        self._inflight[job.delivery_id] = job
+        task = asyncio.create_task(self._deliver(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _hand_back(self, delivery_ids: list[str]) -> None:
+        with contextlib.suppress(Unavailable):
+            await queue.release(self._db, delivery_ids, self._clock() + DEFER_S)
+        # Without this pause a worker whose only due work is for busy targets would spin on claims.
+        await asyncio.sleep(DEFER_S / 5)
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            outcome = await self._attempt(job)
+            await self._results.put(self._decide(job, outcome))
+        finally:
+            self._per_target[job.target_id] -= 1
+            if self._per_target[job.target_id] <= 0:
+                del self._per_target[job.target_id]
+            self._inflight.pop(job.delivery_id, None)
+            self._slot_freed.set()
+
+    async def _attempt(self, job: Job) -> Outcome:
+        ts = int(self._clock())
+        headers = dict(job.headers)
+        headers.update(signing.headers(job.keys, job.delivery_id, job.event_id, ts, job.payload))
+        return await self._sender.send(job.url, job.payload, headers, job.timeout_s)
+
+    def _decide(self, job: Job, outcome: Outcome) -> Result:
+        now = self._clock()
+        if is_success(outcome.status):
+            return Result(job, outcome, DeliveryStatus.SUCCESS, None, now)
+        retry_after = parse_retry_after(outcome.response_headers.get("retry-after"))
+        delay = job.retry.delay_after(job.budget_used + 1, self._rand(), retry_after)
+        if delay is None:
+            return Result(job, outcome, DeliveryStatus.FAILED, None, now)
+        return Result(job, outcome, DeliveryStatus.PENDING, now + delay, None)
+
+    async def _record_forever(self) -> None:
+        while True:
+            batch = [await self._results.get()]
+            while not self._results.empty():
+                batch.append(self._results.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[Result]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await queue.record(self._db, batch)
+                return
+            except Unavailable:
+                # Keep the results: once the database is back they are written; if this process dies
+                # first, the leases expire and the deliveries are sent again (at least once).
+                logger.warning("cannot record %d results: database unavailable; retrying", len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _flush(self) -> None:
+        batch: list[Result] = []
+        while not self._results.empty():
+            batch.append(self._results.get_nowait())
+        if batch:
+            await self._write(batch)
+
+    async def _drain(self) -> None:
+        """Wait for in-flight deliveries up to the grace period; hand back whatever is still running."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self._settings.shutdown_grace_s)
+        unfinished = list(self._inflight)
+        for task in list(self._tasks):
+            task.cancel()
+        if unfinished:
+            with contextlib.suppress(Unavailable):
+                await queue.release(self._db, unfinished, self._clock())
