@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +30,7 @@ from hookline.storage.wakeup import Wakeup
 logger = logging.getLogger(__name__)
 
 DEFER_S = 0.25  # how soon a delivery handed back for a busy target is due again
+LINE_FACTOR = 4  # a busy target's local line holds this many times its concurrency
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Worker:
         self._rand = rand
         self._inflight: dict[str, Job] = {}
         self._per_target: Counter[str] = Counter()
+        self._lines: dict[str, deque[tuple[float, Job]]] = {}
         self._slot_freed = asyncio.Event()
         self._results: asyncio.Queue[Result] = asyncio.Queue()
         self._stopping = asyncio.Event()
@@ -79,7 +81,11 @@ class Worker:
         recorder = asyncio.create_task(self._record_forever())
         try:
             while not self._stopping.is_set():
-                await self._claim_round()
+                try:
+                    await self._claim_round()
+                except Exception:
+                    logger.exception("claim round failed; retrying")
+                    await asyncio.sleep(1.0)
         finally:
             await self._drain()
             recorder.cancel()
@@ -113,13 +119,37 @@ class Worker:
 
     def _start(self, job: Job) -> bool:
         if self._per_target[job.target_id] >= self._settings.per_target:
-            return False
+            line = self._lines.setdefault(job.target_id, deque())
+            if len(line) >= self._settings.per_target * LINE_FACTOR:
+                return False
+            line.append((self._clock(), job))
+            return True
+        self._launch(job)
+        return True
+
+    def _launch(self, job: Job) -> None:
         self._per_target[job.target_id] += 1
         self._inflight[job.delivery_id] = job
         task = asyncio.create_task(self._deliver(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+
+    def _next_in_line(self, target_id: str) -> None:
+        """Start the next delivery waiting for this target, unless its lease is half gone (hand it back)."""
+        line = self._lines.get(target_id)
+        stale: list[str] = []
+        while line:
+            claimed_at, job = line.popleft()
+            if self._clock() - claimed_at < self._settings.lease_s / 2:
+                self._launch(job)
+                break
+            stale.append(job.delivery_id)
+        if not line:
+            self._lines.pop(target_id, None)
+        if stale:
+            task = asyncio.create_task(self._hand_back(stale))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _hand_back(self, delivery_ids: list[str]) -> None:
         with contextlib.suppress(Unavailable):
@@ -137,6 +167,8 @@ class Worker:
                 del self._per_target[job.target_id]
             self._inflight.pop(job.delivery_id, None)
             self._slot_freed.set()
+            if not self._stopping.is_set():
+                self._next_in_line(job.target_id)
 
     async def _attempt(self, job: Job) -> Outcome:
         ts = int(self._clock())
@@ -146,7 +178,8 @@ class Worker:
 
     def _decide(self, job: Job, outcome: Outcome) -> Result:
         now = self._clock()
-        if is_success(outcome.status):
+        # A 2xx whose body was cut short (error set) is not an acknowledgement: try again.
+        if outcome.error is None and is_success(outcome.status):
             return Result(job, outcome, DeliveryStatus.SUCCESS, None, now)
         retry_after = parse_retry_after(outcome.response_headers.get("retry-after"))
         delay = job.retry.delay_after(job.budget_used + 1, self._rand(), retry_after)
@@ -173,6 +206,11 @@ class Worker:
                 logger.warning("cannot record %d results: database unavailable; retrying", len(batch))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except Exception:
+                # Not transient: retrying would block every later result. The leases of these deliveries
+                # expire and they are attempted again, so nothing is lost.
+                logger.exception("cannot record %d results; they will be attempted again", len(batch))
+                return
 
     async def _flush(self) -> None:
         batch: list[Result] = []
@@ -185,7 +223,10 @@ class Worker:
         """Wait for in-flight deliveries up to the grace period; hand back whatever is still running."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self._settings.shutdown_grace_s)
-        unfinished = list(self._inflight)
+        unfinished = list(self._inflight) + [
+            job.delivery_id for line in self._lines.values() for _, job in line
+        ]
+        self._lines.clear()
         for task in list(self._tasks):
             task.cancel()
         if unfinished:

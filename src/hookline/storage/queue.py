@@ -19,8 +19,6 @@ from hookline.retry import RetryPolicy
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
-_OPEN = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
-
 
 async def claim(db: Database, now: float, limit: int, lease_s: float) -> list[Job]:
     """Up to ``limit`` due deliveries, oldest due first, leased to the caller for ``lease_s`` seconds."""
@@ -118,7 +116,12 @@ async def record(db: Database, results: Sequence[Result]) -> None:
     )
     change = (
         update(deliveries)
-        .where(d.id == bindparam("b_id"), d.attempts == bindparam("b_prev"), d.status.in_(_OPEN))
+        .where(
+            d.id == bindparam("b_id"),
+            d.attempts == bindparam("b_prev"),
+            # Spelled out: an IN list would need an expanding parameter, which executemany refuses.
+            (d.status == DeliveryStatus.PENDING) | (d.status == DeliveryStatus.HELD),
+        )
         .values(
             status=keep_held,
             attempts=bindparam("b_number"),

@@ -1,0 +1,57 @@
+"""Worker behaviour that only shows with real traffic: isolation of slow targets, the SSRF guard."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from support.receiver import Receiver, Stall
+from test_pipeline import _event, _route, _wait_status
+
+
+async def test_a_stalled_target_does_not_slow_the_others(db_url: str, receiver: Receiver) -> None:
+    receiver.respond("/stalled", Stall(5.0))
+    settings = app_settings(db_url, per_target_concurrency=4, concurrency=64)
+    async with running_app(settings) as http:
+        operator = Client(http, OPERATOR_KEY)
+        merchant = Client(
+            http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"}))["api_key"]
+        )
+        await _route(merchant, receiver.url + "/stalled", ["order.reminder"], timeout_s=2)
+        await _route(merchant, receiver.url + "/healthy", ["order.success"])
+        stalled = [_event(f"slow-{i}", "order.reminder") for i in range(20)]
+        await merchant.ok("POST", "/v1/events", 202, json={"events": stalled})
+        await receiver.wait_for(4, path="/stalled")  # the stalled target's share is in flight
+        started = time.monotonic()
+        healthy = [_event(f"fast-{i}", "order.success") for i in range(30)]
+        await merchant.ok("POST", "/v1/events", 202, json={"events": healthy})
+        await receiver.wait_for(30, path="/healthy", timeout=5)
+        elapsed = time.monotonic() - started
+        # Healthy deliveries do not wait for the stalled target's 2 s timeouts.
+        assert elapsed < 1.5, f"healthy deliveries took {elapsed:.2f}s behind a stalled target"
+        assert len(receiver.on("/stalled")) <= 8
+
+
+async def test_private_address_is_refused_and_the_attempt_says_why(db_url: str, receiver: Receiver) -> None:
+    # The API refuses literal private addresses; a name that resolves to one is refused at connect time.
+    settings = app_settings(db_url, allow_private_targets=False)
+    async with running_app(settings) as http:
+        operator = Client(http, OPERATOR_KEY)
+        merchant = Client(
+            http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"}))["api_key"]
+        )
+        refused = await merchant.call("POST", "/v1/targets", json={"url": receiver.url + "/x"})
+        assert refused.status_code == 400
+        port = receiver.url.rsplit(":", 1)[1]
+        await _route(
+            merchant,
+            f"http://localhost:{port}/x",
+            ["order.*"],
+            retry={"initial_interval_s": 1, "max_attempts": 1},
+        )
+        answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+        delivery = await _wait_status(merchant, answer["deliveries"][0], "failed")
+        [attempt] = delivery["attempts"]
+        assert attempt["error_kind"] == "blocked"
+        assert "loopback" in attempt["error"]
+    assert receiver.requests == []
