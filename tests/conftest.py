@@ -22,7 +22,8 @@ from hookline.storage.database import Database
 from support.receiver import receiver  # noqa: F401  (a fixture)
 
 PG_URL = os.environ.get("HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TEMPLATE = "hookline_template"
+# One template per test session: parallel sessions (developers, CI) must not rebuild each other's.
+TEMPLATE = f"hookline_template_{os.getpid()}"
 OPERATOR_KEY = "hl_op_test_operator_key"
 
 
@@ -54,15 +55,20 @@ async def _build_template() -> None:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
+    built = False
     try:
         # Requested from inside a running event loop, so it runs on a loop of its own in a thread.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(lambda: asyncio.run(_build_template())).result()
+        built = True
     except (OSError, asyncpg.PostgresError) as exc:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required under CI and is not reachable at {PG_URL}: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({exc}); see README 'Tests'")
     yield TEMPLATE
+    if built:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: asyncio.run(_drop_db(TEMPLATE))).result()
 
 
 async def _create_db(name: str) -> None:

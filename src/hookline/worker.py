@@ -66,7 +66,7 @@ class Worker:
         self._per_target: Counter[str] = Counter()
         self._lines: dict[str, deque[tuple[float, Job]]] = {}
         self._slot_freed = asyncio.Event()
-        self._results: asyncio.Queue[Result] = asyncio.Queue()
+        self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the last one, stop
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -88,10 +88,7 @@ class Worker:
                     await asyncio.sleep(1.0)
         finally:
             await self._drain()
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
-            await self._flush()
+            await self._finish_recording(recorder)
 
     async def _claim_round(self) -> None:
         free = self._settings.concurrency - len(self._inflight)
@@ -192,7 +189,9 @@ class Worker:
             batch = [await self._results.get()]
             while not self._results.empty():
                 batch.append(self._results.get_nowait())
-            await self._write(batch)
+            await self._write([r for r in batch if r is not None])
+            if None in batch:
+                return
 
     async def _write(self, batch: list[Result]) -> None:
         delay = 0.1
@@ -212,12 +211,18 @@ class Worker:
                 logger.exception("cannot record %d results; they will be attempted again", len(batch))
                 return
 
-    async def _flush(self) -> None:
-        batch: list[Result] = []
-        while not self._results.empty():
-            batch.append(self._results.get_nowait())
-        if batch:
-            await self._write(batch)
+    async def _finish_recording(self, recorder: asyncio.Task[None]) -> None:
+        """Let the recorder write every result it holds or has queued, then stop it.
+
+        Not cancelled mid-write: a result taken from the queue and lost with a cancelled transaction would
+        be sent again when its lease ends. Bounded, as the database may be gone; then the leases bring those
+        deliveries back (at least once).
+        """
+        self._results.put_nowait(None)
+        try:
+            await asyncio.wait_for(recorder, self._settings.shutdown_grace_s)
+        except TimeoutError:
+            logger.warning("stopping with results not recorded; their deliveries are retried after the lease")
 
     async def _drain(self) -> None:
         """Wait for in-flight deliveries up to the grace period; hand back whatever is still running."""

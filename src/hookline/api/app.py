@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from hookline import __version__
-from hookline.api import deliveries, events, health, merchants, problems, routes, targets
+from hookline.api import deliveries, deps, events, health, merchants, problems, routes, targets
 
 
 def build() -> FastAPI:
@@ -13,6 +13,7 @@ def build() -> FastAPI:
         title="hookline",
         version=__version__,
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
+        dependencies=[Depends(deps.refuse_nul)],
     )
     for module in (health, merchants, targets, routes, events, deliveries):
         app.include_router(module.router)

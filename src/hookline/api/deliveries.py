@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -22,9 +22,11 @@ def _time(value: str | None, name: str) -> float | None:
     if value is None:
         return None
     try:
-        return (
-            float(value) if value.replace(".", "", 1).isdigit() else datetime.fromisoformat(value).timestamp()
-        )
+        if value.replace(".", "", 1).isdigit():
+            return float(value)
+        parsed = datetime.fromisoformat(value)
+        # A time without an offset is UTC, as every time of this API, not the server's local time.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     except ValueError:
         raise Invalid(
             f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"}

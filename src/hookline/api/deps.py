@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -25,13 +26,25 @@ async def principal(request: Request) -> auth.Principal:
     return await auth.authenticate(context(request), key)
 
 
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse NUL characters at the edge: PostgreSQL cannot store them in text, so they would fail late."""
+    query = request.query_params.multi_items()
+    if "\x00" in request.scope["path"] or any("\x00" in k or "\x00" in v for k, v in query):
+        raise Invalid("the URL contains a NUL character", fields={"url": "NUL character"})
+    if request.method in ("POST", "PUT", "PATCH") and _NUL_ESCAPE.search(await request.body()):
+        raise Invalid("the body contains a NUL character (\\u0000)", fields={"body": "NUL character"})
+
+
 Ctx = Annotated[Context, Depends(context)]
 Caller = Annotated[auth.Principal, Depends(principal)]
 
 
-async def merchant_id(caller: Caller, merchant: Annotated[str | None, Query()] = None) -> str:
-    """The merchant a call acts for (operator: ``?merchant=``; merchant key: its own)."""
-    return caller.acting_for(merchant)
+async def merchant_id(ctx: Ctx, caller: Caller, merchant: Annotated[str | None, Query()] = None) -> str:
+    """The merchant a call acts for (operator: ``?merchant=``, which must exist; merchant key: its own)."""
+    return await auth.merchant_for(ctx, caller, merchant)
 
 
 MerchantId = Annotated[str, Depends(merchant_id)]
@@ -46,7 +59,11 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        # validate=True: the lenient default drops unknown characters, so "!!!!" would decode to "".
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        if not value:
+            raise ValueError(cursor)
+        return value
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
 

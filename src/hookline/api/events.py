@@ -12,7 +12,7 @@ from hookline.api import render
 from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, encode_cursor
 from hookline.api.render import JSON
 from hookline.errors import Invalid
-from hookline.service import deliveries, ingest
+from hookline.service import auth, deliveries, ingest
 
 router = APIRouter(tags=["events"])
 
@@ -42,9 +42,11 @@ async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str 
     batch = isinstance(body, dict) and "events" in body
     if batch:
         merchant = merchant or body.get("merchant")
+        if merchant is not None and not isinstance(merchant, str):
+            raise Invalid("merchant must be a merchant id", fields={"merchant": "not a string"})
         if not isinstance(body["events"], list):
             raise Invalid("events must be a list of events", fields={"events": "not a list"})
-    merchant_id = caller.acting_for(merchant)
+    merchant_id = await auth.merchant_for(ctx, caller, merchant)
     results = await ingest.ingest(ctx, merchant_id, body["events"] if batch else [body])
     answers = [{"id": r.id, "deliveries": r.deliveries} for r in results]
     return JSON(answers if batch else answers[0], status_code=202)

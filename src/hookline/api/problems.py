@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from hookline import errors
 from hookline.api.render import JSON
@@ -67,9 +68,23 @@ async def _validation(_: Request, exc: Exception) -> JSON:
     return problem(400, f"the request is not valid: {summary}", fields)
 
 
-async def _http(_: Request, exc: Exception) -> JSON:
+async def _http(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, str(exc.detail))
+    response = problem(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route on the path; a 405 must name every allowed method.
+        response.headers["Allow"] = ", ".join(_allowed(request))
+    return response
+
+
+def _allowed(request: Request) -> list[str]:
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSON:

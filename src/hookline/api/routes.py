@@ -10,14 +10,14 @@ from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, nex
 from hookline.api.render import JSON
 from hookline.api.schemas import RouteIn, RoutePatch
 from hookline.models import RouteState
-from hookline.service import routes
+from hookline.service import auth, routes
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])
 
 
 @router.post("", status_code=201)
 async def create_route(body: RouteIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
-    merchant_id = caller.acting_for(merchant or body.merchant)
+    merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
     spec = body.model_dump(exclude={"merchant"})
     spec["retry"] = body.retry.model_dump() if body.retry else {}
     row = await routes.create(ctx, merchant_id, spec)

@@ -9,14 +9,14 @@ from hookline.api import render
 from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import TargetIn, TargetPatch
-from hookline.service import targets
+from hookline.service import auth, targets
 
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 
 @router.post("", status_code=201)
 async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
-    merchant_id = caller.acting_for(merchant or body.merchant)
+    merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
     row = await targets.create(ctx, merchant_id, body.url, body.enabled)
     return JSON(render.target(row), status_code=201)
 

@@ -43,6 +43,14 @@ class Principal:
             raise Forbidden("this needs the operator key")
 
 
+async def merchant_for(ctx: Context, caller: Principal, merchant_id: str | None) -> str:
+    """``acting_for``; an operator naming a merchant that does not exist gets 404, not a failed insert."""
+    acting = caller.acting_for(merchant_id)
+    if caller.operator:
+        await merchants.get(ctx.db, acting)
+    return acting
+
+
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -21,6 +21,8 @@ from hookline.storage import routes as route_store
 from hookline.storage.records import Row
 
 MAX_BATCH = 500
+MAX_CREATED = 253_402_300_799  # 9999-12-31T23:59:59Z: beyond it the BIGINT column and datetime overflow
+INDEXED_ID_MAX = 100  # the events.object_id and events.customer_id columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,9 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
             f"{where}unknown event type {kind!r}; see GET /v1/event-types", fields={where + "type": "unknown"}
         )
     created = raw.get("created")
-    if created is not None and (isinstance(created, bool) or not isinstance(created, int) or created < 0):
+    if created is not None and (
+        isinstance(created, bool) or not isinstance(created, int) or not 0 <= created <= MAX_CREATED
+    ):
         raise Invalid(
             f"{where}created must be epoch seconds", fields={where + "created": "not epoch seconds"}
         )
@@ -56,6 +60,13 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
         raise Invalid(
             f"{where}data.object must be an object", fields={where + "data.object": "required object"}
         )
+    for name in ("public_id", "merchant_user_id", "customer"):
+        value = data["object"].get(name)
+        if value is not None and len(str(value)) > INDEXED_ID_MAX:
+            raise Invalid(
+                f"{where}data.object.{name} is longer than {INDEXED_ID_MAX} characters",
+                fields={f"{where}data.object.{name}": "too long"},
+            )
     context = raw.get("context")
     if context is not None and not isinstance(context, dict):
         raise Invalid(f"{where}context must be an object", fields={where + "context": "not an object"})

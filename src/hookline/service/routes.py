@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from hookline import catalog, ids, routing
-from hookline.errors import Invalid
+from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
 from hookline.service.context import Context
 from hookline.storage import records
@@ -121,7 +122,7 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "retry_initial_interval_s": retry["initial_interval_s"],
         "retry_max_interval_s": retry["max_interval_s"],
         "retry_max_attempts": retry["max_attempts"],
-        "timeout_s": _check_timeout(spec.get("timeout_s") or 5.0),
+        "timeout_s": _check_timeout(5.0 if spec.get("timeout_s") is None else spec["timeout_s"]),
         "headers": check_headers(spec.get("headers") or {}),
         "created": now,
         "updated": now,
@@ -170,7 +171,13 @@ async def set_state(ctx: Context, merchant_id: str, route_id: str, state: RouteS
 
 
 async def delete(ctx: Context, merchant_id: str, route_id: str) -> None:
-    await route_store.change(ctx.db, merchant_id, route_id, {"deleted": ctx.clock()}, ctx.clock())
+    now = ctx.clock()
+    # Disabling first cancels the route's pending and held deliveries and stops new ones (404 if missing).
+    await route_store.change(ctx.db, merchant_id, route_id, {"state": RouteState.DISABLED.value}, now)
+    async with ctx.db.write() as conn:
+        # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
+        with contextlib.suppress(NotFound):
+            await records.change(conn, routes, merchant_id, route_id, {"deleted": now})
 
 
 def _retry_of(row: Row) -> dict[str, Any]:

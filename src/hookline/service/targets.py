@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 from hookline import ids
-from hookline.errors import Conflict, Invalid
+from hookline.errors import Conflict, Invalid, NotFound
 from hookline.sender import guard
 from hookline.service.context import Context
 from hookline.storage import records, routes
@@ -72,7 +73,10 @@ async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:
     if used_by:
         raise Conflict(f"target {target_id} is used by route(s) {', '.join(used_by)}; delete those first")
     async with ctx.db.write() as conn:
-        await records.change(conn, targets, merchant_id, target_id, {"deleted": ctx.clock()})
+        await records.fetch(conn, targets, merchant_id, target_id)  # 404 when missing or foreign
+        # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
+        with contextlib.suppress(NotFound):
+            await records.change(conn, targets, merchant_id, target_id, {"deleted": ctx.clock()})
 
 
 def live_keys(row: Row, now: float) -> Row:

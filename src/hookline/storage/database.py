@@ -81,11 +81,25 @@ def translate_errors() -> Iterator[None]:
         logger.warning("database unavailable: %s", exc.orig)
         raise Unavailable("the database is unavailable; retry later") from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _refused(exc):
             raise Unavailable("the database connection was lost; retry later") from exc
         raise
     except (OSError, ConnectionError) as exc:
         raise Unavailable("the database is unreachable; retry later") from exc
+
+
+# SQLSTATE classes of a server that is unreachable, out of connections, or shutting down / starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def _refused(exc: DBAPIError) -> bool:
+    """The server refused us (a restart, a connection limit) rather than the statement: retry later.
+
+    Some of these reach us as plain driver errors on a connection not (yet) closed, or while connecting
+    (no statement then: "the database system is starting up", "not currently accepting connections").
+    """
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.statement is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 def _driver_url(url: str) -> Any:
