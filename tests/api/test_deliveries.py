@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from conftest import Client
 from support.receiver import Receiver, Status
@@ -126,21 +125,20 @@ async def test_list_filters(merchant: Client, receiver: Receiver) -> None:
     assert row["created"].endswith("Z") and row["completed"].endswith("Z")
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
+async def test_bad_filters_are_400(merchant: Client) -> None:
+    for params, field in [
         ({"status": "done"}, "status"),
         ({"status": "success,bogus"}, "status"),
+        ({"status": "SUCCESS"}, "status"),
         ({"since": "yesterday"}, "since"),
         ({"until": "2024-13-01"}, "until"),
         ({"since": "nan"}, "since"),
+        ({"since": "-5"}, "since"),
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
         ({"cursor": "!!!"}, "cursor"),
-    ],
-)
-async def test_bad_filters_are_400(merchant: Client, params: dict[str, Any], field: str) -> None:
-    _problem(await merchant.call("GET", "/v1/deliveries", params=params), 400, field)
+    ]:
+        _problem(await merchant.call("GET", "/v1/deliveries", params=params), 400, field)
 
 
 async def test_pagination_is_stable_while_deliveries_arrive(merchant: Client) -> None:

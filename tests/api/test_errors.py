@@ -110,23 +110,18 @@ async def test_unknown_path_is_404_problem(merchant: Client, http: httpx.AsyncCl
     _problem(await http.get("/v1/nope"), 404)  # even without a key
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "allowed"),
-    [
-        ("PUT", "/v1/targets", {"GET", "POST"}),
-        ("DELETE", "/v1/events", {"GET", "POST"}),
-        ("POST", "/v1/event-types", {"GET"}),
-        ("PUT", "/v1/routes/rte_x", {"GET", "PATCH", "DELETE"}),
-        ("GET", "/v1/deliveries/dlv_x/resend", {"POST"}),
-        ("PATCH", "/v1/merchants", {"GET", "POST"}),
-    ],
-)
-async def test_wrong_method_is_405_problem(
-    merchant: Client, method: str, path: str, allowed: set[str]
-) -> None:
-    response = await merchant.call(method, path)
-    _problem(response, 405)
-    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+async def test_wrong_method_is_405_problem_with_allow(merchant: Client) -> None:
+    for method, path, allowed in [
+        ("PUT", "/v1/targets", "GET, POST"),
+        ("DELETE", "/v1/events", "GET, POST"),
+        ("POST", "/v1/event-types", "GET"),
+        ("PUT", "/v1/routes/rte_x", "GET, PATCH, DELETE"),
+        ("GET", "/v1/deliveries/dlv_x/resend", "POST"),
+        ("PATCH", "/v1/merchants", "GET, POST"),
+    ]:
+        response = await merchant.call(method, path)
+        _problem(response, 405)
+        assert response.headers["allow"] == allowed, (method, path)
 
 
 @pytest.mark.parametrize("path", [*LISTS, "/v1/merchants"])
@@ -188,22 +183,20 @@ async def test_nul_characters_are_400_not_500(operator: Client, merchant: Client
     assert (await merchant.ok("GET", f"/v1/events/{answer['id']}"))["data"]["object"]["note"] == "\\u0000"
 
 
-@pytest.mark.parametrize("path", ["/v1/targets", "/v1/routes", "/v1/merchants"])
-@pytest.mark.parametrize(
-    ("content", "content_type"),
-    [
-        (b"{", "application/json"),
-        (b"[]", "application/json"),
-        (b"url=x", "application/x-www-form-urlencoded"),
-    ],
-)
-async def test_malformed_bodies_are_400(
-    operator: Client, merchant: Client, path: str, content: bytes, content_type: str
-) -> None:
-    client = operator if path == "/v1/merchants" else merchant
-    response = await client.call("POST", path, content=content, headers={"content-type": content_type})
-    assert 400 <= response.status_code < 500, response.text
-    _problem(response, response.status_code)
+async def test_malformed_bodies_are_400(operator: Client, merchant: Client) -> None:
+    for path in ["/v1/targets", "/v1/routes", "/v1/merchants", "/v1/events"]:
+        client = operator if path == "/v1/merchants" else merchant
+        for content, content_type in [
+            (b"{", "application/json"),
+            (b"[]", "application/json"),
+            (b"", "application/json"),
+            (b"url=x", "application/x-www-form-urlencoded"),
+            (b"\xff\xfe", "application/json"),
+        ]:
+            response = await client.call(
+                "POST", path, content=content, headers={"content-type": content_type}
+            )
+            _problem(response, 400)
 
 
 async def test_successful_answers_are_json(operator: Client, merchant: Client) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline import catalog
@@ -143,51 +142,54 @@ async def test_duplicate_id_in_a_batch_is_400(merchant: Client) -> None:
     assert await _event_ids(merchant) == []
 
 
-@pytest.mark.parametrize(
-    ("content", "field"),
-    [
-        (b'{"type": "order.reminder", ', "body"),
+async def test_malformed_json_or_not_an_object_is_400(merchant: Client) -> None:
+    for content, field in [
+        (b'{"type": "order.reminder", ', "body"),  # malformed JSON
         (b"", "body"),
         (b"not json", "body"),
-        (b"[1, 2]", "body"),
+        (b"{'type': 'order.reminder'}", "body"),
+        (b"[1, 2]", "body"),  # not an object
+        (b'[{"type": "order.reminder", "data": {"object": {}}}]', "body"),
         (b'"order.reminder"', "body"),
         (b"42", "body"),
         (b"null", "body"),
         (b'{"events": {"type": "order.reminder"}}', "events"),
         (b'{"events": []}', "events"),
-    ],
-)
-async def test_malformed_body_is_400(merchant: Client, content: bytes, field: str) -> None:
-    response = await merchant.call(
-        "POST", "/v1/events", content=content, headers={"content-type": "application/json"}
-    )
-    _problem(response, 400, field)
+        (b'{"events": [1]}', "body"),
+    ]:
+        headers = {"content-type": "application/json"}
+        body = _problem(
+            await merchant.call("POST", "/v1/events", content=content, headers=headers), 400, field
+        )
+        assert body["detail"], content
+    assert await _event_ids(merchant) == []
 
 
-@pytest.mark.parametrize(
-    ("event", "field"),
-    [
-        ({"type": "order.reminder"}, "data.object"),
+async def test_invalid_event_is_400_naming_the_field(merchant: Client) -> None:
+    no_object: dict[str, Any] = {"type": "order.reminder", "data": {"object": {}}}
+    for event, field in [
+        ({"type": "order.reminder"}, "data.object"),  # data.object missing
         ({"type": "order.reminder", "data": {}}, "data.object"),
         ({"type": "order.reminder", "data": {"object": "ord-1"}}, "data.object"),
         ({"type": "order.reminder", "data": []}, "data.object"),
-        ({"type": "order.reminder", "data": {"object": {}}, "created": "1700000000"}, "created"),
-        ({"type": "order.reminder", "data": {"object": {}}, "created": 1.5}, "created"),
-        ({"type": "order.reminder", "data": {"object": {}}, "created": -1}, "created"),
-        ({"type": "order.reminder", "data": {"object": {}}, "created": True}, "created"),
-        ({"type": "order.reminder", "data": {"object": {}}, "created": 2**63}, "created"),
+        ({**no_object, "created": "1700000000"}, "created"),  # created as a string
+        ({**no_object, "created": "2024-01-01T00:00:00Z"}, "created"),
+        ({**no_object, "created": 1.5}, "created"),
+        ({**no_object, "created": -1}, "created"),
+        ({**no_object, "created": True}, "created"),
+        ({**no_object, "created": 2**63}, "created"),
         ({"data": {"object": {}}}, "type"),
-        ({"type": "order.nope", "data": {"object": {}}}, "type"),
-        ({"type": 5, "data": {"object": {}}}, "type"),
-        ({"type": "order.reminder", "data": {"object": {}}, "id": ""}, "id"),
-        ({"type": "order.reminder", "data": {"object": {}}, "id": 7}, "id"),
-        ({"type": "order.reminder", "data": {"object": {}}, "id": "x" * 101}, "id"),
-        ({"type": "order.reminder", "data": {"object": {}}, "context": "web"}, "context"),
+        ({**no_object, "type": "order.nope"}, "type"),
+        ({**no_object, "type": 5}, "type"),
+        ({**no_object, "id": ""}, "id"),
+        ({**no_object, "id": 7}, "id"),
+        ({**no_object, "id": "x" * 101}, "id"),
+        ({**no_object, "context": "web"}, "context"),
         ({"type": "order.reminder", "data": {"object": {"public_id": "p" * 101}}}, "data.object.public_id"),
-    ],
-)
-async def test_invalid_event_is_400(merchant: Client, event: dict[str, Any], field: str) -> None:
-    _problem(await merchant.call("POST", "/v1/events", json=event), 400, field)
+    ]:
+        _problem(await merchant.call("POST", "/v1/events", json=event), 400, field)
+        batch = {"events": [_event("evt-ok"), event]}
+        _problem(await merchant.call("POST", "/v1/events", json=batch), 400, "events[1]." + field)
     assert await _event_ids(merchant) == []
 
 

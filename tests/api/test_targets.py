@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest
 from standardwebhooks.webhooks import Webhook
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
@@ -69,22 +68,24 @@ async def test_create_get_patch_delete(merchant: Client) -> None:
     assert [t["id"] for t in (await merchant.ok("GET", "/v1/targets"))["data"]] == [disabled["id"]]
 
 
-@pytest.mark.parametrize(
-    "url", ["ftp://x", "not a url", "", "   ", "http://", "//127.0.0.1/x", "http://[::1"]
-)
-async def test_invalid_url_is_400_naming_url(merchant: Client, url: str) -> None:
-    _problem(await merchant.call("POST", "/v1/targets", json={"url": url}), 400, "url")
+async def test_invalid_url_is_400_naming_url(merchant: Client) -> None:
     target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/ok"})
-    _problem(await merchant.call("PATCH", f"/v1/targets/{target['id']}", json={"url": url}), 400, "url")
-    assert (await merchant.ok("GET", f"/v1/targets/{target['id']}"))["url"] == "http://127.0.0.1:9/ok"
+    for url in ["ftp://x", "not a url", "", "   ", "http://", "//127.0.0.1/x", "http://[::1", "x" * 2001]:
+        _problem(await merchant.call("POST", "/v1/targets", json={"url": url}), 400, "url")
+        _problem(await merchant.call("PATCH", f"/v1/targets/{target['id']}", json={"url": url}), 400, "url")
+    assert await merchant.ok("GET", f"/v1/targets/{target['id']}") == target
+    assert [t["id"] for t in (await merchant.ok("GET", "/v1/targets"))["data"]] == [target["id"]]
 
 
-@pytest.mark.parametrize(
-    "json",
-    [{}, {"url": None}, {"url": 5}, {"url": "http://127.0.0.1:9/", "enabled": "maybe"}, {"url": "x", "y": 1}],
-)
-async def test_malformed_target_body_is_400(merchant: Client, json: dict[str, Any]) -> None:
-    _problem(await merchant.call("POST", "/v1/targets", json=json), 400)
+async def test_malformed_target_body_is_400(merchant: Client) -> None:
+    for json, field in [
+        ({}, "url"),
+        ({"url": None}, "url"),
+        ({"url": 5}, "url"),
+        ({"url": "http://127.0.0.1:9/", "enabled": "maybe"}, "enabled"),
+        ({"url": "http://127.0.0.1:9/", "secret": "x"}, "secret"),
+    ]:
+        _problem(await merchant.call("POST", "/v1/targets", json=json), 400, field)
     assert (await merchant.ok("GET", "/v1/targets"))["data"] == []
 
 
