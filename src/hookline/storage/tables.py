@@ -80,6 +80,60 @@ routes = Table(
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("deleted", Float, nullable=True),
+    # Payload shaping (migration 0002): field selection and a sandboxed transformation of the body.
+    Column("fields_include", JSON, nullable=True),
+    Column("fields_exclude", JSON, nullable=True),
+    Column("transform", Text, nullable=True),
+    # Auto-halt (migration 0002): the settings (null = the operator's defaults) and the failure streak.
+    Column("auto_halt_failures", Integer, nullable=True),
+    Column("auto_halt_window_s", Float, nullable=True),
+    Column("failure_streak", Integer, nullable=False, server_default=text("0")),
+    Column("failing_since", Float, nullable=True),
+    Column("halted_at", Float, nullable=True),
+    Column("halted_reason", Text, nullable=True),
+    # A route that stands for an Ordergroove-style target (``/webhook_targets``): its event types are the
+    # union of the target's filters.
+    Column("ordergroove", Boolean, nullable=False, server_default=text("false")),
+)
+
+filters = Table(
+    "filters",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), nullable=False),
+    Column("target_id", String(40), ForeignKey("targets.id"), nullable=False, index=True),
+    Column("pattern", Text, nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("merchant_id", String(40), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("public_id", String(100), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("updated", Float, nullable=False),
+    Index("ix_objects_email", "merchant_id", "email"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), nullable=False, index=True),
+    Column("route_id", String(40), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=True),
+    Column("done", Integer, nullable=False, server_default=text("0")),
+    Column("cursor", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("lease_until", Float, nullable=True),
 )
 
 events = Table(
@@ -96,6 +150,8 @@ events = Table(
     Column("object", JSON, nullable=False),
     Column("context", JSON, nullable=True),
     Index("ix_events_merchant_received", "merchant_id", "received"),
+    Index("ix_events_object", "merchant_id", "object_id"),
+    Index("ix_events_customer", "merchant_id", "customer_id"),
 )
 
 deliveries = Table(
