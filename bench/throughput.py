@@ -1,0 +1,237 @@
+"""End-to-end deliveries per second: hookline against the baselines, measured in one run.
+
+Scenarios, each to the same fast local receiver (bench/receiver.py, its own process):
+
+- ``hookline-sqlite``: `hookline serve` on an SQLite file; EVENTS events with fan-out FANOUT are posted in
+  batches of 500; deliveries/s from the first ingest to the last 2xx received.
+- ``hookline-postgres``: `hookline api` + one `hookline worker` on PostgreSQL, the same way.
+- ``celery``: Celery 5 + Redis + requests (prefork, 2 processes: one per core), signing included; the
+  EVENTS x FANOUT tasks are enqueued first and deliveries/s is measured at the receiver, first to last POST.
+- ``aiohttp``: the bare client ceiling: the same number of signed POSTs from one process, 100 in flight.
+
+    uv sync --group bench && .venv/bin/python bench/throughput.py [--events 5000] [--fanout 2]
+
+Writes bench/results/throughput.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from common import HERE, OPERATOR, PG, event_body, free_port, process, receiver, reset, wait_count, write
+
+from hookline import signing
+
+BATCH = 500
+
+
+async def _ready(http: httpx.AsyncClient) -> None:
+    for _ in range(300):
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("hookline did not become ready")
+
+
+async def _setup(http: httpx.AsyncClient, target: str, fanout: int) -> str:
+    op = {"Authorization": f"Bearer {OPERATOR}"}
+    merchant = (await http.post("/v1/merchants", json={"name": "bench"}, headers=op)).json()
+    key = {"Authorization": f"Bearer {merchant['api_key']}"}
+    for i in range(fanout):
+        t = (await http.post("/v1/targets", json={"url": f"{target}/t{i}"}, headers=key)).json()
+        route = {"name": f"r{i}", "target_id": t["id"], "event_types": ["order.*"]}
+        (await http.post("/v1/routes", json=route, headers=key)).raise_for_status()
+    return str(merchant["id"])
+
+
+async def _ingest(http: httpx.AsyncClient, merchant_id: str, events: int) -> float:
+    op = {"Authorization": f"Bearer {OPERATOR}", "content-type": "application/json"}
+    start = time.time()
+    for b in range(0, events, BATCH):
+        body = orjson.dumps({"events": [event_body(i) for i in range(b, min(b + BATCH, events))]})
+        r = await http.post(f"/v1/events?merchant={merchant_id}", content=body, headers=op, timeout=60)
+        r.raise_for_status()
+    return start
+
+
+def _env(database_url: str, port: int) -> dict[str, str]:
+    return {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_PORT": str(port),
+        "HOOKLINE_OPERATOR_KEY": OPERATOR,
+        "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
+        "HOOKLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+async def _hookline(
+    target: str, env: dict[str, str], commands: list[str], events: int, fanout: int
+) -> dict[str, Any]:
+    hookline = [sys.executable, "-m", "hookline"]
+    procs = [process([*hookline, c], env) for c in commands]
+    for p in procs:
+        p.__enter__()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['HOOKLINE_PORT']}") as http:
+            await _ready(http)
+            merchant_id = await _setup(http, target, fanout)
+            reset(target)
+            start = await _ingest(http, merchant_id, events)
+            ingested = time.time() - start
+            got = wait_count(target, events * fanout, 600)
+    finally:
+        for p in reversed(procs):
+            p.__exit__(None, None, None)
+    seconds = got["last"] - start
+    return {
+        "deliveries": got["n"],
+        "seconds": round(seconds, 3),
+        "per_s": round(got["n"] / seconds, 1),
+        "ingest_events_per_s": round(events / ingested, 1),
+    }
+
+
+async def hookline_sqlite(target: str, events: int, fanout: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _env(f"sqlite:///{tmp}/bench.db", free_port())
+        return await _hookline(target, env, ["serve"], events, fanout)
+
+
+async def hookline_postgres(target: str, events: int, fanout: int) -> dict[str, Any]:
+    import asyncpg
+
+    name = f"hl_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG.rpartition("/")[0] + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = _env(PG.rpartition("/")[0] + "/" + name, free_port())
+        subprocess.run(
+            [sys.executable, "-m", "hookline", "migrate"],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+        return await _hookline(target, env, ["api", "worker"], events, fanout)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def celery(target: str, events: int, fanout: int) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    import celery_app
+    import redis
+
+    redis.Redis(db=15).flushdb()
+    body = orjson.dumps({"id": "evt", "type": "order.reminder", "data": event_body(0)["data"]}).decode()
+    n = events * fanout
+    reset(target)
+    for i in range(n):
+        celery_app.deliver.delay(f"{target}/celery", f"msg_{i}", body)
+    worker = ["celery", "-A", "celery_app", "worker", "-P", "prefork", "-c", "2", "--loglevel", "WARNING"]
+    with process([str(Path(sys.executable).parent / worker[0]), *worker[1:]], {"PYTHONPATH": str(HERE)}):
+        got = wait_count(target, n, 600)
+    seconds = got["last"] - got["first"]
+    return {"deliveries": got["n"], "seconds": round(seconds, 3), "per_s": round(got["n"] / seconds, 1)}
+
+
+async def aiohttp_ceiling(target: str, events: int, fanout: int) -> dict[str, Any]:
+    import aiohttp
+
+    n = events * fanout
+    body = orjson.dumps({"id": "evt", "type": "order.reminder", "data": event_body(0)["data"]})
+    reset(target)
+    queue = iter(range(n))
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        for i in queue:
+            headers = signing.headers([b"bench-key"], f"msg_{i}", "evt", int(time.time()), body)
+            headers["content-type"] = "application/json"
+            async with session.post(f"{target}/aiohttp", data=body, headers=headers) as response:
+                await response.read()
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+        await asyncio.gather(*(sender(session) for _ in range(100)))
+    got = wait_count(target, n, 60)
+    seconds = got["last"] - got["first"]
+    return {"deliveries": got["n"], "seconds": round(seconds, 3), "per_s": round(got["n"] / seconds, 1)}
+
+
+def chart(rows: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(rows)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.barh(names, [rows[n]["per_s"] for n in names], color=["#2b6cb0", "#2c7a7b", "#a0aec0", "#718096"])
+    ax.set_xlabel("deliveries per second (higher is better)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--fanout", type=int, default=2)
+    parser.add_argument("--only", default="hookline-sqlite,hookline-postgres,celery,aiohttp")
+    args = parser.parse_args()
+    wanted = args.only.split(",")
+    rows: dict[str, dict[str, Any]] = {}
+    with receiver() as target:
+        if "hookline-sqlite" in wanted:
+            rows["hookline-sqlite"] = asyncio.run(hookline_sqlite(target, args.events, args.fanout))
+        if "hookline-postgres" in wanted:
+            rows["hookline-postgres"] = asyncio.run(hookline_postgres(target, args.events, args.fanout))
+        if "celery" in wanted:
+            rows["celery"] = celery(target, args.events, args.fanout)
+        if "aiohttp" in wanted:
+            rows["aiohttp"] = asyncio.run(aiohttp_ceiling(target, args.events, args.fanout))
+    ratios = {}
+    for name in ("hookline-sqlite", "hookline-postgres"):
+        for base in ("celery", "aiohttp"):
+            if name in rows and base in rows:
+                ratios[f"{name} / {base}"] = round(rows[name]["per_s"] / rows[base]["per_s"], 2)
+    result = {
+        "events": args.events,
+        "fanout": args.fanout,
+        "cores": os.cpu_count(),
+        "rows": rows,
+        "ratios": ratios,
+    }
+    lines = [
+        "# End-to-end throughput",
+        "",
+        f"{args.events} events x fan-out {args.fanout} = {args.events * args.fanout} signed deliveries to a "
+        f"local receiver; {os.cpu_count()} cores shared by everything. "
+        "Run: `.venv/bin/python bench/throughput.py`.",
+        "",
+        "| scenario | deliveries | seconds | deliveries/s |",
+        "|---|---|---|---|",
+        *(f"| {k} | {v['deliveries']:.0f} | {v['seconds']} | {v['per_s']} |" for k, v in rows.items()),
+        "",
+        *(f"- {k}: **{v}x**" for k, v in ratios.items()),
+        "",
+    ]
+    write("throughput", result, "\n".join(lines))
+    chart(rows, Path(HERE / "results" / "throughput.png"))
+
+
+if __name__ == "__main__":
+    main()
