@@ -2,6 +2,10 @@
 
 Source: Ordergroove's event reference (``reference/ordergroove.md`` §2). The ``entitlement`` family exists
 only for digital-subscription programs, so it is offered only when the operator enables it.
+
+The ``hookline`` family is ours, not the platform's: operational notices about the merchant's own webhooks
+(a route halted automatically, resumed). hookline sends them only to routes that name them (``hookline.*``
+or the exact type), not to ``*`` routes, which expect commerce objects. See ``docs/lifecycle.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Final
 
 FAMILIES: Final = ("subscriber", "subscription", "order", "item")
 OPTIONAL_FAMILIES: Final = ("entitlement",)
+OPERATIONAL_FAMILY: Final = "hookline"
+ROUTE_HALTED: Final = "hookline.route.halted"
+ROUTE_RESUMED: Final = "hookline.route.resumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,8 @@ _TYPES: Final = (
     EventType("entitlement.entitlements_expiration_modified", "An entitlement's expiration was modified."),
     EventType("entitlement.entitlements_voided", "An entitlement was voided."),
     EventType("entitlement.entitlements_expired", "An entitlement expired."),
+    EventType(ROUTE_HALTED, "hookline halted one of your routes: its target kept failing."),
+    EventType(ROUTE_RESUMED, "A halted route was resumed; its held deliveries are being sent."),
 )
 
 _BY_NAME: Final = MappingProxyType({t.type: t for t in _TYPES})
@@ -79,7 +88,12 @@ def event_types(*, entitlements: bool = False) -> tuple[EventType, ...]:
 
 
 def families(*, entitlements: bool = False) -> tuple[str, ...]:
-    return FAMILIES + (OPTIONAL_FAMILIES if entitlements else ())
+    return FAMILIES + (OPTIONAL_FAMILIES if entitlements else ()) + (OPERATIONAL_FAMILY,)
+
+
+def is_operational(name: str) -> bool:
+    """True for hookline's own notices (the ``hookline`` family)."""
+    return name.split(".", 1)[0] == OPERATIONAL_FAMILY
 
 
 def get(name: str, *, entitlements: bool = False) -> EventType | None:

@@ -1,12 +1,15 @@
-"""The ``hookline`` command: serve, api, worker, migrate."""
+"""The ``hookline`` command: serve, api, worker, migrate, simulate, purge."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
+import random
 import signal
 import sys
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -17,6 +20,9 @@ from hookline import __version__
 from hookline.asgi import create_app
 from hookline.config import Settings
 from hookline.runtime import open_runtime
+from hookline.sender.api_client import ApiError
+from hookline.service import retention
+from hookline.simulator import driver
 from hookline.storage import migrate as migrations
 from hookline.storage.database import Database
 
@@ -68,8 +74,10 @@ def main() -> None:
     """hookline: webhook delivery for subscription commerce."""
 
 
-def _serve(settings: Settings, *, worker: bool, migrate_db: bool) -> None:
-    app = create_app(settings, worker=worker, migrate_db=migrate_db)
+def _serve(
+    settings: Settings, *, worker: bool, migrate_db: bool, demo: bool = False, demo_port: int = 8081
+) -> None:
+    app = create_app(settings, worker=worker, migrate_db=migrate_db, demo=demo, demo_port=demo_port)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -85,9 +93,22 @@ def _serve(settings: Settings, *, worker: bool, migrate_db: bool) -> None:
 @_db_option
 @_host_option
 @_port_option
-def serve(database_url: str | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also run a demo: a local receiver, a demo merchant's routes to it, and the simulator feeding it.",
+)
+@click.option(
+    "--demo-port",
+    type=click.IntRange(0, 65535),
+    default=8081,
+    show_default=True,
+    help="The demo receiver's port.",
+)
+def serve(database_url: str | None, host: str | None, port: int | None, demo: bool, demo_port: int) -> None:
     """API and worker in one process (migrates the database first)."""
-    _serve(_settings(database_url=database_url, host=host, port=port), worker=True, migrate_db=True)
+    settings = _settings(database_url=database_url, host=host, port=port)
+    _serve(settings, worker=True, migrate_db=True, demo=demo, demo_port=demo_port)
 
 
 @main.command()
@@ -138,3 +159,109 @@ def migrate(database_url: str | None) -> None:
 
     asyncio.run(run())
     click.echo("hookline: database is up to date")
+
+
+@main.command()
+@click.option("--url", default=None, help="hookline's API [default: http://HOOKLINE_HOST:HOOKLINE_PORT].")
+@click.option(
+    "--key",
+    default=None,
+    help="The operator key (with --merchant) or a merchant key [default: HOOKLINE_OPERATOR_KEY].",
+)
+@click.option("--merchant", default=None, help="The merchant id the operator key sends for.")
+@click.option(
+    "--rate", type=click.FloatRange(min=0.01), default=10.0, show_default=True, help="Events a second."
+)
+@click.option(
+    "--events", "count", type=click.IntRange(min=1), default=None, help="Stop after this many events."
+)
+@click.option(
+    "--duration", type=click.FloatRange(min=0.1), default=None, help="Stop after this many seconds."
+)
+@click.option(
+    "--batch", type=click.IntRange(1, 500), default=1, show_default=True, help="Events per request."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="The same seed and start date give the same stream [default: random].",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Simulated start date (UTC) [default: now].",
+)
+def simulate(
+    url: str | None,
+    key: str | None,
+    merchant: str | None,
+    rate: float,
+    count: int | None,
+    duration: float | None,
+    batch: int,
+    seed: int | None,
+    start: datetime.datetime | None,
+) -> None:
+    """Drive a simulated subscription program's events (and platform objects) into hookline.
+
+    Runs until --events or --duration (whichever first), or Ctrl-C; prints its progress every second.
+    """
+    settings = _settings()
+    key = key or settings.operator_key
+    if not key:
+        raise click.UsageError("give --key (a merchant key, or the operator key with --merchant)")
+    seed = random.SystemRandom().randrange(10**6) if seed is None else seed
+    begin = int(start.replace(tzinfo=datetime.UTC).timestamp()) if start else int(time.time())
+    options = driver.Options(rate=rate, events=count, duration_s=duration, batch=batch, merchant=merchant)
+    progress = driver.Progress()
+    click.echo(f"simulate: seed {seed}, {rate:g} events/s, batches of {batch}")
+
+    async def run() -> None:
+        await driver.simulate(
+            url or f"http://{settings.host}:{settings.port}",
+            key,
+            options,
+            seed=seed,
+            start=begin,
+            on_tick=lambda p: click.echo(f"simulate: {p.line()}"),
+            notice=lambda text: click.echo(f"simulate: {text}", err=True),
+            progress=progress,
+        )
+
+    try:
+        _run(run())
+    except KeyboardInterrupt:
+        click.echo("simulate: interrupted", err=True)
+    except ApiError as exc:
+        raise click.ClickException(f"{exc} (after {progress.sent} events)") from None
+    click.echo(f"simulate: done: {progress.line().strip()}; seed {seed}")
+    if progress.last_error:
+        click.echo(f"simulate: last error: {progress.last_error}", err=True)
+
+
+@main.command()
+@_db_option
+@click.option(
+    "--older-than-days", type=float, default=None, help="Overrides HOOKLINE_RETENTION_DAYS for this run."
+)
+def purge(database_url: str | None, older_than_days: float | None) -> None:
+    """Delete finished deliveries, their attempts and events older than the retention, once."""
+    settings = _settings(database_url=database_url, retention_days=older_than_days)
+    if settings.retention_days <= 0:
+        click.echo("hookline: retention is off (HOOKLINE_RETENTION_DAYS=0): nothing purged")
+        return
+
+    async def run() -> None:
+        db = Database(settings.database_url)
+        try:
+            purged = await retention.purge(db, settings.retention_days * 86400, now=time.time())
+        finally:
+            await db.close()
+        click.echo(
+            f"hookline: purged {purged.deliveries} deliveries, {purged.attempts} attempts and "
+            f"{purged.events} events older than {settings.retention_days:g} days"
+        )
+
+    _run(run())

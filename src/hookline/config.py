@@ -34,6 +34,14 @@ class Settings:
     poll_interval_s: float = 1.0
     #: Seconds a claimed delivery stays invisible to other workers (longer than any route timeout).
     lease_s: float = 60.0
+    #: Auto-halt defaults for routes that set none: halt a route after this many consecutive failed attempts
+    #: (0: never) once they span at least this many seconds. See docs/lifecycle.md.
+    auto_halt_failures: int = 20
+    auto_halt_window_s: float = 3600.0
+    #: Finished deliveries (with their attempts) and events older than this many days are purged; 0 keeps
+    #: everything. The worker process purges every ``retention_interval_s`` seconds.
+    retention_days: float = 30.0
+    retention_interval_s: float = 600.0
     #: Bytes of a response body kept with an attempt.
     response_body_limit: int = 4096
     #: Database connection pool size (PostgreSQL).

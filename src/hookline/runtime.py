@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from hookline.config import Settings
 from hookline.sender.http import open_sender
-from hookline.service import auth
+from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
-from hookline.storage import migrate
+from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.storage import autohalt, migrate
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 from hookline.worker import Worker, WorkerSettings
@@ -29,6 +30,7 @@ class Runtime:
     context: Context
     new_operator_key: str | None = None
     worker: Worker | None = None
+    job_runner: JobRunner | None = None
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
@@ -38,6 +40,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         claim_batch=settings.claim_batch,
         poll_interval_s=settings.poll_interval_s,
         lease_s=settings.lease_s,
+        auto_halt=autohalt.Policy(settings.auto_halt_failures, settings.auto_halt_window_s),
     )
 
 
@@ -70,11 +73,44 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
         ) as sender:
             runtime.worker = Worker(db, sender, wakeup, worker_settings(settings))
             task = asyncio.create_task(runtime.worker.run())
+            purger = asyncio.create_task(
+                retention.run_periodically(db, settings.retention_days * 86400, settings.retention_interval_s)
+            )
+            # Bulk resend and replay jobs run where the worker runs.
+            runtime.job_runner = JobRunner(
+                context, RunnerSettings(poll_interval_s=settings.poll_interval_s, lease_s=settings.lease_s)
+            )
+            jobs_task = asyncio.create_task(runtime.job_runner.run())
             try:
                 yield runtime
             finally:
+                purger.cancel()
+                runtime.job_runner.stop()
                 runtime.worker.stop()
                 await task
+                await jobs_task
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
     finally:
         await wakeup.close()
         await db.close()
+
+
+async def demo_merchant(context: Context, name: str) -> tuple[str, str]:
+    """The demo merchant's id and a new API key of it, for ``serve --demo``.
+
+    Made at the first start, found by name at later ones. Keys are stored hashed, so a later start cannot
+    show the first key again: it adds a new one.
+    """
+    cursor: str | None = None
+    while True:
+        rows = await merchants.page(context, 500, cursor)
+        for row in rows:
+            if row["name"] == name:
+                _, key = await merchants.add_key(context, row["id"])
+                return str(row["id"]), key
+        if len(rows) < 500:
+            break
+        cursor = str(rows[-1]["id"])
+    row, key = await merchants.create(context, name)
+    return str(row["id"]), key

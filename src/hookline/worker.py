@@ -16,14 +16,14 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from hookline import signing
+from hookline import signing, telemetry
 from hookline.errors import Unavailable
 from hookline.models import DeliveryStatus, Job, Outcome, Result
 from hookline.retry import is_success, parse_retry_after
 from hookline.sender.http import Sender
-from hookline.storage import queue
+from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 
@@ -41,6 +41,7 @@ class WorkerSettings:
     poll_interval_s: float = 1.0
     lease_s: float = 60.0
     shutdown_grace_s: float = 10.0
+    auto_halt: autohalt.Policy = field(default_factory=autohalt.Policy)
 
 
 class Worker:
@@ -197,7 +198,11 @@ class Worker:
         delay = 0.1
         while True:
             try:
-                await queue.record(self._db, batch)
+                halted = await queue.record(
+                    self._db, batch, policy=self._settings.auto_halt, now=self._clock()
+                )
+                self._announce(halted)
+                telemetry.observe(batch)
                 return
             except Unavailable:
                 # Keep the results: once the database is back they are written; if this process dies
@@ -210,6 +215,20 @@ class Worker:
                 # expire and they are attempted again, so nothing is lost.
                 logger.exception("cannot record %d results; they will be attempted again", len(batch))
                 return
+
+    def _announce(self, halted: list[autohalt.Halted]) -> None:
+        """Log auto-halts; their notices are new deliveries, due now."""
+        for h in halted:
+            logger.warning(
+                "route %s of merchant %s halted automatically: %s (notice %s to %d route(s))",
+                h.route_id,
+                h.merchant_id,
+                h.reason,
+                h.notice.event_id,
+                len(h.notice.delivery_ids),
+            )
+        if any(h.notice.delivery_ids for h in halted):
+            self._wakeup.ring()
 
     async def _finish_recording(self, recorder: asyncio.Task[None]) -> None:
         """Let the recorder write every result it holds or has queued, then stop it.

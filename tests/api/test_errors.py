@@ -105,7 +105,7 @@ async def test_every_kind_of_4xx_is_a_problem(
 
 
 async def test_unknown_path_is_404_problem(merchant: Client, http: httpx.AsyncClient) -> None:
-    for path in ["/v1/nope", "/v2/targets", "/", "/v1/targets/x/y/z"]:
+    for path in ["/v1/nope", "/v2/targets", "/nothing-here", "/v1/targets/x/y/z"]:
         _problem(await merchant.call("GET", path), 404)
     _problem(await http.get("/v1/nope"), 404)  # even without a key
 
@@ -204,3 +204,9 @@ async def test_successful_answers_are_json(operator: Client, merchant: Client) -
     for path in [*LISTS, f"/v1/targets/{ids['target']}", f"/v1/routes/{ids['route']}", "/v1/event-types"]:
         response = await merchant.call("GET", path)
         assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+
+
+async def test_root_leads_to_the_dashboard(http: httpx.AsyncClient) -> None:
+    response = await http.get("/")
+    assert response.status_code in (302, 303, 307)
+    assert response.headers["location"].endswith("/dashboard")

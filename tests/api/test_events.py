@@ -236,7 +236,7 @@ async def test_event_types_catalogue(merchant: Client) -> None:
     assert all(r["type"].startswith(r["family"] + ".") and r["description"] for r in rows)
     types = [r["type"] for r in rows]
     assert "order.reminder" in types and "subscription.cancel" in types and "subscriber.create" in types
-    assert {r["family"] for r in rows} == {"subscriber", "subscription", "order", "item"}
+    assert {r["family"] for r in rows} == {"subscriber", "subscription", "order", "item", "hookline"}
     assert not any(t.startswith("entitlement.") for t in types)
     assert types == [t.type for t in catalog.event_types()]
     assert {
@@ -275,3 +275,9 @@ async def test_other_merchant_cannot_see_an_event(operator: Client, merchant: Cl
     assert theirs["id"] == "evt-secret"
     assert (await other.ok("GET", "/v1/events/evt-secret"))["created"] == 5
     assert (await merchant.ok("GET", "/v1/events/evt-secret"))["created"] == 1_700_000_000
+
+
+async def test_hooklines_own_notices_cannot_be_posted(merchant: Client) -> None:
+    event = {"type": "hookline.route.halted", "data": {"object": {"type": "route", "route_id": "rte_x"}}}
+    refused = await merchant.call("POST", "/v1/events", json=event)
+    assert refused.status_code == 400 and "cannot be posted" in refused.json()["detail"]

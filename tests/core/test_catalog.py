@@ -65,6 +65,8 @@ DOCUMENTED = {
 }
 DOCUMENTED_TYPES = [f"{family}.{action}" for family, actions in DOCUMENTED.items() for action in actions]
 ENTITLEMENT_TYPES = [f"entitlement.{action}" for action in ENTITLEMENT]
+# hookline's own operational notices (docs/lifecycle.md), always offered, listed last.
+OPERATIONAL_TYPES = ["hookline.route.halted", "hookline.route.resumed"]
 
 
 def names(*, entitlements: bool = False) -> list[str]:
@@ -81,8 +83,18 @@ def test_every_documented_type_is_present(name: str) -> None:
     assert found.description
 
 
-def test_the_default_catalogue_is_exactly_the_four_documented_families() -> None:
-    assert sorted(names()) == sorted(DOCUMENTED_TYPES)
+def test_the_default_catalogue_is_exactly_the_four_documented_families_and_ours() -> None:
+    assert sorted(names()) == sorted(DOCUMENTED_TYPES + OPERATIONAL_TYPES)
+
+
+@pytest.mark.parametrize("entitlements", [False, True])
+def test_operational_family_always_offered(entitlements: bool) -> None:
+    for name in OPERATIONAL_TYPES:
+        found = catalog.get(name, entitlements=entitlements)
+        assert found is not None and found.family == "hookline"
+        assert catalog.is_operational(name)
+    assert not catalog.is_operational("order.success")
+    assert names(entitlements=entitlements)[-2:] == OPERATIONAL_TYPES
 
 
 def test_subscriptions_created_is_included() -> None:
@@ -102,18 +114,20 @@ def test_entitlement_family_only_when_enabled(name: str) -> None:
 
 
 def test_enabled_catalogue_is_the_default_plus_entitlements() -> None:
-    assert sorted(names(entitlements=True)) == sorted(DOCUMENTED_TYPES + ENTITLEMENT_TYPES)
+    expected = DOCUMENTED_TYPES + ENTITLEMENT_TYPES + OPERATIONAL_TYPES
+    assert sorted(names(entitlements=True)) == sorted(expected)
 
 
 def test_families() -> None:
-    assert catalog.families() == ("subscriber", "subscription", "order", "item")
-    assert catalog.families(entitlements=False) == ("subscriber", "subscription", "order", "item")
+    assert catalog.families() == ("subscriber", "subscription", "order", "item", "hookline")
+    assert catalog.families(entitlements=False) == ("subscriber", "subscription", "order", "item", "hookline")
     assert catalog.families(entitlements=True) == (
         "subscriber",
         "subscription",
         "order",
         "item",
         "entitlement",
+        "hookline",
     )
 
 
@@ -155,7 +169,8 @@ def test_every_type_is_family_dot_action_with_a_known_family(entitlements: bool)
         assert family in known
         assert event_type.family == family
         assert action
-        assert "." not in action
+        # Ours are <family>.<object>.<action> (hookline.route.halted); the platform's have one dot.
+        assert action.count(".") == (1 if family == "hookline" else 0)
         assert "*" not in event_type.type
         assert action == action.lower()
         assert event_type.description.strip()

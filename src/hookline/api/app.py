@@ -5,7 +5,10 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from hookline import __version__
-from hookline.api import deliveries, deps, events, health, merchants, problems, routes, targets
+from hookline.api import deliveries, deps, events, health, merchants, objects, problems, routes, targets
+from hookline.api import metrics as metrics_api
+from hookline.api import ordergroove as ordergroove_api
+from hookline.api import recovery as recovery_api
 
 
 def build() -> FastAPI:
@@ -15,7 +18,9 @@ def build() -> FastAPI:
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
         dependencies=[Depends(deps.refuse_nul)],
     )
-    for module in (health, merchants, targets, routes, events, deliveries):
+    for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api):
         app.include_router(module.router)
+    app.include_router(ordergroove_api.router)  # /webhook_targets: Ordergroove-shaped
+    app.include_router(recovery_api.router)  # resend, replay, test events, /v1/jobs
     problems.install(app)
     return app

@@ -55,6 +55,7 @@ async def list_deliveries(
     event_id: str | None = None,
     object_id: str | None = None,
     customer_id: str | None = None,
+    customer_email: str | None = None,
     since: str | None = None,
     until: str | None = None,
 ) -> JSON:
@@ -65,6 +66,8 @@ async def list_deliveries(
         event_id=event_id,
         object_id=object_id,
         customer_id=customer_id,
+        # Stored emails are trimmed and lower-cased (service.objects.email_key); a blank one matches nothing.
+        customer_email=customer_email.strip().lower() if customer_email is not None else None,
         since=_time(since, "since"),
         until=_time(until, "until"),
     )

@@ -73,8 +73,25 @@ def route(row: dict[str, Any]) -> dict[str, Any]:
         },
         "timeout_s": row["timeout_s"],
         "headers": row["headers"],
+        "fields": {"include": row.get("fields_include"), "exclude": row.get("fields_exclude")},
+        "transform": row.get("transform"),
+        **route_health(row),
         "created": iso(row["created"]),
         "updated": iso(row["updated"]),
+    }
+
+
+def route_health(row: dict[str, Any]) -> dict[str, Any]:
+    """Auto-halt settings (null: the operator's defaults), the current failure streak and the last halt."""
+    failures, window_s = row.get("auto_halt_failures"), row.get("auto_halt_window_s")
+    return {
+        "auto_halt": None
+        if failures is None and window_s is None
+        else {"failures": failures, "window_s": window_s},
+        "failure_streak": row.get("failure_streak") or 0,
+        "failing_since": iso(row.get("failing_since")),
+        "halted_at": iso(row.get("halted_at")),
+        "halted_reason": row.get("halted_reason"),
     }
 
 
@@ -123,3 +140,28 @@ def attempt(row: dict[str, Any], payload: bytes) -> dict[str, Any]:
         "error": row["error"],
         "error_kind": row["error_kind"],
     }
+
+
+def job(row: dict[str, Any]) -> dict[str, Any]:
+    """A background job (bulk resend, replay) and its progress; ``skipped``: events a replay left alone."""
+    params = row["params"] or {}
+    cursor = orjson.loads(row["cursor"]) if row["cursor"] else {}
+    body = {
+        "id": row["id"],
+        "kind": row["kind"],
+        "route_id": row["route_id"],
+        "status": row["status"],
+        "total": row["total"],
+        "done": row["done"],
+        "error": row["error"],
+        "created": iso(row["created"]),
+        "updated": iso(row["updated"]),
+        "params": {
+            **params,
+            "since": iso(params.get("since")),
+            "until": iso(params.get("until")),
+        },
+    }
+    if row["kind"] == "replay":
+        body["skipped"] = cursor.get("skipped", 0)
+    return body

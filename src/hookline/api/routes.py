@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from hookline.api import render
 from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
-from hookline.api.schemas import RouteIn, RoutePatch
+from hookline.api.schemas import PreviewIn, RouteIn, RoutePatch
 from hookline.models import RouteState
-from hookline.service import auth, routes
+from hookline.service import auth, preview, routes
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])
 
@@ -40,7 +41,12 @@ async def get_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
 @router.patch("/{route_id}")
 async def update_route(route_id: str, body: RoutePatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     patch = body.model_dump(exclude_none=True)
+    patch.update(_shaping(body))  # for these, an explicit null clears the setting
     return JSON(render.route(await routes.update(ctx, merchant_id, route_id, patch)))
+
+
+def _shaping(body: RoutePatch | PreviewIn) -> dict[str, object]:
+    return {name: getattr(body, name) for name in routes.SHAPING if name in body.model_fields_set}
 
 
 @router.delete("/{route_id}", status_code=204)
@@ -57,3 +63,14 @@ async def halt_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
 @router.post("/{route_id}/resume")
 async def resume_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     return JSON(render.route(await routes.set_state(ctx, merchant_id, route_id, RouteState.ACTIVE)))
+
+
+@router.post("/{route_id}/preview")
+async def preview_route(
+    route_id: str, ctx: Ctx, merchant_id: MerchantId, body: PreviewIn | None = None
+) -> JSON:
+    """The body the route's receiver would get for an event (a sample without one); nothing is stored."""
+    body = body or PreviewIn()
+    shown = await preview.preview(ctx, merchant_id, route_id, body.event, body.snapshot, _shaping(body))
+    answer = {"body": orjson.loads(shown.body), "bytes": len(shown.body)}
+    return JSON({**answer, "event_type": shown.event_type, "sample": shown.sample})

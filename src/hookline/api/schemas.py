@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookline.models import RouteState
 
@@ -32,6 +34,13 @@ class RetryIn(Body):
     max_attempts: int | None = None
 
 
+class AutoHaltIn(Body):
+    """Halt after ``failures`` consecutive failed attempts spanning ``window_s``; null: the default."""
+
+    failures: int | None = None  # 0: never halt this route
+    window_s: float | None = None
+
+
 class RouteIn(Body):
     name: str = Field(min_length=1, max_length=200)
     target_id: str = Field(min_length=1, max_length=40)
@@ -41,6 +50,10 @@ class RouteIn(Body):
     retry: RetryIn | None = None
     timeout_s: float | None = None
     headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    auto_halt: AutoHaltIn | None = None
+    fields_include: list[str] | None = None
+    fields_exclude: list[str] | None = None
+    transform: str | None = None
     merchant: str | None = None
 
 
@@ -53,3 +66,26 @@ class RoutePatch(Body):
     retry: RetryIn | None = None
     timeout_s: float | None = None
     headers: dict[str, str] | None = Field(default=None, max_length=20)
+    auto_halt: AutoHaltIn | None = None
+    # Payload shaping: null clears a setting (passed on through model_fields_set, not dropped as None).
+    fields_include: list[str] | None = None
+    fields_exclude: list[str] | None = None
+    transform: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_auto_halt_means_defaults(cls, data: Any) -> Any:
+        # A PATCH is passed on without its null fields, yet "auto_halt": null asks for the defaults back.
+        if isinstance(data, dict) and "auto_halt" in data and data["auto_halt"] is None:
+            return {**data, "auto_halt": {}}
+        return data
+
+
+class PreviewIn(Body):
+    """A preview's event (a sample without one), its snapshot, and shaping settings to try before saving."""
+
+    event: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    fields_include: list[str] | None = None
+    fields_exclude: list[str] | None = None
+    transform: str | None = None

@@ -1,8 +1,8 @@
 """The outbound HTTP adapter: ``http.Sender`` posts attempts, ``guard`` is the SSRF policy behind it.
 
-Only this package imports aiohttp. Callers use ``from hookline.sender import http as sender_http`` or
-``from hookline.sender.http import open_sender, Sender``, and ``guard.check_url`` to validate a target
-URL when it is created.
+Only this package imports aiohttp. Callers use ``from hookline.sender.http import open_sender, Sender``,
+and ``guard.check_url`` to validate a target URL when it is created. ``api_client`` is the simulator's
+client for hookline's own API and ``demo_receiver`` the local receiver of ``serve --demo``.
 """
 
 from __future__ import annotations

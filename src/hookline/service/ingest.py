@@ -1,4 +1,4 @@
-"""Accepting platform events: validate, route, build each delivery's payload, store all at once.
+"""Accepting platform events: validate, route, enrich, build each delivery's payload, store all at once.
 
 Idempotent on the event id per merchant: the same id with the same body answers as the first time and
 creates nothing; the same id with another body is a conflict. A body without an id gets a fresh one.
@@ -12,10 +12,12 @@ from typing import Any
 
 import orjson
 
-from hookline import catalog, ids, payloads, routing
+from hookline import catalog, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Invalid
-from hookline.models import DeliveryStatus, Event, RouteState
+from hookline.models import JSON, Event
+from hookline.service import objects
 from hookline.service.context import Context
+from hookline.snapshot import Pending
 from hookline.storage import events
 from hookline.storage import routes as route_store
 from hookline.storage.records import Row
@@ -98,50 +100,80 @@ def _event_row(event: Event, raw: dict[str, Any], now: float) -> Row:
     }
 
 
-def _deliveries(event: Event, routes: list[Row], now: float) -> list[Row]:
+def _family(event: Event) -> str:
+    return event.type.partition(".")[0]
+
+
+def _request(seq: int, event: Event, routes: list[Row]) -> snapshot.Request:
+    family = _family(event)
+    kinds = frozenset().union(*(snapshot.kinds_for(fanout.columns(r, family)) for r in routes))
+    return snapshot.Request(family, event.object, kinds, seq)
+
+
+def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pending, dict[str, list[Row]]]:
+    """Each event's own object, to store with the event and to show to it and to later events of the batch."""
+    pending = Pending()
+    rows: dict[str, list[Row]] = {}
+    for seq, event in enumerate(parsed):
+        own = snapshot.own_object(_family(event), event.object)
+        if own is not None:
+            pending.add(seq, *own, event.object)
+            rows[event.id] = [objects.row(merchant_id, *own, event.object, now)]
+    return pending, rows
+
+
+def _deliveries(event: Event, routes: list[Row], found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
+    """One delivery per route; routes that shape the body alike share one build of it."""
+    family = _family(event)
+    bodies: dict[tuple[Any, ...], fanout.Body] = {}
     rows = []
     for route in routes:
-        if not routing.matches(route["event_types"], event.type):
-            continue
-        halted = route["state"] == RouteState.HALTED
-        rows.append(
-            {
-                "id": ids.new("dlv", now=now),
-                "merchant_id": event.merchant_id,
-                "event_id": event.id,
-                "event_type": event.type,
-                "route_id": route["id"],
-                "target_id": route["target_id"],
-                "status": DeliveryStatus.HELD if halted else DeliveryStatus.PENDING,
-                "attempts": 0,
-                "attempt_base": 0,
-                "next_attempt_at": now,
-                "created": now,
-                "payload": payloads.render(payloads.envelope(event)),
-                "is_test": False,
-            }
-        )
+        key = fanout.shaping_key(route, family)
+        if key not in bodies:
+            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route)
+        rows.append(fanout.delivery(ids.new("dlv", now=now), event, route, bodies[key], now))
     return rows
 
 
 async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingested]:
-    """Accept a batch of events (all valid, or none stored) and wake the workers."""
+    """Accept a batch of events (all valid, or none stored) and wake the workers.
+
+    The payloads are built here, once: each route's snapshot is read from the object store as it is now,
+    with the batch's own objects laid over it, and stored with the delivery (a point-in-time copy).
+    """
     if not raws or len(raws) > MAX_BATCH:
         raise Invalid(f"send 1 to {MAX_BATCH} events at a time", fields={"events": "1 to 500 events"})
     batch_many = len(raws) > 1
     parsed = [
         parse(ctx, merchant_id, raw, f"events[{i}]." if batch_many else "") for i, raw in enumerate(raws)
     ]
+    _no_duplicate_ids(parsed)
+    _none_of_ours(parsed, batch_many)
     now = ctx.clock()
     routes = await route_store.for_ingest(ctx.db, merchant_id)
+    matched = [[r for r in routes if routing.matches(r["event_types"], e.type)] for e in parsed]
+    pending, own = _own_objects(merchant_id, parsed, now)
+    requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
+    found = await objects.involved(ctx, merchant_id, requests, pending)
     batch = [
-        (_event_row(e, raw, now), _deliveries(e, routes, now)) for e, raw in zip(parsed, raws, strict=True)
+        (_event_row(e, raw, now), _deliveries(e, rs, f, now))
+        for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
     ]
-    _no_duplicate_ids(parsed)
-    accepted = await events.accept(ctx.db, batch)
+    accepted = await events.accept(ctx.db, batch, objects=own)
     if any(a.created and a.delivery_ids for a in accepted):
         ctx.wakeup.ring()
+    telemetry.events_ingested(sum(a.created for a in accepted))
     return [Ingested(a.event_id, a.delivery_ids, a.created) for a in accepted]
+
+
+def _none_of_ours(parsed: list[Event], batch_many: bool) -> None:
+    """``hookline.*`` events are hookline's own notices to merchants; nobody else may post them."""
+    for i, event in enumerate(parsed):
+        if catalog.is_operational(event.type):
+            where = f"events[{i}].type" if batch_many else "type"
+            raise Invalid(
+                f"{event.type} is sent by hookline itself and cannot be posted", fields={where: "reserved"}
+            )
 
 
 def _no_duplicate_ids(parsed: list[Event]) -> None:

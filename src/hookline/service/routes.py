@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from hookline import catalog, ids, routing
+from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
+from hookline.service import operational
 from hookline.service.context import Context
 from hookline.storage import records
 from hookline.storage import routes as route_store
@@ -21,7 +22,7 @@ FORBIDDEN = {
     ("subscriber", "items"),
     ("subscription", "orders"),
     ("subscription", "items"),
-}
+} | {("hookline", column) for column in SNAPSHOT_COLUMNS}  # hookline's notices involve no platform object
 RESERVED_HEADERS = {
     "content-type",
     "content-length",
@@ -36,6 +37,7 @@ RESERVED_HEADERS = {
 DEFAULT_RETRY = {"initial_interval_s": 60.0, "max_interval_s": 600.0, "max_attempts": 60}
 LIMITS = {"initial_interval_s": (1.0, 3600.0), "max_interval_s": (1.0, 86400.0), "max_attempts": (1, 200)}
 TIMEOUT_LIMITS = (0.5, 30.0)
+SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.transform
 
 
 def check_snapshot(ctx: Context, snapshot: dict[str, Any]) -> dict[str, list[str]]:
@@ -83,6 +85,30 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+def check_shaping(spec: dict[str, Any]) -> Row:
+    """The shaping settings present in ``spec``, checked; ``null`` (or an empty list or text) clears one."""
+    values: Row = {}
+    for name in ("fields_include", "fields_exclude"):
+        if name in spec:
+            values[name] = _check_paths(name, spec[name])
+    if "transform" in spec:
+        expression = spec["transform"] if spec["transform"] and spec["transform"].strip() else None
+        problem = transform.validate(expression) if expression is not None else None
+        if problem is not None:
+            raise Invalid(f"transform: {problem}", fields={"transform": problem})
+        values["transform"] = expression
+    return values
+
+
+def _check_paths(name: str, paths: list[str] | None) -> list[str] | None:
+    if not paths:
+        return None
+    problem = transform.validate_paths(paths, excluding=name == "fields_exclude")
+    if problem is not None:
+        raise Invalid(f"{name}: {problem}", fields={name: problem})
+    return list(dict.fromkeys(paths))
+
+
 def _token(name: str) -> bool:
     return bool(name) and all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name) and name.isascii()
 
@@ -124,6 +150,8 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "retry_max_attempts": retry["max_attempts"],
         "timeout_s": _check_timeout(5.0 if spec.get("timeout_s") is None else spec["timeout_s"]),
         "headers": check_headers(spec.get("headers") or {}),
+        **check_shaping({name: spec.get(name) for name in SHAPING}),
+        **operational.check_auto_halt(spec.get("auto_halt")),
         "created": now,
         "updated": now,
         "deleted": None,
@@ -159,13 +187,18 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["timeout_s"] = _check_timeout(patch["timeout_s"])
     if patch.get("headers") is not None:
         values["headers"] = check_headers(patch["headers"])
+    values.update(check_shaping({name: patch[name] for name in SHAPING if name in patch}))
+    values.update(operational.auto_halt_patch(patch))
     row = await route_store.change(ctx.db, merchant_id, route_id, values, ctx.clock())
+    await operational.state_changed(ctx, current, row)
     ctx.wakeup.ring()
     return row
 
 
 async def set_state(ctx: Context, merchant_id: str, route_id: str, state: RouteState) -> Row:
+    before = await get(ctx, merchant_id, route_id)
     row = await route_store.change(ctx.db, merchant_id, route_id, {"state": state.value}, ctx.clock())
+    await operational.state_changed(ctx, before, row)
     ctx.wakeup.ring()  # a resumed route has deliveries due now
     return row
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 
 from hookline.errors import Conflict
-from hookline.models import DeliveryStatus
+from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
 from hookline.storage.database import Database
 from hookline.storage.records import Row
-from hookline.storage.tables import attempts, deliveries, events
+from hookline.storage.tables import attempts, deliveries, events, objects, routes
 
 # Everything but the payload bytes, which only the worker and the detail view need.
 _LISTED = [c for c in deliveries.c if c.name != "payload"]
@@ -25,6 +25,7 @@ class Filters:
     event_id: str | None = None
     object_id: str | None = None
     customer_id: str | None = None
+    customer_email: str | None = None  # matched against stored customers' emails, lower-cased
     since: float | None = None
     until: float | None = None
 
@@ -44,14 +45,29 @@ def _conditions(merchant_id: str, f: Filters) -> list[ColumnElement[bool]]:
         where.append(d.created >= f.since)
     if f.until is not None:
         where.append(d.created < f.until)
-    if f.object_id or f.customer_id:
-        matching = select(events.c.id).where(events.c.merchant_id == merchant_id)
-        if f.object_id:
-            matching = matching.where(events.c.object_id == f.object_id)
-        if f.customer_id:
-            matching = matching.where(events.c.customer_id == f.customer_id)
-        where.append(d.event_id.in_(matching))
+    if f.object_id or f.customer_id or f.customer_email is not None:
+        where.append(d.event_id.in_(_events_matching(merchant_id, f)))
     return where
+
+
+def _events_matching(merchant_id: str, f: Filters) -> Select[tuple[str]]:
+    """The ids of the events about this object or customer (events name customers by merchant_user_id)."""
+    matching = select(events.c.id).where(events.c.merchant_id == merchant_id)
+    if f.object_id:
+        matching = matching.where(events.c.object_id == f.object_id)
+    if f.customer_id:
+        matching = matching.where(events.c.customer_id == f.customer_id)
+    if f.customer_email is not None:
+        matching = matching.where(
+            events.c.customer_id.in_(_customers_with_email(merchant_id, f.customer_email))
+        )
+    return matching
+
+
+def _customers_with_email(merchant_id: str, email: str) -> Select[tuple[str]]:
+    """The merchant_user_ids of the stored customers with this email."""
+    o = objects.c
+    return select(o.public_id).where(o.merchant_id == merchant_id, o.kind == "customer", o.email == email)
 
 
 async def page(db: Database, merchant_id: str, f: Filters, limit: int, before: str | None) -> list[Row]:
@@ -76,18 +92,28 @@ async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, li
 
 
 async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Row:
-    """A finished delivery becomes pending again, due now, with a fresh attempt budget."""
+    """A finished delivery is due again (held if its route is halted), with a fresh attempt budget."""
     async with db.write() as conn:
         row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
         if row["status"] in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
             raise Conflict(
                 f"delivery {delivery_id} is {row['status']}; only finished deliveries can be resent"
             )
+        if row["status"] == DeliveryStatus.FAILED and row["attempts"] == 0:
+            # Its stored body is the untransformed envelope: sending it could leak what the route's
+            # transformation removes.
+            raise Conflict(
+                f"delivery {delivery_id} was never sent because the route's transformation failed "
+                f"({row['last_error']}); fix the transformation and replay the event"
+            )
+        route_state = (
+            await conn.execute(select(routes.c.state).where(routes.c.id == row["route_id"]))
+        ).scalar_one_or_none()
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .values(
-                status=DeliveryStatus.PENDING,
+                status=DeliveryStatus.HELD if route_state == RouteState.HALTED else DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 completed=None,
                 attempt_base=deliveries.c.attempts,

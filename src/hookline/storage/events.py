@@ -6,7 +6,7 @@ event without its deliveries. Re-posting an event id is answered from what was s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, text
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, NotFound
+from hookline.storage import objects as object_store
 from hookline.storage.database import Database
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events
@@ -31,35 +32,50 @@ class Accepted:
     body_hash: str
 
 
-async def accept(db: Database, batch: Sequence[tuple[Row, list[Row]]]) -> list[Accepted]:
+async def accept(
+    db: Database, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]] | None = None
+) -> list[Accepted]:
     """Store each (event, deliveries) pair unless its id is already taken; one transaction for all.
 
+    ``objects`` are platform objects to upsert with an event (by event id): only when the event is new,
+    so that posting an old event again cannot roll an object back to an older copy.
     On PostgreSQL the transaction also NOTIFYs the workers; the notification leaves at commit.
     """
     try:
-        return await _accept(db, batch)
+        return await _accept(db, batch, objects or {})
     except Conflict as exc:
         if not _is_integrity(exc):
             raise
         # Two posts of the same new id raced; the loser re-runs and finds the winner's rows.
-        return await _accept(db, batch)
+        return await _accept(db, batch, objects or {})
 
 
-async def _accept(db: Database, batch: Sequence[tuple[Row, list[Row]]]) -> list[Accepted]:
+async def _accept(
+    db: Database, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]]
+) -> list[Accepted]:
+    # A few statements per batch, never per event: one look-up of the ids already taken, one
+    # multi-row insert of the new events, one of their deliveries.
     results: list[Accepted] = []
+    new_events: list[Row] = []
     new_deliveries: list[Row] = []
+    new_objects: list[Row] = []
     async with db.write() as conn:
+        taken = await _existing(conn, [event for event, _ in batch])
         for event, rows in batch:
-            found = await _existing(conn, event["merchant_id"], event["id"])
+            found = taken.get((event["merchant_id"], event["id"]))
             if found is not None:
                 if found.body_hash != event["body_hash"]:
                     # Raised inside the transaction: nothing of the batch is stored.
                     raise Conflict(f"event {event['id']} was already accepted with a different body")
                 results.append(found)
                 continue
-            await conn.execute(insert(events).values(**event))
+            new_events.append(event)
             new_deliveries.extend(rows)
+            new_objects.extend(objects.get(event["id"], ()))
             results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
+        if new_events:
+            await conn.execute(insert(events), new_events)
+        await object_store.upsert(conn, new_objects)
         if new_deliveries:
             await conn.execute(insert(deliveries), new_deliveries)
             if db.is_postgres:
@@ -71,22 +87,35 @@ def _is_integrity(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, IntegrityError)
 
 
-async def _existing(conn: AsyncConnection, merchant_id: str, event_id: str) -> Accepted | None:
-    body_hash = (
-        await conn.execute(
-            select(events.c.body_hash).where(events.c.merchant_id == merchant_id, events.c.id == event_id)
+async def _existing(conn: AsyncConnection, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
+    """The events of ``batch`` already stored, with their deliveries, keyed by (merchant, id)."""
+    by_merchant: dict[str, list[str]] = {}
+    for event in batch:
+        by_merchant.setdefault(event["merchant_id"], []).append(event["id"])
+    found: dict[tuple[str, str], Accepted] = {}
+    for merchant_id, ids in by_merchant.items():
+        hashes = dict(
+            (
+                await conn.execute(
+                    select(events.c.id, events.c.body_hash).where(
+                        events.c.merchant_id == merchant_id, events.c.id.in_(ids)
+                    )
+                )
+            ).all()
         )
-    ).scalar_one_or_none()
-    if body_hash is None:
-        return None
-    ids = (
-        await conn.execute(
-            select(deliveries.c.id)
-            .where(deliveries.c.merchant_id == merchant_id, deliveries.c.event_id == event_id)
+        if not hashes:
+            continue
+        sent: dict[str, list[str]] = {event_id: [] for event_id in hashes}
+        rows = await conn.execute(
+            select(deliveries.c.event_id, deliveries.c.id)
+            .where(deliveries.c.merchant_id == merchant_id, deliveries.c.event_id.in_(list(hashes)))
             .order_by(deliveries.c.id)
         )
-    ).scalars()
-    return Accepted(event_id, list(ids), False, body_hash)
+        for event_id, delivery_id in rows.all():
+            sent[event_id].append(delivery_id)
+        for event_id, body_hash in hashes.items():
+            found[(merchant_id, event_id)] = Accepted(event_id, sent[event_id], False, body_hash)
+    return found
 
 
 async def get(db: Database, merchant_id: str, event_id: str) -> Row:

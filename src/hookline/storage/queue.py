@@ -9,6 +9,7 @@ another; SQLite serialises writers, so the same statement is safe there without 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import bindparam, case, insert, select, update
 
 from hookline.models import DeliveryStatus, Job, Result
 from hookline.retry import RetryPolicy
+from hookline.storage import autohalt
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
@@ -34,11 +36,15 @@ async def claim(db: Database, now: float, limit: int, lease_s: float) -> list[Jo
         update(deliveries)
         .where(d.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=now + lease_s)
-        .returning(d.id, d.event_id, d.route_id, d.target_id, d.payload, d.attempts, d.attempt_base)
+        .returning(
+            d.id, d.event_id, d.route_id, d.target_id, d.payload, d.attempts, d.attempt_base, d.created
+        )
         .execution_options(synchronize_session=False)
     )
     async with db.write() as conn:
-        claimed = (await conn.execute(claim_stmt)).mappings().all()
+        # RETURNING comes back in no particular order (PostgreSQL): hand them out oldest first, so that a
+        # resumed route's held deliveries leave in the order they were accepted.
+        claimed = sorted((await conn.execute(claim_stmt)).mappings(), key=lambda r: (r["created"], r["id"]))
         if not claimed:
             return []
         settings = await conn.execute(
@@ -97,15 +103,22 @@ async def release(db: Database, delivery_ids: Sequence[str], at: float) -> None:
         )
 
 
-async def record(db: Database, results: Sequence[Result]) -> None:
+async def record(
+    db: Database,
+    results: Sequence[Result],
+    *,
+    policy: autohalt.Policy | None = None,
+    now: float | None = None,
+) -> list[autohalt.Halted]:
     """Store a batch of attempts and the new state of their deliveries, in one transaction.
 
     A delivery is only updated if nobody else attempted it meanwhile (same attempt count) and it is still
     open: a route disabled mid-flight stays canceled, and a halted one stays held unless this attempt
-    succeeded.
+    succeeded. The same transaction keeps the routes' failure streaks and halts the routes that crossed
+    their auto-halt threshold (``policy``: the operator's defaults); those are returned.
     """
     if not results:
-        return
+        return []
     d = deliveries.c
     keep_held = case(
         (
@@ -133,8 +146,14 @@ async def record(db: Database, results: Sequence[Result]) -> None:
         .execution_options(synchronize_session=False)
     )
     async with db.write() as conn:
+        # Routes first (the lock order of a route change); a halt holds the pending deliveries, which the
+        # update below then keeps held.
+        halted = await autohalt.track(
+            conn, results, policy or autohalt.Policy(), time.time() if now is None else now
+        )
         await conn.execute(insert(attempts), [_attempt_row(r) for r in results])
         await conn.execute(change, [_delivery_params(r) for r in results])
+    return halted
 
 
 def _attempt_row(r: Result) -> dict[str, Any]:

@@ -23,14 +23,31 @@ async def change(db: Database, merchant_id: str, route_id: str, values: Row, now
     """
     async with db.write() as conn:
         before = await records.fetch(conn, routes, merchant_id, route_id)
+        if values.get("state", before["state"]) != before["state"]:
+            values = {**_entering(values["state"], now), **values}
         row = await records.change(conn, routes, merchant_id, route_id, {**values, "updated": now})
         state = None if row["deleted"] is not None else row["state"]
         if state != before["state"]:
-            await _move_deliveries(conn, route_id, state, now)
+            await move_deliveries(conn, route_id, state, now)
         return row
 
 
-async def _move_deliveries(conn: AsyncConnection, route_id: str, state: str | None, now: float) -> None:
+def _entering(state: str, now: float) -> Row:
+    """A new state starts a new failure streak; ``halted`` records when and why (auto-halt sets its own)."""
+    halted = state == RouteState.HALTED
+    return {
+        "failure_streak": 0,
+        "failing_since": None,
+        "halted_at": now if halted else None,
+        "halted_reason": "halted manually" if halted else None,
+    }
+
+
+async def move_deliveries(conn: AsyncConnection, route_id: str, state: str | None, now: float) -> None:
+    """Take a route's open deliveries along to its new state (None: deleted), in the caller's transaction.
+
+    Shared by a state change over the API and by auto-halt (``storage.autohalt``).
+    """
     mine = deliveries.c.route_id == route_id
     if state in (None, RouteState.DISABLED):
         await conn.execute(

@@ -185,6 +185,8 @@ deliveries = Table(
     Index("ix_deliveries_merchant_id", "merchant_id", "id"),
     Index("ix_deliveries_route_id", "route_id", "id"),
     Index("ix_deliveries_event", "merchant_id", "event_id"),
+    # Retention finds finished deliveries by age (migration 0003).
+    Index("ix_deliveries_completed", "completed"),
 )
 
 attempts = Table(

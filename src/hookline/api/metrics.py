@@ -1,0 +1,83 @@
+"""Metrics: a route's 30-day counters, series and latency; a merchant's summary; Prometheus ``/metrics``."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from hookline import telemetry
+from hookline.api.deps import Ctx, MerchantId
+from hookline.api.render import JSON, iso
+from hookline.errors import Invalid
+from hookline.service import metrics
+
+router = APIRouter(tags=["metrics"])
+
+
+def _time(value: str | None, name: str) -> float | None:
+    """An ISO 8601 time (UTC when it has no offset) or epoch seconds."""
+    if value is None:
+        return None
+    try:
+        if value.replace(".", "", 1).isdigit():
+            seconds = float(value)
+            if not math.isfinite(seconds):
+                raise ValueError(value)
+            return seconds
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        raise Invalid(
+            f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"}
+        ) from None
+
+
+@router.get("/v1/routes/{route_id}/metrics")
+async def route_metrics(
+    route_id: str,
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    series: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> JSON:
+    """The route's counters over deliveries created in the last 30 days; with ``?series=15m|1h|1d`` also the
+    buckets of ``[since, until)`` (default: the last 6 h, 24 h or 30 days, ending now) and latency
+    percentiles over the same window."""
+    body: dict[str, Any] = dict(await metrics.counts(ctx, merchant_id, route_id))
+    body["window_days"] = metrics.WINDOW_DAYS
+    if series is None:
+        return JSON(body)
+    w = metrics.window(ctx, series, _time(since, "since"), _time(until, "until"))
+    buckets = await metrics.series(ctx, merchant_id, route_id, w)
+    body["series"] = [{**b, "start": iso(b["start"])} for b in buckets]
+    body["series_window"] = {"bucket": w.bucket, "since": iso(w.since), "until": iso(w.until)}
+    body["latency"] = await metrics.latency(ctx, merchant_id, route_id, w)
+    return JSON(body)
+
+
+@router.get("/v1/metrics/summary")
+async def merchant_summary(ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """The same counters over all of the merchant's routes, in total and per route, for the last 30 days."""
+    found = await metrics.summary(ctx, merchant_id)
+    return JSON(
+        {
+            **found["total"],
+            "window_days": metrics.WINDOW_DAYS,
+            "routes": [{"route_id": rid, **counters} for rid, counters in found["routes"].items()],
+        }
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(request: Request, ctx: Ctx) -> Response:
+    """Prometheus text exposition of this process (no auth: operators scrape it; it names no merchant)."""
+    depth: metrics.QueueDepth | None = getattr(request.app.state, "queue_depth", None)
+    if depth is None:
+        depth = request.app.state.queue_depth = metrics.QueueDepth()
+    body, content_type = telemetry.exposition(await depth.read(ctx))
+    return Response(body, media_type=content_type)

@@ -1,0 +1,103 @@
+"""``/v1/objects``: the platform objects hookline keeps to enrich payloads (upsert one, upsert many, read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+
+from hookline import snapshot
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, MerchantId
+from hookline.api.render import JSON
+from hookline.errors import Invalid
+from hookline.service import auth, objects
+
+router = APIRouter(prefix="/v1/objects", tags=["objects"])
+
+MAX_BODY = 5 * 1024 * 1024
+KIND = {"type": "string", "enum": list(snapshot.KINDS)}
+# The bodies are read by hand (below), so the OpenAPI document describes them here.
+_OBJECT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "description": "the object's data"}}},
+    }
+}
+_BULK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["objects"],
+                    "properties": {
+                        "merchant": {"type": "string"},
+                        "objects": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 500,
+                            "items": {
+                                "type": "object",
+                                "required": ["kind", "public_id", "data"],
+                                "properties": {
+                                    "kind": KIND,
+                                    "public_id": {"type": "string", "minLength": 1, "maxLength": 100},
+                                    "data": {"type": "object"},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _json_body(request: Request) -> Any:
+    # Read by hand rather than declared: the body is free-form platform data, and every bad body must be
+    # a problem document naming it, not a validation error about a model.
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid(f"the body is larger than {MAX_BODY} bytes", fields={"body": "too large"})
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}", fields={"body": "invalid JSON"}) from None
+
+
+def _object(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": row["kind"],
+        "public_id": row["public_id"],
+        "data": row["data"],
+        "updated": render.iso(row["updated"]),
+    }
+
+
+@router.put("/{kind}/{public_id}", openapi_extra=_OBJECT_BODY)
+async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Upsert one object; the body is its data, with Ordergroove's field names. The whole copy is replaced."""
+    row = await objects.put(ctx, merchant_id, kind, public_id, await _json_body(request))
+    return JSON(_object(row))
+
+
+@router.get("/{kind}/{public_id}")
+async def get_object(kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(_object(await objects.get(ctx, merchant_id, kind, public_id)))
+
+
+@router.post("", openapi_extra=_BULK_BODY)
+async def put_objects(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    """Upsert up to 500 objects ``{"objects": [{"kind", "public_id", "data"}]}``: all of them or none."""
+    body = await _json_body(request)
+    if not isinstance(body, dict) or set(body) - {"objects", "merchant"}:
+        raise Invalid('the body must be {"objects": [...]}', fields={"body": "not an objects list"})
+    named = merchant or body.get("merchant")
+    if named is not None and not isinstance(named, str):
+        raise Invalid("merchant must be a merchant id", fields={"merchant": "not a string"})
+    merchant_id = await auth.merchant_for(ctx, caller, named)
+    return JSON(await objects.put_many(ctx, merchant_id, body.get("objects")))

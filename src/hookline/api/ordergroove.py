@@ -1,0 +1,266 @@
+"""``/webhook_targets``: Ordergroove's webhook API, so integrations written against it work unchanged.
+
+Shapes follow Ordergroove (``reference/ordergroove.md`` §5.2): epoch-int times, ``target_url``, lists as
+``{"next", "previous", "results"}`` paged with ``?page=`` (and ``?page_size=``), and errors as
+``{"detail": "..."}`` rather than problem documents. Every path answers with or without a trailing slash,
+since Ordergroove's own examples use both. Auth is the rest of the API's: a merchant key, or the operator
+key naming the merchant (``?merchant=``, or ``merchant`` in a creation body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from hookline import errors
+from hookline.api import problems
+from hookline.api.deps import Caller, Ctx, MerchantId
+from hookline.api.render import JSON
+from hookline.service import auth
+from hookline.service import ordergroove as og
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+Row = dict[str, Any]
+
+
+def _detail(status: int, detail: str) -> JSON:
+    return JSON({"detail": detail}, status_code=status)
+
+
+def _summary(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+class OrdergrooveRoute(APIRoute):
+    """Answers errors as Ordergroove (Django REST framework) does: the status and ``{"detail": "..."}``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except errors.HooklineError as exc:
+                status = next((code for kind, code in problems.STATUS.items() if isinstance(exc, kind)), 500)
+                return _detail(status, exc.detail)
+            except RequestValidationError as exc:
+                return _detail(400, _summary(exc))
+
+        return handle
+
+
+router = APIRouter(prefix="/webhook_targets", tags=["ordergroove"], route_class=OrdergrooveRoute)
+
+
+def _route(method: str, path: str, status_code: int = 200) -> Callable[[Endpoint], Endpoint]:
+    """Register an endpoint at ``path`` and at ``path/`` (the latter left out of the OpenAPI document)."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for variant, shown in ((path, True), (path + "/", False)):
+            router.add_api_route(
+                variant, endpoint, methods=[method], status_code=status_code, include_in_schema=shown
+            )
+        return endpoint
+
+    return register
+
+
+class _Body(BaseModel):
+    # Unknown fields are ignored, as Ordergroove's API does, so existing clients' bodies pass unchanged.
+    model_config = ConfigDict(extra="ignore")
+
+
+class WebhookTargetIn(_Body):
+    merchant: str | None = None
+    target_url: str
+    enabled: bool = True
+
+
+class WebhookTargetPatch(_Body):
+    target_url: str | None = None
+    enabled: bool | None = None
+
+
+class FilterIn(_Body):
+    pattern: str
+
+
+class FilterPatch(_Body):
+    pattern: str | None = None
+
+
+def _epoch(ts: float) -> int:
+    return int(ts)
+
+
+def _target(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "merchant": row["merchant_id"],
+        "target_url": row["url"],
+        "enabled": row["enabled"],
+        "created": _epoch(row["created"]),
+        "updated": _epoch(row["updated"]),
+    }
+
+
+def _filter(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "target": row["target_id"],
+        "pattern": row["pattern"],
+        "created": _epoch(row["created"]),
+    }
+
+
+def _number(page: str | None) -> int:
+    try:
+        return int(page) if page not in (None, "") else 1
+    except ValueError:
+        raise errors.NotFound("Invalid page.") from None
+
+
+def _size(page_size: str | None) -> int:
+    """Like Django REST framework: a missing or unusable ``page_size`` is the default, a big one the max."""
+    try:
+        size = int(page_size or PAGE_SIZE)
+    except ValueError:
+        return PAGE_SIZE
+    return min(size, MAX_PAGE_SIZE) if size > 0 else PAGE_SIZE
+
+
+def _paginated(request: Request, number: int, found: og.Page, render: Callable[[Row], Any]) -> JSON:
+    def link(n: int) -> str:
+        return str(request.url.include_query_params(page=n))
+
+    return JSON(
+        {
+            "next": link(number + 1) if found.has_next else None,
+            "previous": link(number - 1) if number > 1 else None,
+            "results": [render(r) for r in found.rows],
+        }
+    )
+
+
+# ---- targets ---------------------------------------------------------------------------------------------
+
+
+@_route("GET", "")
+async def list_webhook_targets(
+    request: Request, ctx: Ctx, merchant_id: MerchantId, page: str | None = None, page_size: str | None = None
+) -> JSON:
+    number = _number(page)
+    found = await og.target_page(ctx, merchant_id, number, _size(page_size))
+    return _paginated(request, number, found, _target)
+
+
+@_route("POST", "", status_code=201)
+async def create_webhook_target(
+    body: WebhookTargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None
+) -> JSON:
+    merchant_id = await auth.merchant_for(ctx, caller, body.merchant or merchant)
+    row = await og.create_target(ctx, merchant_id, body.target_url, body.enabled)
+    return JSON(_target(row), status_code=201)
+
+
+@_route("GET", "/{target_id}")
+async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(_target(await og.get_target(ctx, merchant_id, target_id)))
+
+
+@_route("PATCH", "/{target_id}")
+async def update_webhook_target(
+    target_id: str, body: WebhookTargetPatch, ctx: Ctx, merchant_id: MerchantId
+) -> JSON:
+    row = await og.update_target(ctx, merchant_id, target_id, body.target_url, body.enabled)
+    return JSON(_target(row))
+
+
+@_route("DELETE", "/{target_id}", status_code=204)
+async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    await og.delete_target(ctx, merchant_id, target_id)
+    return Response(status_code=204)
+
+
+@_route("GET", "/{target_id}/signing_key")
+async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row = await og.get_target(ctx, merchant_id, target_id)
+    return JSON({"signing_key": row["signing_key"]})
+
+
+# Ordergroove documents PATCH; POST, the verb of the same action under /v1, is accepted too.
+@_route("POST", "/{target_id}/signing_key/rotate")
+@_route("PATCH", "/{target_id}/signing_key/rotate")
+async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    keys = await og.rotate_key(ctx, merchant_id, target_id)
+    expiry = keys["signing_key_expiry"]
+    return JSON(
+        {
+            "signing_key": keys["signing_key"],
+            "expiring_signing_key": keys["expiring_signing_key"],
+            "signing_key_expiry": None if expiry is None else _epoch(expiry),
+        }
+    )
+
+
+@_route("GET", "/{target_id}/metrics")
+async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(await og.target_metrics(ctx, merchant_id, target_id))
+
+
+# ---- filters ---------------------------------------------------------------------------------------------
+
+
+@_route("GET", "/{target_id}/filters")
+async def list_webhook_filters(
+    request: Request,
+    target_id: str,
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    page: str | None = None,
+    page_size: str | None = None,
+) -> JSON:
+    number = _number(page)
+    found = await og.filter_page(ctx, merchant_id, target_id, number, _size(page_size))
+    return _paginated(request, number, found, _filter)
+
+
+@_route("POST", "/{target_id}/filters", status_code=201)
+async def create_webhook_filter(target_id: str, body: FilterIn, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    row = await og.create_filter(ctx, merchant_id, target_id, body.pattern)
+    return JSON(_filter(row), status_code=201)
+
+
+@_route("GET", "/{target_id}/filters/{filter_id}")
+async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(_filter(await og.get_filter(ctx, merchant_id, target_id, filter_id)))
+
+
+@_route("PATCH", "/{target_id}/filters/{filter_id}")
+async def update_webhook_filter(
+    target_id: str, filter_id: str, body: FilterPatch, ctx: Ctx, merchant_id: MerchantId
+) -> JSON:
+    row = await og.update_filter(ctx, merchant_id, target_id, filter_id, body.pattern)
+    return JSON(_filter(row))
+
+
+@_route("DELETE", "/{target_id}/filters/{filter_id}", status_code=204)
+async def delete_webhook_filter(
+    target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId
+) -> Response:
+    # Ordergroove's documentation shows a ``pattern`` body on this call; any body is ignored.
+    await og.delete_filter(ctx, merchant_id, target_id, filter_id)
+    return Response(status_code=204)

@@ -1,0 +1,114 @@
+"""Recovery and testing: ``/v1/routes/{id}/resend``, ``/replay``, ``/test-events``, and ``/v1/jobs``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from pydantic import Field, StrictFloat, StrictInt, StrictStr
+
+from hookline.api import render
+from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.render import JSON
+from hookline.api.schemas import Body
+from hookline.errors import Invalid
+from hookline.service import auth, recovery, testevents
+
+router = APIRouter(tags=["recovery"])
+
+Time = StrictInt | StrictFloat | StrictStr
+
+
+class ResendIn(Body):
+    status: list[str] | None = Field(default=None, max_length=3)
+    since: Time | None = None
+    until: Time | None = None
+    merchant: str | None = None
+
+
+class ReplayIn(Body):
+    since: Time
+    until: Time | None = None
+    merchant: str | None = None
+
+
+class TestEventsIn(Body):
+    event_types: list[str] | None = Field(default=None, max_length=100)
+    merchant: str | None = None
+
+
+MAX_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+
+
+def _time(value: Time | None, name: str) -> float | None:
+    """ISO 8601 (UTC unless an offset is given) or epoch seconds, as a number or a string."""
+    if value is None:
+        return None
+    seconds = _seconds(value)
+    if seconds is None or not 0 <= seconds <= MAX_EPOCH:
+        raise Invalid(f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"})
+    return seconds
+
+
+def _seconds(value: Time) -> float | None:
+    if not isinstance(value, str) or value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        return None
+
+
+async def _merchant(ctx: Ctx, caller: Caller, query: str | None, body: str | None) -> str:
+    return await auth.merchant_for(ctx, caller, query or body)
+
+
+@router.post("/v1/routes/{route_id}/resend", status_code=202)
+async def resend_route(
+    route_id: str, ctx: Ctx, caller: Caller, body: ResendIn | None = None, merchant: str | None = None
+) -> JSON:
+    body = body or ResendIn()
+    merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
+    job = await recovery.start_resend(
+        ctx, merchant_id, route_id, body.status, _time(body.since, "since"), _time(body.until, "until")
+    )
+    return JSON({"job": render.job(job)}, status_code=202)
+
+
+@router.post("/v1/routes/{route_id}/replay", status_code=202)
+async def replay_route(
+    route_id: str, body: ReplayIn, ctx: Ctx, caller: Caller, merchant: str | None = None
+) -> JSON:
+    merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
+    since = _time(body.since, "since")
+    assert since is not None
+    job = await recovery.start_replay(ctx, merchant_id, route_id, since, _time(body.until, "until"))
+    return JSON({"job": render.job(job)}, status_code=202)
+
+
+@router.post("/v1/routes/{route_id}/test-events", status_code=202)
+async def send_test_events(
+    route_id: str, ctx: Ctx, caller: Caller, body: TestEventsIn | None = None, merchant: str | None = None
+) -> JSON:
+    body = body or TestEventsIn()
+    merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
+    sent = await testevents.send(ctx, merchant_id, route_id, body.event_types)
+    return JSON({"deliveries": sent.deliveries, "events": sent.events}, status_code=202)
+
+
+@router.get("/v1/jobs")
+async def list_jobs(
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    route_id: str | None = None,
+) -> JSON:
+    rows = await recovery.page(ctx, merchant_id, limit, decode_cursor(cursor), route_id)
+    return JSON({"data": [render.job(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+@router.get("/v1/jobs/{job_id}")
+async def get_job(job_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    return JSON(render.job(await recovery.get(ctx, merchant_id, job_id)))

@@ -1,0 +1,45 @@
+"""The merchant dashboard: server-rendered pages at ``/dashboard``, over the same service layer as the API.
+
+``mount(app)`` adds it to the API application as a sub-application with its own error pages (HTML, not
+problem+json), its static files and its security headers; the service context comes from the host app's
+state, which the lifespan fills in.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from hookline.dashboard import pages_deliveries, pages_jobs, pages_preview, pages_routes, session, web
+
+
+def build(host: FastAPI) -> Starlette:
+    app = Starlette(
+        routes=[
+            *session.ROUTES,
+            *pages_routes.ROUTES,
+            *pages_deliveries.ROUTES,
+            *pages_preview.ROUTES,
+            *pages_jobs.ROUTES,
+            Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),
+        ],
+        exception_handlers=web.EXCEPTION_HANDLERS,
+        middleware=[Middleware(web.SecurityHeaders), Middleware(web.RefuseNul)],
+    )
+    app.state.host = host
+    return app
+
+
+def mount(host: FastAPI) -> None:
+    """Serve the dashboard at ``/dashboard`` and send ``/`` there."""
+
+    async def home(_: Request) -> RedirectResponse:
+        return RedirectResponse("/dashboard", status_code=307)
+
+    host.mount("/dashboard", build(host), name="dashboard")
+    host.add_route("/", home, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,265 @@
+"""The create / edit webhook form: its fields, read from a route or a POST, and turned into a route spec.
+
+Everything the form can say is checked here only as far as HTML cannot say it (a number is a number, a
+header line has a colon); the rules themselves are the service's, and its field errors are shown next to the
+fields they name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from hookline import catalog
+from hookline.service import routes
+
+MAX_HEADERS = 20
+FAMILY_NOTES = {
+    catalog.OPERATIONAL_FAMILY: "hookline's notices about your webhooks (a webhook halted or resumed).",
+}
+# Fields a service error may name, and the form field it is shown next to.
+FIELD_OF = {"url": "new_url", "target": "target_id", "state": "name", "route": "form"}
+ADVANCED_ATTRIBUTES = (
+    "snapshot",
+    "initial_interval_s",
+    "max_interval_s",
+    "max_attempts",
+    "timeout_s",
+    "headers",
+)
+ADVANCED_FIELDS = {
+    "snapshot",
+    "headers",
+    "timeout_s",
+    "retry.initial_interval_s",
+    "retry.max_interval_s",
+    "retry.max_attempts",
+    "fields_include",
+    "fields_exclude",
+    "transform",
+    "auto_halt",
+    "auto_halt.failures",
+    "auto_halt.window_s",
+}
+
+
+@dataclass
+class RouteForm:
+    name: str = ""
+    target_id: str = ""
+    new_url: str = ""
+    event_types: set[str] = field(default_factory=set)
+    other_patterns: str = ""
+    snapshot: set[str] = field(default_factory=set)  # "family:column"
+    initial_interval_s: str = str(int(routes.DEFAULT_RETRY["initial_interval_s"]))
+    max_interval_s: str = str(int(routes.DEFAULT_RETRY["max_interval_s"]))
+    max_attempts: str = str(routes.DEFAULT_RETRY["max_attempts"])
+    timeout_s: str = "5"
+    headers: str = ""
+    fields_include: str = ""  # dotted paths, one a line
+    fields_exclude: str = ""
+    transform: str = ""
+    auto_halt_failures: str = ""  # empty: the operator's default
+    auto_halt_window_s: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def checked(self, event_type: str) -> bool:
+        family = event_type.split(".", 1)[0]
+        return event_type in self.event_types or f"{family}.*" in self.event_types
+
+    @property
+    def advanced_open(self) -> bool:
+        """Open Advanced settings when they hold a choice or a problem, so nothing set there is hidden."""
+        defaults = RouteForm()
+        changed = any(getattr(self, name) != getattr(defaults, name) for name in ADVANCED_ATTRIBUTES)
+        return changed or bool(set(self.errors) & ADVANCED_FIELDS)
+
+    def add_errors(self, found: Mapping[str, str]) -> None:
+        for name, problem in found.items():
+            self.errors.setdefault(FIELD_OF.get(name, name), problem)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def from_route(row: Mapping[str, Any], *, entitlements: bool) -> RouteForm:
+    known = {t.type for t in catalog.event_types(entitlements=entitlements)}
+    families = catalog.families(entitlements=entitlements)
+    shown = {p for p in row["event_types"] if p in known or p.removesuffix(".*") in families}
+    return RouteForm(
+        name=row["name"],
+        target_id=row["target_id"],
+        event_types=shown,
+        other_patterns=", ".join(p for p in row["event_types"] if p not in shown),
+        snapshot={f"{fam}:{col}" for fam, cols in (row["snapshot"] or {}).items() for col in cols},
+        initial_interval_s=_number(row["retry_initial_interval_s"]),
+        max_interval_s=_number(row["retry_max_interval_s"]),
+        max_attempts=str(row["retry_max_attempts"]),
+        timeout_s=_number(row["timeout_s"]),
+        headers="\n".join(f"{k}: {v}" for k, v in (row["headers"] or {}).items()),
+        fields_include="\n".join(row.get("fields_include") or []),
+        fields_exclude="\n".join(row.get("fields_exclude") or []),
+        transform=row.get("transform") or "",
+        auto_halt_failures=_optional(row.get("auto_halt_failures")),
+        auto_halt_window_s=_optional(row.get("auto_halt_window_s")),
+    )
+
+
+def _optional(value: float | None) -> str:
+    return "" if value is None else _number(value)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def from_post(form: FormData) -> RouteForm:
+    return RouteForm(
+        name=_text(form, "name"),
+        target_id=_text(form, "target_id"),
+        new_url=_text(form, "new_url"),
+        event_types={str(v) for v in form.getlist("event_types")},
+        other_patterns=_text(form, "other_patterns"),
+        snapshot={str(v) for v in form.getlist("snapshot")},
+        initial_interval_s=_text(form, "initial_interval_s"),
+        max_interval_s=_text(form, "max_interval_s"),
+        max_attempts=_text(form, "max_attempts"),
+        timeout_s=_text(form, "timeout_s"),
+        headers=str(form.get("headers") or ""),
+        fields_include=str(form.get("fields_include") or ""),
+        fields_exclude=str(form.get("fields_exclude") or ""),
+        transform=str(form.get("transform") or "").strip(),
+        auto_halt_failures=_text(form, "auto_halt_failures"),
+        auto_halt_window_s=_text(form, "auto_halt_window_s"),
+    )
+
+
+def patterns(f: RouteForm) -> list[str]:
+    """The ticked event types; a ticked family (``order.*``) stands for all of its types."""
+    wildcards = {p for p in f.event_types if p.endswith(".*")}
+    families = {p.removesuffix(".*") for p in wildcards}
+    ticked = sorted(p for p in f.event_types if p not in wildcards and p.split(".", 1)[0] not in families)
+    others = [p for p in f.other_patterns.replace(",", " ").split() if p]
+    return sorted(wildcards) + ticked + others
+
+
+def snapshot(f: RouteForm) -> dict[str, list[str]]:
+    chosen: dict[str, list[str]] = {}
+    for cell in sorted(f.snapshot):
+        family, _, column = cell.partition(":")
+        chosen.setdefault(family, []).append(column)
+    return chosen
+
+
+def _float(f: RouteForm, name: str, label: str, key: str) -> float | None:
+    """The number in a field; None (the default) when left empty."""
+    if not getattr(f, name):
+        return None
+    try:
+        value = float(getattr(f, name))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        f.errors[key] = f"{label} must be a number"
+        return None
+    return value
+
+
+def _int(f: RouteForm, name: str, label: str, key: str) -> int | None:
+    if not getattr(f, name):
+        return None
+    try:
+        return int(getattr(f, name))
+    except ValueError:
+        f.errors[key] = f"{label} must be a whole number"
+        return None
+
+
+def headers(f: RouteForm) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for number, line in enumerate(f.headers.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            f.errors["headers"] = f"line {number}: write each header as 'Name: value'"
+            continue
+        found[name.strip()] = value.strip()
+    if len(found) > MAX_HEADERS:
+        f.errors["headers"] = f"at most {MAX_HEADERS} custom headers"
+    return found
+
+
+def paths(text: str) -> list[str] | None:
+    """Dotted field paths, one a line (commas work too); None for none."""
+    found = [p for p in text.replace(",", "\n").split() if p]
+    return found or None
+
+
+def shaping(f: RouteForm) -> dict[str, Any]:
+    """The payload shaping settings (field selection, transformation) as the service takes them."""
+    return {
+        "fields_include": paths(f.fields_include),
+        "fields_exclude": paths(f.fields_exclude),
+        "transform": f.transform or None,
+    }
+
+
+def spec(f: RouteForm) -> dict[str, Any]:
+    """The route spec for the service; problems the form itself can see are left in ``f.errors``."""
+    chosen = patterns(f)
+    if not chosen:
+        f.errors["event_types"] = "choose at least one event type"
+    if not f.name:
+        f.errors["name"] = "give the webhook a name"
+    if not f.target_id and not f.new_url:
+        f.errors["target_id"] = "choose a target, or enter the URL of a new one"
+    retry = {
+        "initial_interval_s": _float(f, "initial_interval_s", "the first delay", "retry.initial_interval_s"),
+        "max_interval_s": _float(f, "max_interval_s", "the longest wait", "retry.max_interval_s"),
+        "max_attempts": _int(f, "max_attempts", "the number of attempts", "retry.max_attempts"),
+    }
+    return {
+        "name": f.name,
+        "target_id": f.target_id,
+        "event_types": chosen,
+        "snapshot": snapshot(f),
+        "retry": retry,
+        "timeout_s": _float(f, "timeout_s", "the timeout", "timeout_s"),
+        "headers": headers(f),
+        **shaping(f),
+        "auto_halt": {
+            "failures": _int(f, "auto_halt_failures", "the failures before halting", "auto_halt.failures"),
+            "window_s": _float(f, "auto_halt_window_s", "the failure window", "auto_halt.window_s"),
+        },
+    }
+
+
+def matrix(*, entitlements: bool) -> list[dict[str, Any]]:
+    """The Advanced settings rows: each family with its cells, forbidden ones marked. A family that can
+    carry no data at all (hookline's own notices) has no row."""
+    rows = []
+    for family in catalog.families(entitlements=entitlements):
+        cells = [
+            {"column": col, "key": f"{family}:{col}", "forbidden": (family, col) in routes.FORBIDDEN}
+            for col in routes.SNAPSHOT_COLUMNS
+        ]
+        if not all(cell["forbidden"] for cell in cells):
+            rows.append({"family": family, "cells": cells})
+    return rows
+
+
+def event_groups(*, entitlements: bool) -> list[dict[str, Any]]:
+    groups: dict[str, list[catalog.EventType]] = {}
+    for event_type in catalog.event_types(entitlements=entitlements):
+        groups.setdefault(event_type.family, []).append(event_type)
+    return [
+        {"family": family, "types": types, "note": FAMILY_NOTES.get(family, "")}
+        for family, types in groups.items()
+    ]

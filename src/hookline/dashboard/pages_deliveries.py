@@ -1,0 +1,135 @@
+"""A webhook's details (counters, charts, delivery search) and the delivery card with every attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hookline import routing
+from hookline.dashboard import stats, web
+from hookline.dashboard.session import acting
+from hookline.errors import Conflict, NotFound
+from hookline.models import DeliveryStatus
+from hookline.service import deliveries, recovery, routes, targets
+from hookline.storage.deliveries import Filters
+
+DELIVERIES_PER_PAGE = 25
+RECENT_JOBS = 5
+# The delivery search: one field to search by, as Ordergroove's Deliveries Search.
+SEARCH_BY = {
+    "customer_id": "Customer ID",
+    "customer_email": "Customer email",
+    "event_id": "Event ID",
+    "object_id": "Object ID",
+}
+RESENDABLE = (DeliveryStatus.FAILED, DeliveryStatus.CANCELED, DeliveryStatus.SUCCESS)
+
+
+def search_of(request: Request, route: dict[str, Any], entitlements: bool) -> dict[str, Any]:
+    """The search form's values, kept as sent (unknown choices fall back to the defaults)."""
+    params = request.query_params
+    by = params.get("by", "customer_id")
+    status = params.get("status", "")
+    event_type = params.get("event_type", "")
+    types = routing.expand(route["event_types"], entitlements=entitlements)
+    return {
+        "by": by if by in SEARCH_BY else "customer_id",
+        "q": params.get("q", "").strip()[:200],
+        "status": status if status in DeliveryStatus.__members__.values() else "",
+        "event_type": event_type if event_type in types else "",
+        "types": types,
+        "before": params.get("before") or None,
+    }
+
+
+def filters_of(route_id: str, search: dict[str, Any]) -> Filters:
+    value = search["q"].lower() if search["by"] == "customer_email" else search["q"]  # stored lower-cased
+    query = {search["by"]: value} if value else {}
+    return Filters(
+        route_id=route_id,
+        status=(search["status"],) if search["status"] else (),
+        event_type=search["event_type"] or None,
+        **query,
+    )
+
+
+async def details(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    row = await routes.get(web.context(request), merchant_id, request.path_params["route_id"])
+    return await details_page(request, merchant_id, row)
+
+
+async def details_page(
+    request: Request,
+    merchant_id: str,
+    row: dict[str, Any],
+    bulk: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """The details page; ``bulk`` keeps a refused resend or replay form's values and errors."""
+    ctx = web.context(request)
+    target = await targets.get(ctx, merchant_id, row["target_id"])
+    search = search_of(request, row, ctx.entitlements)
+    found = await deliveries.page(
+        ctx, merchant_id, filters_of(row["id"], search), DELIVERIES_PER_PAGE, search["before"]
+    )
+    older = found[-1]["id"] if len(found) == DELIVERIES_PER_PAGE else None
+    return web.page(
+        request,
+        "route_details.html",
+        status,
+        route=row,
+        target=target,
+        search=search,
+        search_by=SEARCH_BY,
+        statuses=list(DeliveryStatus),
+        deliveries=found,
+        older=older,
+        search_query=urlencode({k: search[k] for k in ("by", "q", "status", "event_type") if search[k]}),
+        stats=await stats.details(ctx, merchant_id, row["id"]),
+        jobs=await recovery.page(ctx, merchant_id, RECENT_JOBS, None, row["id"]),
+        bulk={"errors": {}, "values": {}, **(bulk or {})},
+        resendable=[s.value for s in RESENDABLE],
+    )
+
+
+async def delivery(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row, tried = await deliveries.get(ctx, merchant_id, request.path_params["delivery_id"])
+    try:
+        route = await routes.get(ctx, merchant_id, row["route_id"])
+    except NotFound:  # the webhook was deleted since: the delivery stays readable
+        route = None
+    return web.page(
+        request,
+        "delivery.html",
+        delivery=row,
+        attempts=list(reversed(tried)),
+        payload=bytes(row["payload"]),
+        route=route,
+        resendable=row["status"] in RESENDABLE,
+        error=None,
+    )
+
+
+async def resend(request: Request) -> Response:
+    session, merchant_id = await acting(request)
+    await web.read_form(request, session.csrf)
+    delivery_id = request.path_params["delivery_id"]
+    try:
+        await deliveries.resend(web.context(request), merchant_id, delivery_id)
+    except Conflict as exc:
+        return web.error_page(request, 409, exc.detail)
+    return web.redirect(request, f"/deliveries/{delivery_id}", notice="resent")
+
+
+ROUTES = [
+    Route("/routes/{route_id}", details, methods=["GET"]),
+    Route("/deliveries/{delivery_id}", delivery, methods=["GET"]),
+    Route("/deliveries/{delivery_id}/resend", resend, methods=["POST"]),
+]

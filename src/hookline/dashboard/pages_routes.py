@@ -1,0 +1,273 @@
+"""The webhook list, the create / edit form, and each webhook's actions (halt, resume, key, delete…)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookline import catalog
+from hookline.dashboard import forms, stats, web
+from hookline.dashboard.session import acting
+from hookline.errors import HooklineError, Invalid, NotFound
+from hookline.models import RouteState
+from hookline.service import recovery, routes, targets, testevents
+from hookline.service.context import Context
+
+ROUTES_PER_PAGE = 50
+TARGETS_LISTED = 500
+
+
+async def _targets(ctx: Context, merchant_id: str) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in await targets.page(ctx, merchant_id, TARGETS_LISTED, None)}
+
+
+async def _target_of(ctx: Context, merchant_id: str, known: dict[str, Any], target_id: str) -> Any:
+    if target_id not in known:
+        with contextlib.suppress(NotFound):
+            known[target_id] = await targets.get(ctx, merchant_id, target_id)
+    return known.get(target_id)
+
+
+async def route_list(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    after = request.query_params.get("after") or None
+    rows = await routes.page(ctx, merchant_id, ROUTES_PER_PAGE, after)
+    known = await _targets(ctx, merchant_id)
+    reveal = request.query_params.get("reveal", "")
+    listed = []
+    for row in rows:
+        target = await _target_of(ctx, merchant_id, known, row["target_id"])
+        keys = targets.live_keys(target, ctx.clock()) if target and row["id"] == reveal else None
+        spark = await stats.spark(ctx, merchant_id, row["id"])
+        listed.append({"route": row, "target": target, "secret": keys, "spark": spark})
+    more = rows[-1]["id"] if len(rows) == ROUTES_PER_PAGE else None
+    return web.page(request, "routes.html", rows=listed, after=more, first_page=after is None)
+
+
+async def route_key(request: Request) -> Response:
+    """The verification key of a webhook's target, for the list's Reveal button (never cached)."""
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    keys = targets.live_keys(await targets.get(ctx, merchant_id, row["target_id"]), ctx.clock())
+    return JSONResponse(
+        {
+            "signing_key": keys["signing_key"],
+            "expiring_signing_key": keys["expiring_signing_key"],
+            "signing_key_expiry": web.iso(keys["signing_key_expiry"]) or None,
+        }
+    )
+
+
+async def form_page(
+    request: Request,
+    merchant_id: str,
+    form: forms.RouteForm,
+    route: Any = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    """The create / edit page; ``extra`` carries a payload preview made from the posted form."""
+    ctx = web.context(request)
+    offered = [t.type for t in catalog.event_types(entitlements=ctx.entitlements)]
+    values: dict[str, Any] = {"preview_body": "", "sample_type": "", **extra}
+    return web.page(
+        request,
+        "route_form.html",
+        status,
+        form=form,
+        route=route,
+        targets=list((await _targets(ctx, merchant_id)).values()),
+        groups=forms.event_groups(entitlements=ctx.entitlements),
+        matrix=forms.matrix(entitlements=ctx.entitlements),
+        columns=routes.SNAPSHOT_COLUMNS,
+        sample_types=[t for t in offered if not catalog.is_operational(t)],
+        auto_halt_defaults=web.auto_halt_defaults(request),
+        **values,
+    )
+
+
+async def new_route(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    return await form_page(request, merchant_id, forms.RouteForm())
+
+
+async def _save(
+    ctx: Context, merchant_id: str, form: forms.RouteForm, spec: dict[str, Any], route_id: str | None
+) -> str | None:
+    """Create or update the route (and first its new target); the route id, or None with form errors."""
+    created_target = None
+    try:
+        if form.new_url:
+            created_target = await targets.create(ctx, merchant_id, form.new_url)
+            spec["target_id"] = created_target["id"]
+        if route_id is None:
+            route_id = (await routes.create(ctx, merchant_id, spec))["id"]
+        else:
+            await routes.update(ctx, merchant_id, route_id, spec)
+    except Invalid as exc:
+        if created_target is not None:  # the route was refused: do not leave its new target behind
+            with contextlib.suppress(HooklineError):
+                await targets.delete(ctx, merchant_id, created_target["id"])
+        form.add_errors(exc.fields or {"form": exc.detail})
+        return None
+    return route_id
+
+
+async def create_route(request: Request) -> Response:
+    session, merchant_id = await acting(request)
+    ctx = web.context(request)
+    form = forms.from_post(await web.read_form(request, session.csrf))
+    spec = forms.spec(form)
+    route_id = None if form.errors else await _save(ctx, merchant_id, form, spec, None)
+    if route_id is None:
+        return await form_page(request, merchant_id, form, status=400)
+    return web.redirect(request, "/", notice="created", reveal=route_id)
+
+
+async def edit_route(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    form = forms.from_route(row, entitlements=ctx.entitlements)
+    return await form_page(request, merchant_id, form, route=row)
+
+
+async def update_route(request: Request) -> Response:
+    session, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    form = forms.from_post(await web.read_form(request, session.csrf))
+    spec = forms.spec(form)
+    saved = None if form.errors else await _save(ctx, merchant_id, form, spec, row["id"])
+    if saved is None:
+        return await form_page(request, merchant_id, form, route=row, status=400)
+    return web.redirect(request, f"/routes/{row['id']}", notice="saved")
+
+
+async def _set_state(ctx: Context, merchant_id: str, row: dict[str, Any], state: RouteState) -> None:
+    await routes.set_state(ctx, merchant_id, row["id"], state)
+
+
+async def _halt(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+    await _set_state(ctx, merchant_id, row, RouteState.HALTED)
+    return "halted"
+
+
+async def _resume(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+    await _set_state(ctx, merchant_id, row, RouteState.ACTIVE)
+    return "resumed" if row["state"] == RouteState.HALTED else "enabled"
+
+
+async def _disable(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+    await _set_state(ctx, merchant_id, row, RouteState.DISABLED)
+    return "disabled"
+
+
+async def _delete(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+    await routes.delete(ctx, merchant_id, row["id"])
+    return "deleted"
+
+
+async def _rotate(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+    await targets.rotate(ctx, merchant_id, row["target_id"])
+    return "rotated"
+
+
+ACTIONS = {
+    "halt": _halt,
+    "resume": _resume,
+    "disable": _disable,
+    "delete": _delete,
+    "regenerate-key": _rotate,
+}
+# Actions that ask first (a page that says what will happen, with the button that does it).
+CONFIRM = {
+    "disable": "Disable this webhook? Its pending and held deliveries are canceled and no new ones are made.",
+    "delete": "Delete this webhook? Its pending and held deliveries are canceled. This cannot be undone.",
+    "regenerate-key": "Create a new verification key? The current key keeps signing alongside the new one "
+    "for 24 hours, so you can update your receiver without losing deliveries. Every webhook that uses "
+    "this target gets the new key.",
+}
+
+
+async def confirm(request: Request) -> Response:
+    _, merchant_id = await acting(request)
+    name = request.path_params["action"]
+    if name not in CONFIRM:
+        raise NotFound(f"no action {name}")
+    row = await routes.get(web.context(request), merchant_id, request.path_params["route_id"])
+    back = request.query_params.get("back", "list")
+    return web.page(request, "confirm.html", route=row, action=name, question=CONFIRM[name], back=back)
+
+
+async def act(request: Request) -> Response:
+    session, merchant_id = await acting(request)
+    ctx = web.context(request)
+    name = request.path_params["action"]
+    if name not in ACTIONS:
+        raise NotFound(f"no action {name}")
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    form = await web.read_form(request, session.csrf)
+    notice = await ACTIONS[name](ctx, merchant_id, row, form)
+    # The list is where keys are shown: a new key is revealed there, to be copied.
+    if name in ("delete", "regenerate-key") or web.text(form, "back") != "details":
+        extra = {"reveal": row["id"]} if name == "regenerate-key" else {}
+        return web.redirect(request, "/", notice=notice, **extra)
+    return web.redirect(request, f"/routes/{row['id']}", notice=notice)
+
+
+async def test_events_page(request: Request) -> Response:
+    """Send test events: which of the webhook's event types (the default choice ticked), then Send."""
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    return _test_events(request, row, None, "")
+
+
+def _test_events(request: Request, row: dict[str, Any], chosen: list[str] | None, error: str) -> Response:
+    ctx = web.context(request)
+    types = recovery.subscribed_types(row["event_types"], entitlements=ctx.entitlements)
+    default = testevents.choose_types(row["event_types"], None, entitlements=ctx.entitlements)
+    return web.page(
+        request,
+        "test_events.html",
+        400 if error else 200,
+        route=row,
+        types=types,
+        chosen=set(default if chosen is None else chosen),
+        most=testevents.MAX_EVENTS,
+        error=error,
+    )
+
+
+async def send_test_events(request: Request) -> Response:
+    session, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
+    form = await web.read_form(request, session.csrf)
+    chosen = [str(t) for t in form.getlist("event_types")]
+    try:
+        await testevents.send(ctx, merchant_id, row["id"], chosen or None)
+    except Invalid as exc:
+        return _test_events(request, row, chosen, exc.detail)
+    return web.redirect(request, f"/routes/{row['id']}", notice="tested")
+
+
+ROUTES = [
+    Route("/", route_list, methods=["GET"], name="routes"),
+    Route("/routes/new", new_route, methods=["GET"]),
+    Route("/routes/new", create_route, methods=["POST"]),
+    Route("/routes/{route_id}/edit", edit_route, methods=["GET"]),
+    Route("/routes/{route_id}/edit", update_route, methods=["POST"]),
+    Route("/routes/{route_id}/key", route_key, methods=["GET"]),
+    Route("/routes/{route_id}/confirm/{action}", confirm, methods=["GET"]),
+    Route("/routes/{route_id}/do/{action}", act, methods=["POST"]),
+    Route("/routes/{route_id}/test-events", test_events_page, methods=["GET"]),
+    Route("/routes/{route_id}/test-events", send_test_events, methods=["POST"]),
+]

@@ -1,0 +1,211 @@
+"""Signing in and out of the dashboard, and the operator's choice of merchant.
+
+A merchant (or the operator) signs in with an API key once; the dashboard answers with a session cookie
+(HttpOnly, SameSite=Lax, Secure over https) that is signed with an HMAC key derived from the secret kept in
+the database. The cookie names the key by its digest, so a revoked key ends its sessions, and carries the
+session's CSRF token, which every form repeats and every POST must match.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hookline.dashboard import web
+from hookline.errors import Forbidden, NotFound, Unauthorized
+from hookline.service import auth, merchants, sessions
+
+COOKIE = "hookline_session"
+SIGN_IN_COOKIE = "hookline_sign_in"
+SESSION_S = 12 * 3600
+SIGN_IN_S = 3600
+MERCHANTS_PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    key_digest: str
+    csrf: str
+    expires: float
+    operator: bool
+    merchant_id: str | None
+    merchant_name: str = ""
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, body: str) -> str:
+    key = hmac.new(secret, b"hookline dashboard cookie v1", hashlib.sha256).digest()
+    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+
+
+def seal(secret: bytes, data: dict[str, Any]) -> str:
+    body = _b64(orjson.dumps(data))
+    return f"{body}.{_mac(secret, body)}"
+
+
+def unseal(secret: bytes, value: str | None, kind: str, now: float) -> dict[str, Any] | None:
+    """The cookie's data when its signature holds, it is of ``kind`` and has not expired; else None."""
+    if not value or value.count(".") != 1:
+        return None
+    body, mac = value.split(".")
+    if not hmac.compare_digest(mac.encode(), _mac(secret, body).encode()):
+        return None
+    try:
+        data = orjson.loads(_unb64(body))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("kind") != kind or not float(data.get("exp", 0)) > now:
+        return None
+    return data
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=web.base(request) or "/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _drop_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(name, path=web.base(request) or "/", httponly=True, samesite="lax")
+
+
+async def issue(request: Request, response: Response, key_digest: str, merchant_id: str | None) -> None:
+    """Give the browser a new session (with a new CSRF token) for this key, acting for ``merchant_id``."""
+    ctx = web.context(request)
+    data = {
+        "kind": "session",
+        "key": key_digest,
+        "merchant": merchant_id,
+        "csrf": secrets.token_urlsafe(24),
+        "exp": ctx.clock() + SESSION_S,
+    }
+    _set_cookie(request, response, COOKIE, seal(await sessions.secret(ctx), data), SESSION_S)
+
+
+async def current(request: Request) -> Session:
+    """The signed-in session of this request, or SignInRequired."""
+    found: Session | None = getattr(request.state, "session", None)
+    if found is not None:
+        return found
+    ctx = web.context(request)
+    data = unseal(await sessions.secret(ctx), request.cookies.get(COOKIE), "session", ctx.clock())
+    principal = None if data is None else await sessions.resume(ctx, str(data["key"]))
+    if data is None or principal is None:
+        raise web.SignInRequired()
+    merchant_id = data.get("merchant") if principal.operator else principal.merchant_id
+    name = ""
+    if merchant_id:
+        try:
+            name = (await merchants.get(ctx, str(merchant_id)))["name"]
+        except NotFound:  # the operator's merchant is gone: choose another
+            merchant_id = None
+    found = Session(
+        str(data["key"]), str(data["csrf"]), float(data["exp"]), principal.operator, merchant_id, name
+    )
+    request.state.session = found
+    return found
+
+
+async def acting(request: Request) -> tuple[Session, str]:
+    """The session and the merchant it acts for; an operator who has not chosen one is sent to choose."""
+    session = await current(request)
+    if session.merchant_id is None:
+        raise web.ChooseMerchant()
+    return session, session.merchant_id
+
+
+def _safe_next(request: Request, wanted: str) -> str:
+    """Only a path inside the dashboard: a sign-in link must not send anyone elsewhere."""
+    root = web.base(request)
+    inside = wanted.startswith(root + "/") and not wanted.startswith("//") and "\\" not in wanted
+    return wanted[len(root) :] if inside and wanted != root + "/sign-in" else "/"
+
+
+async def sign_in_page(request: Request) -> Response:
+    ctx = web.context(request)
+    token = secrets.token_urlsafe(24)
+    data = {"kind": "sign_in", "csrf": token, "exp": ctx.clock() + SIGN_IN_S}
+    response = web.page(
+        request, "sign_in.html", csrf=token, next=request.query_params.get("next", ""), errors={}
+    )
+    _set_cookie(request, response, SIGN_IN_COOKIE, seal(await sessions.secret(ctx), data), SIGN_IN_S)
+    return response
+
+
+async def sign_in(request: Request) -> Response:
+    ctx = web.context(request)
+    pending = unseal(await sessions.secret(ctx), request.cookies.get(SIGN_IN_COOKIE), "sign_in", ctx.clock())
+    form = await web.read_form(request, str(pending["csrf"]) if pending else "")
+    key, wanted = web.text(form, "key"), web.text(form, "next")
+    try:
+        principal = await auth.authenticate(ctx, key or None)
+    except Unauthorized:
+        problem = "Enter your API key." if not key else "That key is not valid (unknown or revoked)."
+        csrf = str(pending["csrf"]) if pending else ""
+        return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
+    where = "/merchants" if principal.operator else _safe_next(request, wanted)
+    signed_in = web.redirect(request, where)
+    await issue(request, signed_in, auth.digest(key), principal.merchant_id)
+    _drop_cookie(request, signed_in, SIGN_IN_COOKIE)
+    return signed_in
+
+
+async def sign_out(request: Request) -> Response:
+    session = await current(request)
+    await web.read_form(request, session.csrf)
+    response = web.redirect(request, "/sign-in", notice="signed_out")
+    _drop_cookie(request, response, COOKIE)
+    return response
+
+
+async def merchant_list(request: Request) -> Response:
+    session = await current(request)
+    if not session.operator:
+        raise Forbidden("Only the operator can switch merchants.")
+    cursor = request.query_params.get("after") or None
+    rows = await merchants.page(web.context(request), MERCHANTS_PER_PAGE, cursor)
+    after = rows[-1]["id"] if len(rows) == MERCHANTS_PER_PAGE else None
+    return web.page(request, "merchants.html", merchants=rows, after=after)
+
+
+async def choose_merchant(request: Request) -> Response:
+    session = await current(request)
+    form = await web.read_form(request, session.csrf)
+    if not session.operator:
+        raise Forbidden("Only the operator can switch merchants.")
+    chosen = await merchants.get(web.context(request), web.text(form, "merchant_id"))
+    response = web.redirect(request, "/", notice="merchant")
+    await issue(request, response, session.key_digest, chosen["id"])
+    return response
+
+
+ROUTES = [
+    Route("/sign-in", sign_in_page, methods=["GET"], name="sign_in"),
+    Route("/sign-in", sign_in, methods=["POST"]),
+    Route("/sign-out", sign_out, methods=["POST"], name="sign_out"),
+    Route("/merchants", merchant_list, methods=["GET"], name="merchants"),
+    Route("/merchants/select", choose_merchant, methods=["POST"]),
+]

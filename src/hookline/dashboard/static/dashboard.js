@@ -1,0 +1,113 @@
+// hookline dashboard: small enhancements over pages that work without JavaScript.
+"use strict";
+
+(function () {
+  function each(selector, fn, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
+  }
+
+  // Event types: a family checkbox ticks all of its types; unticking one type unticks the family.
+  function members(family) {
+    return document.querySelectorAll('[data-family-member="' + family + '"]');
+  }
+  function syncFamily(toggle) {
+    var boxes = members(toggle.dataset.familyToggle);
+    var ticked = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+    toggle.indeterminate = !toggle.checked && ticked > 0 && ticked < boxes.length;
+  }
+  each("[data-family-toggle]", function (toggle) {
+    toggle.addEventListener("change", function () {
+      each('[data-family-member="' + toggle.dataset.familyToggle + '"]', function (b) { b.checked = toggle.checked; });
+      syncFamily(toggle);
+    });
+    syncFamily(toggle);
+  });
+  each("[data-family-member]", function (box) {
+    box.addEventListener("change", function () {
+      var toggle = document.querySelector('[data-family-toggle="' + box.dataset.familyMember + '"]');
+      if (!toggle) return;
+      if (!box.checked) toggle.checked = false;
+      syncFamily(toggle);
+    });
+  });
+
+  // Verification keys: revealed in place on request, then copyable.
+  each("a[data-reveal]", function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      fetch(link.dataset.reveal, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (keys) {
+          var slot = document.getElementById(link.dataset.target);
+          var input = slot.querySelector("input");
+          input.value = keys.signing_key;
+          slot.hidden = false;
+          link.hidden = true;
+          input.focus();
+          input.select();
+        })
+        .catch(function () { window.location.href = link.href; });
+    });
+  });
+  each("button[data-copy]", function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.dataset.copy);
+      var done = function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
+      } else {
+        input.select();
+        try { document.execCommand("copy"); done(); } catch (e) { /* selected: the user can copy */ }
+      }
+    });
+  });
+
+  // Payload preview: the form as it is now, rendered by the server for a sample event.
+  each("[data-preview]", function (button) {
+    var form = button.form;
+    var output = document.getElementById(button.dataset.preview);
+    var run = function () {
+      var body = new FormData(form);
+      output.setAttribute("aria-busy", "true");
+      fetch(button.dataset.url, {
+        method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" }
+      })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          output.textContent = answer.error ? "⚠ " + answer.error : answer.body;
+          output.classList.toggle("preview-error", Boolean(answer.error));
+        })
+        .catch(function () { output.textContent = "The preview could not be loaded."; })
+        .finally(function () { output.removeAttribute("aria-busy"); });
+    };
+    button.addEventListener("click", function (event) { event.preventDefault(); run(); });
+    var timer = null;
+    var later = function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, 500);
+    };
+    each("[data-preview-input]", function (input) {
+      input.addEventListener(input.type === "checkbox" || input.tagName === "SELECT" ? "change" : "input", later);
+    }, form);
+  });
+
+  // Job progress: poll the job while it runs, then reload to show the outcome.
+  each("[data-job]", function (box) {
+    var bar = box.querySelector("progress");
+    var label = box.querySelector("[data-job-label]");
+    var poll = function () {
+      fetch(box.dataset.job, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (job) {
+          if (job.total) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
+          label.textContent = job.text;
+          if (job.finished) { window.location.reload(); } else { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    };
+    setTimeout(poll, 1000);
+  });
+})();

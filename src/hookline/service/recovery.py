@@ -1,0 +1,241 @@
+"""Recovery after an outage: resend a route's finished deliveries, or replay its events, as background jobs.
+
+Both can touch many thousands of rows, so the API only records a job (202) and the job runner next to the
+worker carries it out in bounded batches (``BATCH`` rows per transaction), each committed with its progress.
+
+Scope. A job covers what existed when it was asked for: ``until`` defaults to (and is capped at) the time of
+the request, so deliveries and events that arrive while it runs, which take the normal path anyway, are not
+swept in. ``since`` is inclusive, ``until`` exclusive.
+
+- resend: deliveries of the route whose status is one of ``status`` (default failed and canceled) and that
+  were created in the window become pending again with a fresh attempt budget (``attempt_base``), exactly as
+  the single resend does. Test deliveries are left out. On a halted route they become held instead.
+- replay: events of the merchant received in the window whose type the route subscribes to (at the time of
+  each batch) get a NEW delivery on the route, with the same event id and a body built from the stored event
+  with the route's current settings (snapshot from the object store as it is now, field selection,
+  transformation; a body the transformation cannot make gives a failed delivery with the reason, as at
+  ingest). An event that already has an open (pending or held) delivery on the route gets no second one
+  (counted in ``skipped``); one whose deliveries are finished (success, failed, canceled) or that never had
+  one (the route did not exist or was disabled then) gets a new delivery: that is the point of a replay.
+
+One unfinished job per route and kind: a second request while one runs is a conflict (409), so a double
+click does not replay twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline import catalog, fanout, ids, routing, snapshot
+from hookline.errors import Invalid
+from hookline.models import DeliveryStatus, Event, RouteState
+from hookline.service import objects
+from hookline.service.context import Context
+from hookline.storage import jobs, records
+from hookline.storage.jobs import Lease, Progress, ReplayScope, ResendScope
+from hookline.storage.records import Row
+from hookline.storage.tables import routes, targets
+
+RESEND, REPLAY = "resend", "replay"
+BATCH = 500
+RESENDABLE = (DeliveryStatus.FAILED, DeliveryStatus.CANCELED, DeliveryStatus.SUCCESS)
+DEFAULT_RESEND = (DeliveryStatus.FAILED.value, DeliveryStatus.CANCELED.value)
+
+
+def subscribed_types(patterns: list[str], *, entitlements: bool) -> list[str]:
+    """The concrete event types a route receives. hookline's own notices (``hookline.*``) go only to routes
+    that name them, not to ``*`` routes (see ``catalog``), so a replay or a test sends them no others."""
+    return [
+        name
+        for name in routing.expand(patterns, entitlements=entitlements)
+        if not catalog.is_operational(name)
+        or name in patterns
+        or f"{catalog.OPERATIONAL_FAMILY}.*" in patterns
+    ]
+
+
+async def usable_route(ctx: Context, merchant_id: str, route_id: str) -> Row:
+    """The route, if deliveries can be made for it now: 404 when missing or foreign, 400 when disabled."""
+    route = await records.get(ctx.db, routes, merchant_id, route_id)
+    if route["state"] == RouteState.DISABLED:
+        raise Invalid(f"route {route_id} is disabled", fields={"route": "disabled"})
+    target = await records.get(ctx.db, targets, merchant_id, route["target_id"])
+    if not target["enabled"]:
+        raise Invalid(f"the target of route {route_id} is disabled", fields={"target": "disabled"})
+    return route
+
+
+def _window(since: float | None, until: float | None, now: float) -> tuple[float | None, float]:
+    end = now if until is None else min(until, now)
+    if since is not None and since >= end:
+        raise Invalid(
+            "since must be before until (and before now)", fields={"since": "not before until or now"}
+        )
+    return since, end
+
+
+def _statuses(wanted: list[str] | None) -> list[str]:
+    if not wanted:
+        return list(DEFAULT_RESEND)
+    bad = [s for s in wanted if s not in RESENDABLE]
+    if bad:
+        raise Invalid(
+            f"only finished deliveries can be resent, not {', '.join(bad)}",
+            fields={"status": "one or more of " + ", ".join(RESENDABLE)},
+        )
+    return list(dict.fromkeys(wanted))
+
+
+async def _start(ctx: Context, merchant_id: str, route_id: str, kind: str, params: dict[str, Any]) -> Row:
+    now = ctx.clock()
+    row = {
+        "id": ids.new("job", now=now),
+        "merchant_id": merchant_id,
+        "route_id": route_id,
+        "kind": kind,
+        "params": params,
+        "status": jobs.QUEUED,
+        "total": None,
+        "done": 0,
+        "cursor": None,
+        "error": None,
+        "created": now,
+        "updated": now,
+        "lease_until": None,
+    }
+    return await jobs.create(ctx.db, row)
+
+
+async def start_resend(
+    ctx: Context,
+    merchant_id: str,
+    route_id: str,
+    status: list[str] | None = None,
+    since: float | None = None,
+    until: float | None = None,
+) -> Row:
+    """Record a bulk resend job for the route (202: the job runner does it)."""
+    await usable_route(ctx, merchant_id, route_id)
+    statuses = _statuses(status)
+    start, end = _window(since, until, ctx.clock())
+    return await _start(
+        ctx, merchant_id, route_id, RESEND, {"status": statuses, "since": start, "until": end}
+    )
+
+
+async def start_replay(
+    ctx: Context, merchant_id: str, route_id: str, since: float, until: float | None = None
+) -> Row:
+    """Record a replay job for the route (202: the job runner does it)."""
+    await usable_route(ctx, merchant_id, route_id)
+    start, end = _window(since, until, ctx.clock())
+    return await _start(ctx, merchant_id, route_id, REPLAY, {"since": start, "until": end})
+
+
+async def get(ctx: Context, merchant_id: str, job_id: str) -> Row:
+    return await jobs.get(ctx.db, merchant_id, job_id)
+
+
+async def page(
+    ctx: Context, merchant_id: str, limit: int, cursor: str | None, route_id: str | None = None
+) -> list[Row]:
+    return await jobs.page(ctx.db, merchant_id, limit, cursor, route_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Carrying a job out, one batch at a time (called by the job runner)
+
+
+async def run_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
+    """Do the next batch of a claimed job and commit it with its progress.
+
+    Returns the renewed lease, or None once the job is finished. Raises ``jobs.LeaseLost`` when another
+    runner took the job over, and a HooklineError (Invalid: the route was disabled or deleted) when the job
+    cannot go on.
+    """
+    job = lease.job
+    if job["kind"] == RESEND:
+        return await _resend_batch(ctx, lease, limit, lease_s)
+    if job["kind"] == REPLAY:
+        return await _replay_batch(ctx, lease, limit, lease_s)
+    raise Invalid(f"unknown job kind {job['kind']!r}")
+
+
+async def _resend_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
+    job = lease.job
+    params = job["params"]
+    scope = ResendScope(
+        merchant_id=job["merchant_id"],
+        route_id=job["route_id"],
+        statuses=tuple(params["status"]),
+        since=params["since"],
+        until=params["until"],
+    )
+    total = await jobs.count_resend(ctx.db, scope) if job["total"] is None else None
+    after = await jobs.resend_batch(ctx.db, lease, scope, limit, ctx.clock(), lease_s, total)
+    ctx.wakeup.ring()
+    return after
+
+
+async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
+    job = lease.job
+    route = await records.get(ctx.db, routes, job["merchant_id"], job["route_id"])
+    scope = ReplayScope(
+        merchant_id=job["merchant_id"],
+        route_id=job["route_id"],
+        types=tuple(subscribed_types(route["event_types"], entitlements=ctx.entitlements)),
+        since=job["params"]["since"],
+        until=job["params"]["until"],
+    )
+    total = await jobs.count_replay(ctx.db, scope) if job["total"] is None else None
+    cursor = lease.cursor
+    found = await jobs.replay_candidates(ctx.db, scope, cursor.get("after"), limit)
+    now = ctx.clock()
+    replayed = [_event(e) for e in found]
+    bodies = await bodies_for(ctx, job["merchant_id"], replayed, route)
+    rows = [
+        fanout.delivery(ids.new("dlv", now=now), e, route, body, now)
+        for e, body in zip(replayed, bodies, strict=True)
+    ]
+    progress = Progress(
+        done=len(found),
+        cursor={
+            "after": [found[-1]["received"], found[-1]["id"]] if found else cursor.get("after"),
+            "skipped": cursor.get("skipped", 0),
+        },
+        finished=len(found) < limit,
+        total=total,
+    )
+    after, _ = await jobs.replay_batch(ctx.db, lease, scope, rows, progress, now, lease_s)
+    ctx.wakeup.ring()
+    return after
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        type=row["type"],
+        created=row["created"],
+        object=row["object"],
+        context=row["context"],
+    )
+
+
+async def bodies_for(ctx: Context, merchant_id: str, batch: list[Event], route: Row) -> list[fanout.Body]:
+    """Each event's body for ``route`` with the route's current settings: snapshot, field selection and
+    transformation; (payload, None), or (the untransformed envelope, why the transformation failed).
+
+    The snapshot is read from the object store as it is now: a replay carries today's customer, not the
+    one of the original event (the original payloads are kept with the original deliveries).
+    """
+    families = [e.type.partition(".")[0] for e in batch]
+    requests = [
+        snapshot.Request(family, e.object, snapshot.kinds_for(fanout.columns(route, family)), seq)
+        for seq, (e, family) in enumerate(zip(batch, families, strict=True))
+    ]
+    found = await objects.involved(ctx, merchant_id, requests, snapshot.Pending())
+    return [
+        fanout.body(e, snapshot.assemble(f, fanout.columns(route, family)), route)
+        for e, f, family in zip(batch, found, families, strict=True)
+    ]

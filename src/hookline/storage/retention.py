@@ -1,0 +1,91 @@
+"""Retention: deleting old finished deliveries (with their attempts) and old events, a small batch at a time.
+
+Each batch is found with a read (which never blocks a writer, on SQLite either) and deleted by primary key in
+a short transaction of its own, so a purge never holds the write lock for long and delivery carries on
+between batches. The delete repeats the conditions: a delivery resent between the read and the delete is
+open again and stays. Pending and held deliveries are never deleted, nor an event that still has any
+delivery; attempts go with their delivery, in the same transaction.
+
+There is no index on the deliveries' completion time, so finding a batch scans the table until it has
+``limit`` rows; the oldest rows come first in the table's order, so that stays cheap while there is much to
+purge, and a run that finds nothing scans once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, delete, exists, select
+
+from hookline.models import DeliveryStatus
+from hookline.storage.database import Database
+from hookline.storage.tables import attempts, deliveries, events
+
+FINISHED = (DeliveryStatus.SUCCESS, DeliveryStatus.FAILED, DeliveryStatus.CANCELED)
+
+
+def _old_delivery(cutoff: float) -> list[ColumnElement[bool]]:
+    d = deliveries.c
+    # A delivery ages from when it finished (a resend yesterday of an old one keeps it). Every way of
+    # finishing sets ``completed``, and comparing the bare column lets the index on it find the batch.
+    return [d.completed < cutoff, d.status.in_(FINISHED)]
+
+
+async def old_deliveries(db: Database, cutoff: float, limit: int) -> list[str]:
+    """Ids of up to ``limit`` finished deliveries that finished before ``cutoff``."""
+    query = select(deliveries.c.id).where(*_old_delivery(cutoff)).limit(limit)
+    async with db.read() as conn:
+        return list((await conn.execute(query)).scalars())
+
+
+async def purge_deliveries(db: Database, delivery_ids: Sequence[str], cutoff: float) -> tuple[int, int]:
+    """Delete those deliveries that are still finished and old, and their attempts: (deliveries, attempts)."""
+    if not delivery_ids:
+        return 0, 0
+    async with db.write() as conn:
+        gone = list(
+            (
+                await conn.execute(
+                    delete(deliveries)
+                    .where(deliveries.c.id.in_(list(delivery_ids)), *_old_delivery(cutoff))
+                    .returning(deliveries.c.id)
+                )
+            ).scalars()
+        )
+        if not gone:
+            return 0, 0
+        result = await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(gone)))
+    return len(gone), result.rowcount
+
+
+def _orphan_event(cutoff: float) -> list[ColumnElement[bool]]:
+    e = events.c
+    has_delivery = exists().where(deliveries.c.merchant_id == e.merchant_id, deliveries.c.event_id == e.id)
+    return [e.received < cutoff, ~has_delivery]
+
+
+async def old_events(db: Database, cutoff: float, limit: int) -> list[tuple[str, str]]:
+    """(merchant, id) of up to ``limit`` events received before ``cutoff`` that have no delivery left."""
+    query = select(events.c.merchant_id, events.c.id).where(*_orphan_event(cutoff)).limit(limit)
+    async with db.read() as conn:
+        return [(row.merchant_id, row.id) for row in await conn.execute(query)]
+
+
+async def purge_events(db: Database, keys: Sequence[tuple[str, str]], cutoff: float) -> int:
+    """Delete those events that are still old and without deliveries; the number deleted."""
+    by_merchant: defaultdict[str, list[str]] = defaultdict(list)
+    for merchant_id, event_id in keys:
+        by_merchant[merchant_id].append(event_id)
+    deleted = 0
+    async with db.write() as conn:
+        for merchant_id, event_ids in sorted(by_merchant.items()):
+            result = await conn.execute(
+                delete(events).where(
+                    events.c.merchant_id == merchant_id,
+                    events.c.id.in_(event_ids),
+                    *_orphan_event(cutoff),
+                )
+            )
+            deleted += result.rowcount
+    return deleted

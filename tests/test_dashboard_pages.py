@@ -1,0 +1,422 @@
+"""The dashboard's pages over plain HTTP (no browser): sign-in, CSRF, empty states, tenant isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import OPERATOR_KEY, Client
+from support.receiver import Receiver, Status
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def checkbox(html: str, value: str) -> str:
+    """The ``<input>`` tag of the checkbox with this value."""
+    found = re.search(rf'<input type="checkbox"[^>]*value="{re.escape(value)}"[^>]*>', html)
+    assert found, f"no checkbox {value}"
+    return found.group(0)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found, f"no CSRF token on the page:\n{page.text[:2000]}"
+    return found.group(1)
+
+
+async def sign_in(http: httpx.AsyncClient, key: str) -> httpx.Response:
+    """Sign in as a browser would: load the form (its token and cookie), post the key."""
+    http.cookies.clear()
+    form = await http.get("/dashboard/sign-in")
+    assert form.status_code == 200
+    return await http.post("/dashboard/sign-in", data={"csrf": csrf_of(form), "key": key})
+
+
+async def signed_in(http: httpx.AsyncClient, key: str) -> str:
+    """Sign in; the session's CSRF token (read from the webhook list or the merchant list)."""
+    answer = await sign_in(http, key)
+    assert answer.status_code == 303, answer.text
+    page = await http.get(answer.headers["location"])
+    assert page.status_code == 200, page.text
+    return csrf_of(page)
+
+
+async def make_route(merchant: Client, url: str, name: str = "orders") -> dict[str, Any]:
+    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": url})
+    body = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
+    route: dict[str, Any] = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    return route
+
+
+async def test_root_redirects_to_the_dashboard(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/")
+    assert answer.status_code in (302, 307)
+    assert answer.headers["location"].endswith("/dashboard")
+
+
+async def test_pages_need_a_session(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/dashboard/")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/dashboard/sign-in?next=")
+    assert (await http.get("/dashboard/routes/rte_x")).status_code == 303
+
+
+async def test_sign_in_with_a_wrong_key_shows_an_error(http: httpx.AsyncClient) -> None:
+    answer = await sign_in(http, "hl_mk_not_a_key")
+    assert answer.status_code == 401
+    assert "That key is not valid" in answer.text
+    assert 'aria-invalid="true"' in answer.text
+    assert "hookline_session" not in answer.headers.get("set-cookie", "")
+    empty = await http.post("/dashboard/sign-in", data={"csrf": csrf_of(answer), "key": ""})
+    assert empty.status_code == 401 and "Enter your API key" in empty.text
+
+
+async def test_session_cookie_is_httponly_samesite_and_secure_over_https(
+    http: httpx.AsyncClient, merchant: Client
+) -> None:
+    answer = await sign_in(http, merchant.key)
+    assert answer.status_code == 303
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("hookline_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/dashboard" in cookie
+    assert "Secure" not in cookie
+    http.cookies.clear()
+    form = await http.get("https://hookline.test/dashboard/sign-in")
+    answer = await http.post(
+        "https://hookline.test/dashboard/sign-in", data={"csrf": csrf_of(form), "key": merchant.key}
+    )
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("hookline_session="))
+    assert "Secure" in cookie
+
+
+async def test_a_post_without_the_csrf_token_is_refused(http: httpx.AsyncClient, merchant: Client) -> None:
+    token = await signed_in(http, merchant.key)
+    body = {"name": "x", "new_url": "http://127.0.0.1:9/x", "event_types": "order.*"}
+    missing = await http.post("/dashboard/routes/new", data=body)
+    assert missing.status_code == 403
+    assert "security token" in missing.text
+    for forged in (token + "x", "é" * len(token)):
+        wrong = await http.post("/dashboard/routes/new", data={**body, "csrf": forged})
+        assert wrong.status_code == 403
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+    # Signing in needs the sign-in form's token too (no login CSRF).
+    http.cookies.clear()
+    assert (await http.post("/dashboard/sign-in", data={"key": merchant.key})).status_code == 403
+    # Signing out is a POST like the others.
+    await signed_in(http, merchant.key)
+    assert (await http.post("/dashboard/sign-out", data={})).status_code == 403
+
+
+async def test_pages_of_an_empty_merchant_show_empty_states(
+    http: httpx.AsyncClient, merchant: Client
+) -> None:
+    await signed_in(http, merchant.key)
+    listed = await http.get("/dashboard/")
+    assert listed.status_code == 200
+    assert "No webhooks yet" in listed.text and 'href="/dashboard/routes/new"' in listed.text
+    new = await http.get("/dashboard/routes/new")
+    assert new.status_code == 200
+    assert 'value="order.*"' in new.text and 'value="order:customer"' in new.text
+    assert 'value="subscriber:orders"' not in new.text  # a forbidden cell is disabled, not a choice
+    assert "cannot be added to subscriber or subscription events" in new.text
+    assert "— choose a target —" in new.text
+    for header in ("content-security-policy", "x-frame-options"):
+        assert header in listed.headers
+    assert listed.headers["cache-control"] == "no-store"
+
+
+async def test_a_route_is_created_and_edited_through_the_form(
+    http: httpx.AsyncClient, merchant: Client
+) -> None:
+    token = await signed_in(http, merchant.key)
+    body = {
+        "csrf": token,
+        "name": "Orders to the ERP",
+        "new_url": "http://127.0.0.1:9/hooks",
+        "event_types": ["order.*", "order.reminder", "subscription.cancel"],
+        "snapshot": ["order:customer", "order:items"],
+        "initial_interval_s": "30",
+        "max_interval_s": "600",
+        "max_attempts": "10",
+        "timeout_s": "3",
+        "headers": "X-Shop: coffee\n",
+    }
+    created = await http.post("/dashboard/routes/new", data=body)
+    assert created.status_code == 303, created.text
+    [route] = (await merchant.ok("GET", "/v1/routes"))["data"]
+    assert route["event_types"] == ["order.*", "subscription.cancel"]
+    assert route["snapshot"] == {"order": ["customer", "items"]}
+    assert route["retry"]["max_attempts"] == 10 and route["timeout_s"] == 3
+    assert route["headers"] == {"X-Shop": "coffee"}
+    listed = await http.get(created.headers["location"])
+    assert "Webhook created" in listed.text and "Orders to the ERP" in listed.text
+    key = await merchant.ok("GET", f"/v1/targets/{route['target_id']}/signing-key")
+    assert key["signing_key"] in listed.text  # revealed once after creation, to copy
+    edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
+    assert edit.status_code == 200
+    assert " checked" in checkbox(edit.text, "order:items") and " checked" not in checkbox(
+        edit.text, "item:items"
+    )
+    assert " checked" in checkbox(edit.text, "order.reminder")  # the family ticks its types
+    changed = {**body, "target_id": route["target_id"], "new_url": "", "name": "Renamed"}
+    changed["snapshot"] = ["order:customer"]
+    changed.update(transform="{kind: type}", fields_exclude="snapshot\n", auto_halt_failures="5")
+    saved = await http.post(f"/dashboard/routes/{route['id']}/edit", data=changed)
+    assert saved.status_code == 303, saved.text
+    after = await merchant.ok("GET", f"/v1/routes/{route['id']}")
+    assert after["name"] == "Renamed" and after["snapshot"] == {"order": ["customer"]}
+    assert after["transform"] == "{kind: type}" and after["fields"]["exclude"] == ["snapshot"]
+    assert after["auto_halt"] == {"failures": 5, "window_s": None}
+    edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
+    assert "{kind: type}" in edit.text and 'value="5"' in edit.text
+    assert len((await merchant.ok("GET", "/v1/targets"))["data"]) == 1
+
+
+async def test_form_errors_are_shown_next_to_their_fields(http: httpx.AsyncClient, merchant: Client) -> None:
+    token = await signed_in(http, merchant.key)
+    body = {
+        "csrf": token,
+        "name": "",
+        "new_url": "ftp://example.com/x",
+        "event_types": [],
+        "max_attempts": "many",
+    }
+    answer = await http.post("/dashboard/routes/new", data=body)
+    assert answer.status_code == 400
+    assert 'id="err-name"' in answer.text and 'id="err-event_types"' in answer.text
+    assert 'id="err-retry-max_attempts"' in answer.text
+    # The service's own rules come back next to their fields as well: a forbidden matrix cell, a bad URL.
+    body = {"csrf": token, "name": "x", "new_url": "ftp://example.com/x", "event_types": "order.*"}
+    answer = await http.post("/dashboard/routes/new", data=body)
+    assert answer.status_code == 400 and 'id="err-new_url"' in answer.text
+    body = {**body, "new_url": "http://127.0.0.1:9/x", "snapshot": "subscriber:orders"}
+    answer = await http.post("/dashboard/routes/new", data=body)
+    assert answer.status_code == 400 and 'id="err-snapshot"' in answer.text
+    assert "cannot be added to subscriber events" in answer.text
+    assert (await merchant.ok("GET", "/v1/targets"))["data"] == []  # no target left behind
+
+
+async def test_a_foreign_route_is_a_404_page(
+    http: httpx.AsyncClient, operator: Client, merchant: Client
+) -> None:
+    route = await make_route(merchant, "http://127.0.0.1:9/a")
+    other = await operator.ok("POST", "/v1/merchants", 201, json={"name": "Other Tea"})
+    token = await signed_in(http, other["api_key"])
+    for path in (f"/routes/{route['id']}", f"/routes/{route['id']}/edit", f"/routes/{route['id']}/key"):
+        answer = await http.get("/dashboard" + path)
+        assert answer.status_code == 404, path
+        assert "belongs to another merchant" in answer.text
+        assert route["name"] not in answer.text
+    halted = await http.post(f"/dashboard/routes/{route['id']}/do/halt", data={"csrf": token})
+    assert halted.status_code == 404
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "active"
+    assert (await http.get("/dashboard/deliveries/dlv_nope")).status_code == 404
+    assert (await http.get("/dashboard/no-such-page")).status_code == 404
+
+
+async def test_halt_resume_and_regenerate_key(http: httpx.AsyncClient, merchant: Client) -> None:
+    route = await make_route(merchant, "http://127.0.0.1:9/a")
+    token = await signed_in(http, merchant.key)
+    base = f"/dashboard/routes/{route['id']}"
+    answer = await http.post(base + "/do/halt", data={"csrf": token, "back": "details"})
+    assert answer.status_code == 303 and answer.headers["location"].startswith(base)
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "halted"
+    page = await http.get(answer.headers["location"])
+    assert "This webhook is halted" in page.text and ">Resume<" in page.text
+    await http.post(base + "/do/resume", data={"csrf": token})
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "active"
+    before = await merchant.ok("GET", f"/v1/targets/{route['target_id']}/signing-key")
+    confirm = await http.get(base + "/confirm/regenerate-key")
+    assert confirm.status_code == 200 and "24 hours" in confirm.text
+    rotated = await http.post(base + "/do/regenerate-key", data={"csrf": token})
+    assert rotated.status_code == 303
+    after = await merchant.ok("GET", f"/v1/targets/{route['target_id']}/signing-key")
+    assert after["signing_key"] != before["signing_key"]
+    assert after["expiring_signing_key"] == before["signing_key"]
+    revealed = await http.get("/dashboard/routes/" + route["id"] + "/key")
+    assert revealed.json()["signing_key"] == after["signing_key"]
+    await http.post(base + "/do/disable", data={"csrf": token})
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "disabled"
+    await http.post(base + "/do/delete", data={"csrf": token})
+    assert (await merchant.call("GET", f"/v1/routes/{route['id']}")).status_code == 404
+
+
+async def test_the_operator_switches_merchants(http: httpx.AsyncClient, merchant: Client) -> None:
+    await make_route(merchant, "http://127.0.0.1:9/a", name="Acme orders")
+    answer = await sign_in(http, OPERATOR_KEY)
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/merchants"
+    listed = await http.get("/dashboard/merchants")
+    assert "Acme Coffee" in listed.text
+    assert (await http.get("/dashboard/")).headers["location"] == "/dashboard/merchants"
+    merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
+    chosen = await http.post(
+        "/dashboard/merchants/select", data={"csrf": csrf_of(listed), "merchant_id": merchant_id}
+    )
+    assert chosen.status_code == 303
+    page = await http.get("/dashboard/")
+    assert "Acme orders" in page.text and "acting for" in page.text
+    missing = await http.post(
+        "/dashboard/merchants/select", data={"csrf": csrf_of(page), "merchant_id": "mer_x"}
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_merchant_cannot_open_the_merchant_list(http: httpx.AsyncClient, merchant: Client) -> None:
+    await signed_in(http, merchant.key)
+    assert (await http.get("/dashboard/merchants")).status_code == 403
+
+
+async def test_a_revoked_key_ends_its_sessions(
+    http: httpx.AsyncClient, operator: Client, merchant: Client
+) -> None:
+    await signed_in(http, merchant.key)
+    merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
+    [key] = (await operator.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]
+    await operator.ok("DELETE", f"/v1/merchants/{merchant_id}/api-keys/{key['id']}", 204)
+    assert (await http.get("/dashboard/")).status_code == 303
+
+
+@pytest.mark.parametrize("cookie", ["", "garbage", "a.b", "e30.AAAA"])
+async def test_a_forged_session_cookie_is_ignored(http: httpx.AsyncClient, cookie: str) -> None:
+    http.cookies.set("hookline_session", cookie, path="/dashboard")
+    assert (await http.get("/dashboard/")).status_code == 303
+    raw = {"cookie": "hookline_session=e30.\u00e9\u00e9".encode()}  # not ASCII: still no session, no 500
+    http.cookies.clear()
+    assert (await http.get("/dashboard/", headers=raw)).status_code == 303
+
+
+async def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll ``check()`` (async) until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := await check()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_test_events_search_and_the_delivery_card(
+    http: httpx.AsyncClient, merchant: Client, receiver: Receiver
+) -> None:
+    route = await make_route(merchant, receiver.url + "/hooks")
+    token = await signed_in(http, merchant.key)
+    base = f"/dashboard/routes/{route['id']}"
+    page = await http.get(base + "/test-events")
+    assert page.status_code == 200 and " checked" in checkbox(page.text, "order.reminder")
+    sent = await http.post(base + "/test-events", data={"csrf": token, "event_types": "order.reminder"})
+    assert sent.status_code == 303 and "notice=tested" in sent.headers["location"]
+    [request] = await receiver.wait_for(1, path="/hooks")
+    assert request.json()["type"] == "order.reminder"
+
+    async def delivered() -> Any:
+        found = (await merchant.ok("GET", "/v1/deliveries", params={"status": "success"}))["data"]
+        return found[0] if found else None
+
+    delivery = await eventually(delivered)
+    details = await http.get(base)
+    assert details.status_code == 200
+    assert (
+        "Successful deliveries" in details.text
+        and "<svg" in details.text
+        and "order.reminder" in details.text
+    )
+    found = await http.get(base, params={"by": "event_id", "q": delivery["event_id"]})
+    assert delivery["id"] in found.text
+    none = await http.get(base, params={"by": "customer_email", "q": "nobody@example.com"})
+    assert "No deliveries match this search" in none.text
+    card = await http.get(f"/dashboard/deliveries/{delivery['id']}")
+    assert card.status_code == 200 and "Attempt 1" in card.text and "HTTP 200" in card.text
+    assert "Ordergroove-Signature" in card.text
+    again = await http.post(f"/dashboard/deliveries/{delivery['id']}/resend", data={"csrf": token})
+    assert again.status_code == 303
+    await receiver.wait_for(2, path="/hooks")
+    listed = await http.get("/dashboard/")
+    assert "succeeded" in listed.text and 'class="chart sparkline"' in listed.text
+
+
+async def test_the_payload_preview(http: httpx.AsyncClient, merchant: Client) -> None:
+    route = await make_route(merchant, "http://127.0.0.1:9/a")
+    token = await signed_in(http, merchant.key)
+    form = {
+        "csrf": token,
+        "name": "orders",
+        "target_id": route["target_id"],
+        "event_types": "order.*",
+        "snapshot": ["order:customer", "order:items"],
+        "sample_type": "order.reminder",
+    }
+    json_only = {"Accept": "application/json"}
+    shown = (await http.post(f"/dashboard/routes/{route['id']}/preview", data=form, headers=json_only)).json()
+    assert shown["error"] is None
+    body = json.loads(shown["body"])
+    assert body["type"] == "order.reminder" and set(body["snapshot"]) == {"customer", "items"}
+    shaped = {**form, "transform": "{kind: type, email: snapshot.customer.email}"}
+    shown = (await http.post("/dashboard/routes/preview", data=shaped, headers=json_only)).json()
+    assert set(json.loads(shown["body"])) == {"kind", "email"}
+    broken = {**form, "transform": "[[["}
+    shown = (await http.post("/dashboard/routes/preview", data=broken, headers=json_only)).json()
+    assert shown["error"] and not shown["body"]
+    # Without JavaScript the form page comes back with the preview in it, or the error at the field.
+    page = await http.post(f"/dashboard/routes/{route['id']}/preview", data=form)
+    assert page.status_code == 200 and "&#34;snapshot&#34;" in page.text
+    page = await http.post("/dashboard/routes/preview", data=broken)
+    assert page.status_code == 400 and 'id="err-transform"' in page.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["transform"] is None  # nothing saved
+
+
+async def test_bulk_resend_and_replay(
+    http: httpx.AsyncClient, operator: Client, merchant: Client, receiver: Receiver
+) -> None:
+    receiver.respond("/down", Status(500))
+    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": receiver.url + "/down"})
+    body = {
+        "name": "down",
+        "target_id": target["id"],
+        "event_types": ["order.*"],
+        "retry": {"max_attempts": 1},
+    }
+    route = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
+    event = {"type": "order.reminder", "data": {"object": {"public_id": "ord-1", "customer": "c-1"}}}
+    await operator.ok("POST", "/v1/events", 202, params={"merchant": merchant_id}, json=event)
+
+    async def failed() -> Any:
+        return (await merchant.ok("GET", "/v1/deliveries", params={"status": "failed"}))["data"]
+
+    await eventually(failed)
+    token = await signed_in(http, merchant.key)
+    base = f"/dashboard/routes/{route['id']}"
+    started = await http.post(base + "/resend", data={"csrf": token, "resend_status": "failed"})
+    assert started.status_code == 303 and started.headers["location"].startswith("/dashboard/jobs/job_")
+    job_path = started.headers["location"]
+    assert "Bulk resend" in (await http.get(job_path)).text
+
+    async def finished() -> Any:
+        answer = (await http.get(job_path, headers={"Accept": "application/json"})).json()
+        return answer if answer["finished"] else None
+
+    assert "Finished" in (await eventually(finished))["text"]
+    refused = await http.post(base + "/replay", data={"csrf": token, "replay_since": ""})
+    assert refused.status_code == 400 and 'id="err-replay_since"' in refused.text
+    replayed = await http.post(base + "/replay", data={"csrf": token, "replay_since": "2000-01-01T00:00"})
+    assert replayed.status_code == 303
+    details = await http.get(base)
+    assert "Recent resends and replays" in details.text
+
+
+async def test_sign_out_ends_the_session(http: httpx.AsyncClient, merchant: Client) -> None:
+    token = await signed_in(http, merchant.key)
+    answer = await http.post("/dashboard/sign-out", data={"csrf": token})
+    assert answer.status_code == 303 and "/dashboard/sign-in" in answer.headers["location"]
+    assert (await http.get("/dashboard/")).status_code == 303
+
+
+async def test_nul_characters_are_a_400_page_not_a_500(http: httpx.AsyncClient, merchant: Client) -> None:
+    token = await signed_in(http, merchant.key)
+    assert (await http.get("/dashboard/routes/rte_%00")).status_code == 400
+    assert (await http.get("/dashboard/", params={"after": "a\x00"})).status_code == 400
+    body = {"csrf": token, "name": "a\x00b", "new_url": "http://127.0.0.1:9/x", "event_types": "order.*"}
+    assert (await http.post("/dashboard/routes/new", data=body)).status_code == 400
