@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
-from support.receiver import Receiver, Stall
+from support.receiver import Receiver, Stall, Status
 from test_pipeline import _event, _route, _wait_status
 
 
@@ -55,3 +55,12 @@ async def test_private_address_is_refused_and_the_attempt_says_why(db_url: str, 
         assert attempt["error_kind"] == "blocked"
         assert "loopback" in attempt["error"]
     assert receiver.requests == []
+
+
+async def test_retry_after_is_honoured(merchant: Client, receiver: Receiver) -> None:
+    receiver.script("/busy", Status(429, headers={"Retry-After": "1"}))
+    await _route(merchant, receiver.url + "/busy", ["order.*"], retry={"initial_interval_s": 1})
+    answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    await _wait_status(merchant, answer["deliveries"][0], "success", timeout=15)
+    first, second = receiver.on("/busy")
+    assert second.at - first.at >= 0.95

@@ -25,9 +25,10 @@ class Settings:
     require_https: bool = False
     #: Offer the optional ``entitlement`` event family.
     entitlements: bool = False
-    #: Deliveries in flight at once in one worker process, and per target.
+    #: Deliveries in flight at once in one worker process, and the ceiling of each target's learned limit
+    #: (it starts at 4, grows while the target answers fast, halves on 429/503/timeouts).
     concurrency: int = 256
-    per_target_concurrency: int = 16
+    per_target_concurrency: int = 64
     #: Deliveries claimed per round trip to the database.
     claim_batch: int = 200
     #: Seconds between safety-net polls when no wake-up arrives.

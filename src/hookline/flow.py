@@ -1,8 +1,10 @@
 """Per-target flow control: how many requests a target may have in flight, learned from its answers.
 
-AIMD, as TCP does it: every acknowledged delivery that came back in good time adds ``1 / limit`` (about one
-more slot per round of requests), and a sign of overload (429, 503, a timeout, a refused connection)
-halves the limit at most once per cool-down, so one burst of failures does not collapse it to the floor. A
+AIMD with slow start, as TCP does it: until the target first shows overload, every acknowledged delivery
+that came back in good time adds a slot (the limit doubles each round of requests); after that, each adds
+``1 / limit`` (about one slot per round). A sign of overload (429, 503, a timeout, a refused connection)
+halves the limit, and ends slow start there, at most once per cool-down, so one burst of failures does not
+collapse it to the floor. A
 ``Retry-After`` on a 429 or 503 also pauses the target until then. A target that answers fast grows to the
 ceiling; a struggling one is sent less, and the capacity it does not use goes to the others.
 """
@@ -26,6 +28,7 @@ class Flow:
     limit: float = field(default=0.0)
     paused_until: float = 0.0
     last_cut: float = float("-inf")
+    slow_start_until: float = float("inf")  # the limit up to which it grows by a whole slot per success
 
     def __post_init__(self) -> None:
         if self.limit <= 0:
@@ -42,7 +45,8 @@ class Flow:
         """Learn from one finished attempt (``status`` None: no answer, e.g. a timeout or a reset)."""
         if status is not None and 200 <= status < 300:
             if duration_s <= self.slow_s:
-                self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+                step = 1.0 if self.limit < self.slow_start_until else 1.0 / self.limit
+                self.limit = min(float(self.ceiling), self.limit + step)
             return
         if status is None or status in OVERLOAD_STATUSES:
             self._cut(now)
@@ -55,3 +59,4 @@ class Flow:
             return
         self.last_cut = now
         self.limit = max(float(self.floor), self.limit / 2)
+        self.slow_start_until = self.limit

@@ -1,10 +1,10 @@
 """The delivery loop: claim due deliveries → sign → POST → record, in batches, concurrently.
 
-Bounded concurrency overall and per target keeps one slow or dead target from holding up the others: when a
-target already has its share of requests in flight, its newly claimed deliveries are handed back (no
-attempt counted) and picked up again a moment later, while the free slots go to other targets. Results are
-recorded by one writer task that takes everything finished since its last write, so a busy worker writes
-in large batches and an idle one writes at once.
+Bounded concurrency overall, and per target a limit learned from the target's answers (``gate`` and
+``flow``: it grows while the target answers fast and halves on 429, 503, timeouts and refused
+connections), keep one slow or dead target from holding up the others. Results are recorded by one writer
+task that takes everything finished since its last write, so a busy worker writes in large batches and an
+idle one writes at once.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter, deque
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hookline import signing, telemetry
 from hookline.errors import Unavailable
-from hookline.models import DeliveryStatus, Job, Outcome, Result
+from hookline.gate import DEFER_S, Admission, Gate
+from hookline.models import DeliveryStatus, ErrorKind, Job, Outcome, Result
 from hookline.retry import is_success, parse_retry_after
 from hookline.sender.http import Sender
 from hookline.storage import autohalt, queue
@@ -29,14 +30,15 @@ from hookline.storage.wakeup import Wakeup
 
 logger = logging.getLogger(__name__)
 
-DEFER_S = 0.25  # how soon a delivery handed back for a busy target is due again
-LINE_FACTOR = 4  # a busy target's local line holds this many times its concurrency
+# Failures that say the target is overloaded or unreachable (they shrink its limit); the others (a refused
+# address, a TLS or DNS error, a malformed answer) say nothing about load.
+_OVERLOAD_ERRORS = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.RESET})
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
     concurrency: int = 256
-    per_target: int = 16
+    per_target: int = 64  # the ceiling of a target's learned concurrency
     claim_batch: int = 200
     poll_interval_s: float = 1.0
     lease_s: float = 60.0
@@ -64,8 +66,7 @@ class Worker:
         self._clock = clock
         self._rand = rand
         self._inflight: dict[str, Job] = {}
-        self._per_target: Counter[str] = Counter()
-        self._lines: dict[str, deque[tuple[float, Job]]] = {}
+        self._gate = Gate(settings.per_target, max_wait_s=settings.lease_s / 2)
         self._slot_freed = asyncio.Event()
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the last one, stop
         self._stopping = asyncio.Event()
@@ -108,65 +109,71 @@ class Worker:
         if not jobs:
             await self._wakeup.wait(self._settings.poll_interval_s)
             return
-        deferred = [job.delivery_id for job in jobs if not self._start(job)]
+        deferred = [back for job in jobs if (back := self._start(job)) is not None]
         if deferred:
             await self._hand_back(deferred)
-        if len(jobs) < min(free, self._settings.claim_batch) and not deferred:
+            if len(deferred) == len(jobs):
+                # Only busy targets' work is due: wait for a request to end instead of claiming it again.
+                self._slot_freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_freed.wait(), DEFER_S)
+            return
+        if len(jobs) < min(free, self._settings.claim_batch):
             # The queue is drained for now: sleep until rung (or the next poll) rather than spin.
             await self._wakeup.wait(self._settings.poll_interval_s)
 
-    def _start(self, job: Job) -> bool:
-        if self._per_target[job.target_id] >= self._settings.per_target:
-            line = self._lines.setdefault(job.target_id, deque())
-            if len(line) >= self._settings.per_target * LINE_FACTOR:
-                return False
-            line.append((self._clock(), job))
-            return True
-        self._launch(job)
-        return True
+    def _start(self, job: Job) -> tuple[str, float] | None:
+        """Start, queue behind its target, or return (id, due) to hand back."""
+        admission, due = self._gate.admit(job, self._clock())
+        if admission is Admission.START:
+            self._launch(job)
+        elif admission is Admission.BACK:
+            return job.delivery_id, due
+        return None
 
     def _launch(self, job: Job) -> None:
-        self._per_target[job.target_id] += 1
         self._inflight[job.delivery_id] = job
         task = asyncio.create_task(self._deliver(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _next_in_line(self, target_id: str) -> None:
-        """Start the next delivery waiting for this target, unless its lease is half gone (hand it back)."""
-        line = self._lines.get(target_id)
-        stale: list[str] = []
-        while line:
-            claimed_at, job = line.popleft()
-            if self._clock() - claimed_at < self._settings.lease_s / 2:
-                self._launch(job)
-                break
-            stale.append(job.delivery_id)
-        if not line:
-            self._lines.pop(target_id, None)
-        if stale:
-            task = asyncio.create_task(self._hand_back(stale))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _hand_back(self, delivery_ids: list[str]) -> None:
+    async def _hand_back(self, items: list[tuple[str, float]]) -> None:
+        by_due: defaultdict[float, list[str]] = defaultdict(list)
+        for delivery_id, due in items:
+            by_due[due].append(delivery_id)
         with contextlib.suppress(Unavailable):
-            await queue.release(self._db, delivery_ids, self._clock() + DEFER_S)
-        # Without this pause a worker whose only due work is for busy targets would spin on claims.
-        await asyncio.sleep(DEFER_S / 5)
+            for due, ids in by_due.items():
+                await queue.release(self._db, ids, due)
 
     async def _deliver(self, job: Job) -> None:
+        outcome: Outcome | None = None
         try:
             outcome = await self._attempt(job)
             await self._results.put(self._decide(job, outcome))
         finally:
-            self._per_target[job.target_id] -= 1
-            if self._per_target[job.target_id] <= 0:
-                del self._per_target[job.target_id]
             self._inflight.pop(job.delivery_id, None)
             self._slot_freed.set()
-            if not self._stopping.is_set():
-                self._next_in_line(job.target_id)
+            self._release(job, outcome)
+
+    def _release(self, job: Job, outcome: Outcome | None) -> None:
+        """Tell the gate how the target answered; start what it lets start, hand back what waited too long."""
+        now = self._clock()
+        status: int | None
+        if outcome is None:  # cancelled while stopping
+            status, duration, retry_after = 0, 0.0, None
+        else:
+            status = None if outcome.error in _OVERLOAD_ERRORS else (outcome.status or 0)
+            duration = outcome.duration_ms / 1000
+            retry_after = parse_retry_after(outcome.response_headers.get("retry-after"))
+        released = self._gate.done(job, status, duration, retry_after, now)
+        if self._stopping.is_set():
+            return
+        for waiting in released.start:
+            self._launch(waiting)
+        if released.back:
+            task = asyncio.create_task(self._hand_back(released.back))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _attempt(self, job: Job) -> Outcome:
         ts = int(self._clock())
@@ -247,10 +254,7 @@ class Worker:
         """Wait for in-flight deliveries up to the grace period; hand back whatever is still running."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self._settings.shutdown_grace_s)
-        unfinished = list(self._inflight) + [
-            job.delivery_id for line in self._lines.values() for _, job in line
-        ]
-        self._lines.clear()
+        unfinished = list(self._inflight) + self._gate.waiting()
         for task in list(self._tasks):
             task.cancel()
         if unfinished:

@@ -16,11 +16,20 @@ def test_starts_modestly_and_grows_while_fast() -> None:
     assert flow.allows(15, now) and not flow.allows(16, now)
 
 
-def test_growth_is_about_one_slot_per_round() -> None:
+def test_slow_start_doubles_per_round_until_the_first_sign_of_overload() -> None:
     flow = Flow(ceiling=100)
     for _ in range(4):  # one round of 4 requests at limit 4
         flow.answered(200, 0.01, 1.0, None)
-    assert 4.9 < flow.limit < 5.1
+    assert flow.limit == 8
+
+
+def test_after_a_cut_growth_is_about_one_slot_per_round() -> None:
+    flow = Flow(ceiling=100, limit=16)
+    flow.answered(503, 0.01, 1.0, None)
+    assert flow.limit == 8
+    for _ in range(8):  # one round at limit 8
+        flow.answered(200, 0.01, 2.0, None)
+    assert 8.9 < flow.limit < 9.1
 
 
 def test_slow_success_does_not_grow() -> None:
