@@ -16,6 +16,8 @@ from hookline.service.context import Context
 from hookline.storage import merchants
 
 OPERATOR_PREFIX = "hl_op"
+KEY_CACHE_S = 5.0
+KEY_CACHE_SIZE = 10_000
 MERCHANT_PREFIX = "hl_mk"
 
 
@@ -73,9 +75,25 @@ async def ensure_operator_key(ctx: Context, configured: str) -> str | None:
 
 
 async def authenticate(ctx: Context, key: str | None) -> Principal:
+    """Who holds ``key``. A verified key is remembered for a few seconds, so a busy platform posting
+    events does not pay a database round trip per request; revoking a key forgets them all in this process
+    at once, and in other processes within ``KEY_CACHE_S``."""
     if not key:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
     hashed = digest(key)
+    now = ctx.clock()
+    cached = ctx.principals.get(hashed)
+    if cached is not None and cached[0] > now:
+        principal: Principal = cached[1]
+        return principal
+    principal = await _look_up(ctx, key, hashed)
+    if len(ctx.principals) >= KEY_CACHE_SIZE:
+        ctx.principals.clear()
+    ctx.principals[hashed] = (now + KEY_CACHE_S, principal)
+    return principal
+
+
+async def _look_up(ctx: Context, key: str, hashed: str) -> Principal:
     if key.startswith(OPERATOR_PREFIX) or not key.startswith(MERCHANT_PREFIX):
         stored = await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH)
         if stored is not None and hmac.compare_digest(stored, hashed):
@@ -84,3 +102,8 @@ async def authenticate(ctx: Context, key: str | None) -> Principal:
     if merchant_id is None:
         raise Unauthorized("unknown or revoked API key")
     return Principal(operator=False, merchant_id=merchant_id)
+
+
+def forget_keys(ctx: Context) -> None:
+    """After a key is revoked: verify every key again on its next use."""
+    ctx.principals.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -18,3 +19,5 @@ class Context:
     allow_private_targets: bool = False
     require_https: bool = False
     clock: Callable[[], float] = field(default=time.time)
+    #: Recently verified API keys (by digest): (valid until, principal). See ``auth.authenticate``.
+    principals: dict[str, tuple[float, Any]] = field(default_factory=dict)

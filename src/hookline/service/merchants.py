@@ -6,7 +6,7 @@ from typing import Any
 
 from hookline import ids
 from hookline.errors import Invalid
-from hookline.service.auth import MERCHANT_PREFIX, digest, hint
+from hookline.service.auth import MERCHANT_PREFIX, digest, forget_keys, hint
 from hookline.service.context import Context
 from hookline.storage import merchants
 from hookline.storage.records import Row
@@ -55,6 +55,7 @@ async def add_key(ctx: Context, merchant_id: str) -> tuple[Row, str]:
 
 async def revoke_key(ctx: Context, merchant_id: str, key_id: str) -> None:
     await merchants.revoke_key(ctx.db, merchant_id, key_id, ctx.clock())
+    forget_keys(ctx)
 
 
 async def keys(ctx: Context, merchant_id: str) -> list[Row]:
