@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import math
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +60,11 @@ def process(args: list[str], env: dict[str, str] | None = None, ready: str | Non
 
 
 @contextlib.contextmanager
-def receiver(delay: float = 0.0) -> Iterator[str]:
+def receiver(delay: float = 0.0, arrivals: bool = False) -> Iterator[str]:
+    """bench/receiver.py in its own process; ``arrivals``: it records each event id's arrival time."""
     port = free_port()
-    with process([sys.executable, str(HERE / "receiver.py"), str(port), str(delay)], ready="ready"):
+    args = [sys.executable, str(HERE / "receiver.py"), str(port), str(delay)]
+    with process(args + (["--arrivals"] if arrivals else []), ready="ready"):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -70,6 +76,122 @@ def stats(url: str) -> dict[str, float]:
 
 def reset(url: str) -> None:
     urllib.request.urlopen(url + "/reset", timeout=5).close()
+
+
+def arrivals(url: str) -> dict[str, Any]:
+    """A recording receiver's ``{"arrivals": {event_id: time.time()}, "duplicates": n, "dropped": n}``."""
+    with urllib.request.urlopen(url + "/arrivals", timeout=60) as response:
+        data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def hookline_env(database_url: str, port: int) -> dict[str, str]:
+    """The environment of a benchmarked hookline process (targets on 127.0.0.1 allowed, quiet logs)."""
+    return {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_PORT": str(port),
+        "HOOKLINE_OPERATOR_KEY": OPERATOR,
+        "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
+        "HOOKLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+@contextlib.asynccontextmanager
+async def database(engine: str) -> AsyncIterator[str]:
+    """A fresh database URL: an SQLite file in a temporary folder, or a migrated PostgreSQL database
+    (created on the server of ``HOOKLINE_TEST_POSTGRES_URL``, dropped at the end)."""
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    import asyncpg
+
+    name = f"hl_bench_{uuid.uuid4().hex[:8]}"
+    base = PG.rpartition("/")[0]
+    admin = await asyncpg.connect(base + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {**os.environ, **hookline_env(f"{base}/{name}", 0)}
+        migrate = [sys.executable, "-m", "hookline", "migrate"]
+        subprocess.run(migrate, env=env, check=True, capture_output=True, timeout=120)
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def hookline(
+    command: str, env: dict[str, str], ready: str | None = None
+) -> contextlib.AbstractContextManager[Any]:
+    """``python -m hookline COMMAND`` as a child process (see ``process``)."""
+    return process([sys.executable, "-m", "hookline", command], env, ready=ready)
+
+
+class Api:
+    """The few calls of hookline's API the benchmarks need, on one aiohttp session."""
+
+    def __init__(self, session: Any, base: str) -> None:
+        self.session = session
+        self.base = base
+        self.op = {"Authorization": f"Bearer {OPERATOR}"}
+
+    async def ready(self, timeout_s: float = 60) -> None:
+        import aiohttp
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                async with self.session.get(self.base + "/readyz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise SystemExit("hookline did not become ready")
+
+    async def _post(self, path: str, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {key}"} if key else self.op
+        async with self.session.post(self.base + path, json=body, headers=headers) as r:
+            if r.status >= 300:
+                raise SystemExit(f"POST {path}: {r.status} {await r.text()}")
+            data: dict[str, Any] = await r.json()
+            return data
+
+    async def merchant(self, name: str = "bench") -> dict[str, Any]:
+        """A new merchant: ``{"id": ..., "api_key": ...}``."""
+        return await self._post("/v1/merchants", {"name": name})
+
+    async def route(self, merchant: dict[str, Any], name: str, url: str, **extra: Any) -> str:
+        """A target at ``url`` and a route of every ``order.*`` event to it; the route's id."""
+        target = await self._post("/v1/targets", {"url": url}, merchant["api_key"])
+        route = {"name": name, "target_id": target["id"], "event_types": ["order.*"], **extra}
+        return str((await self._post("/v1/routes", route, merchant["api_key"]))["id"])
+
+    async def ingest(self, merchant_id: str, body: bytes, timeout_s: float = 120) -> int:
+        """POST a serialized ``{"events": [...]}`` for the merchant; the HTTP status."""
+        import aiohttp
+
+        headers = {**self.op, "content-type": "application/json"}
+        url = f"{self.base}/v1/events?merchant={merchant_id}"
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        async with self.session.post(url, data=body, headers=headers, timeout=timeout) as r:
+            await r.read()
+            return int(r.status)
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile ``q`` (0-100) of an ascending list (inf for missing values sorts last)."""
+    if not ordered:
+        return float("nan")
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def batch_body(ids: list[str], start: int) -> bytes:
+    """``{"events": [...]}`` with the given event ids, bodies from ``event_body``."""
+    import orjson
+
+    return orjson.dumps({"events": [{**event_body(start + k), "id": e} for k, e in enumerate(ids)]})
 
 
 def wait_count(url: str, expected: int, timeout_s: float) -> dict[str, float]:

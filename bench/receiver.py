@@ -3,14 +3,19 @@
 Run as its own process so it does not share the measured process's event loop. ``GET /stats`` answers
 ``{"n": posts, "first": t, "last": t}`` (time.time of the first and last POST), ``GET /reset`` zeroes them.
 
-    python bench/receiver.py PORT [DELAY_S]
+With ``--arrivals`` it also keeps, per POST, ``{Hookline-Event-Id: time.time() of arrival}`` (the first
+arrival of an id wins; at most ``--max-arrivals`` ids, later ones are only counted in ``"dropped"``) and
+answers them at ``GET /arrivals`` as ``{"arrivals": {...}, "duplicates": n, "dropped": n}``; ``/reset``
+clears them too.
+
+    python bench/receiver.py PORT [DELAY_S] [--arrivals] [--max-arrivals 2000000]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
 import time
 from typing import Any
 
@@ -18,6 +23,15 @@ import httptools
 
 STATS = {"n": 0, "first": 0.0, "last": 0.0}
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+ARRIVALS: dict[str, float] = {}
+EXTRA = {"duplicates": 0, "dropped": 0}
+LIMIT = {"arrivals": 2_000_000}
+
+
+def _json(transport: Any, payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: application/json\r\n\r\n"
+    transport.write(head.encode() + body)
 
 
 class Handler(asyncio.Protocol):
@@ -44,31 +58,64 @@ class Handler(asyncio.Protocol):
         assert self.transport is not None
         method = self.parser.get_method()
         if method == b"GET" and self.url == b"/stats":
-            body = json.dumps(STATS).encode()
-            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: application/json\r\n\r\n"
-            self.transport.write(head.encode() + body)
+            _json(self.transport, STATS)
+            return
+        if method == b"GET" and self.url == b"/arrivals":
+            _json(self.transport, {"arrivals": ARRIVALS, **EXTRA})
             return
         if self.url == b"/reset":
             STATS.update(n=0, first=0.0, last=0.0)
+            ARRIVALS.clear()
+            EXTRA.update(duplicates=0, dropped=0)
             self.transport.write(OK)
             return
         now = time.time()
         STATS["n"] += 1
         STATS["last"] = now
         STATS["first"] = STATS["first"] or now
+        self.arrived(now)
         if self.delay:
             asyncio.get_running_loop().call_later(self.delay, self._answer)
         else:
             self.transport.write(OK)
+
+    def arrived(self, now: float) -> None:
+        """Nothing to record in the plain mode (httptools only calls on_header where it is defined)."""
 
     def _answer(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(OK)
 
 
-async def main(port: int, delay: float) -> None:
+class RecordingHandler(Handler):
+    """The ``--arrivals`` mode: also reads the ``Hookline-Event-Id`` header of each request."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay)
+        self.event_id = ""
+
+    def on_message_begin(self) -> None:
+        self.event_id = ""
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) == 17 and name.lower() == b"hookline-event-id":
+            self.event_id = value.decode("latin-1")
+
+    def arrived(self, now: float) -> None:
+        if not self.event_id:
+            return
+        if self.event_id in ARRIVALS:
+            EXTRA["duplicates"] += 1
+        elif len(ARRIVALS) >= LIMIT["arrivals"]:
+            EXTRA["dropped"] += 1
+        else:
+            ARRIVALS[self.event_id] = now
+
+
+async def main(port: int, delay: float, arrivals: bool = False) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Handler(delay), "127.0.0.1", port, backlog=4096)
+    kind = RecordingHandler if arrivals else Handler
+    server = await loop.create_server(lambda: kind(delay), "127.0.0.1", port, backlog=4096)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
@@ -77,4 +124,11 @@ async def main(port: int, delay: float) -> None:
 if __name__ == "__main__":
     import uvloop
 
-    uvloop.run(main(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("delay", type=float, nargs="?", default=0.0, help="seconds before each answer")
+    parser.add_argument("--arrivals", action="store_true", help="record arrival times per event id")
+    parser.add_argument("--max-arrivals", type=int, default=2_000_000)
+    args = parser.parse_args()
+    LIMIT["arrivals"] = args.max_arrivals
+    uvloop.run(main(args.port, args.delay, args.arrivals))

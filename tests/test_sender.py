@@ -8,38 +8,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import ipaddress
 import shutil
 import socket
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple, TypeAlias
 
 import aiohttp
+import pycurl
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from hookline import __version__
 from hookline.models import ErrorKind
 from hookline.sender import guard
+from hookline.sender.curl import CurlSender, open_curl_sender
+from hookline.sender.curl_loop import Transfer
 from hookline.sender.http import Sender, open_sender
 from hookline.sender.resolver import GuardedResolver
 from support.receiver import Receiver, Reset, Stall, Status, receiver_fixture, start_receiver  # noqa: F401
 
 BODY = b'{"type":"order.placed","id":"evt_1"}'
 
+AnySender: TypeAlias = Sender | CurlSender
+Opener: TypeAlias = Callable[..., contextlib.AbstractAsyncContextManager[AnySender]]
+
+
+@pytest.fixture(params=["aiohttp", "curl"])
+def open_client(request: pytest.FixtureRequest) -> Opener:
+    """Each sender test runs against both clients: they must answer the same endpoints the same way."""
+    opener: Opener = open_sender if request.param == "aiohttp" else open_curl_sender
+    return opener
+
 
 @pytest.fixture
-async def sender() -> AsyncIterator[Sender]:
-    async with open_sender(allow_private=True, response_body_limit=64) as opened:
+async def sender(open_client: Opener) -> AsyncIterator[AnySender]:
+    async with open_client(allow_private=True, response_body_limit=64) as opened:
         yield opened
 
 
 @pytest.fixture
-async def guarded() -> AsyncIterator[Sender]:
-    async with open_sender(allow_private=False) as opened:
+async def guarded(open_client: Opener) -> AsyncIterator[AnySender]:
+    async with open_client(allow_private=False) as opened:
         yield opened
 
 
@@ -76,7 +91,7 @@ async def raw_server(reply: bytes) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/raw"
 
 
-async def test_success_records_both_sides(sender: Sender, receiver: Receiver) -> None:
+async def test_success_records_both_sides(sender: AnySender, receiver: Receiver) -> None:
     receiver.respond("/hook", Status(200, b'{"received":true}', {"X-Request-Id": "abc"}))
     before = time.time()
     outcome = await sender.send(receiver.url + "/hook", BODY, {"Webhook-Id": "msg_1"}, 5.0)
@@ -99,7 +114,7 @@ async def test_success_records_both_sides(sender: Sender, receiver: Receiver) ->
     assert got.headers["webhook-id"] == "msg_1"
 
 
-async def test_given_headers_win_whatever_their_case(sender: Sender, receiver: Receiver) -> None:
+async def test_given_headers_win_whatever_their_case(sender: AnySender, receiver: Receiver) -> None:
     outcome = await sender.send(
         receiver.url + "/h", BODY, {"content-type": "application/cloudevents+json"}, 5.0
     )
@@ -109,7 +124,7 @@ async def test_given_headers_win_whatever_their_case(sender: Sender, receiver: R
     assert got.headers["content-type"] == "application/cloudevents+json"  # sent once, not twice
 
 
-async def test_server_error_is_a_status_error_with_retry_after(sender: Sender, receiver: Receiver) -> None:
+async def test_server_error_is_a_status_error_with_retry_after(sender: AnySender, receiver: Receiver) -> None:
     receiver.script("/hook", Status(503, b"busy", {"Retry-After": "120"}))
     outcome = await sender.send(receiver.url + "/hook", BODY, {}, 5.0)
     assert (outcome.status, outcome.error) == (503, ErrorKind.STATUS)
@@ -117,13 +132,13 @@ async def test_server_error_is_a_status_error_with_retry_after(sender: Sender, r
     assert outcome.response_body == "busy"
 
 
-async def test_500_is_a_status_error(sender: Sender, receiver: Receiver) -> None:
+async def test_500_is_a_status_error(sender: AnySender, receiver: Receiver) -> None:
     receiver.script("/hook", Status(500, b"boom"))
     outcome = await sender.send(receiver.url + "/hook", BODY, {}, 5.0)
     assert (outcome.status, outcome.error, outcome.response_body) == (500, ErrorKind.STATUS, "boom")
 
 
-async def test_stall_beyond_timeout_is_a_timeout(sender: Sender, receiver: Receiver) -> None:
+async def test_stall_beyond_timeout_is_a_timeout(sender: AnySender, receiver: Receiver) -> None:
     receiver.script("/slow", Stall(10))
     outcome = await sender.send(receiver.url + "/slow", BODY, {}, 0.5)
     assert outcome.error is ErrorKind.TIMEOUT and outcome.status is None
@@ -131,21 +146,24 @@ async def test_stall_beyond_timeout_is_a_timeout(sender: Sender, receiver: Recei
     assert 450 <= outcome.duration_ms < 2000
 
 
-async def test_reset_is_a_reset(sender: Sender, receiver: Receiver) -> None:
+async def test_reset_is_a_reset(sender: AnySender, receiver: Receiver) -> None:
     receiver.script("/hook", Reset())
     outcome = await sender.send(receiver.url + "/hook", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.RESET and outcome.status is None
     assert outcome.error_detail
-    assert len(receiver.on("/hook")) == 1  # a POST is not retried by aiohttp
+    assert len(receiver.on("/hook")) == 1  # a POST is not retried, by either client
 
 
-async def test_reset_on_a_reused_connection_is_a_reset(sender: Sender, receiver: Receiver) -> None:
+async def test_reset_on_a_reused_connection_is_a_reset(sender: AnySender, receiver: Receiver) -> None:
+    # libcurl would re-send the second POST on a new connection (and get the third answer): not here.
     receiver.script("/hook", Status(200), Reset(), Status(200))
-    kinds = [(await sender.send(receiver.url + "/hook", BODY, {}, 5.0)).error for _ in range(3)]
-    assert kinds == [None, ErrorKind.RESET, None]
+    outcomes = [await sender.send(receiver.url + "/hook", BODY, {}, 5.0) for _ in range(3)]
+    assert [o.error for o in outcomes] == [None, ErrorKind.RESET, None]
+    assert outcomes[1].error_detail == "connection reset by peer"
+    assert len(receiver.on("/hook")) == 3
 
 
-async def test_refused_connection_is_connect(sender: Sender, closed_port: int) -> None:
+async def test_refused_connection_is_connect(sender: AnySender, closed_port: int) -> None:
     outcome = await sender.send(f"http://127.0.0.1:{closed_port}/hook", BODY, {}, 5.0)
     assert (outcome.error, outcome.error_detail, outcome.status) == (
         ErrorKind.CONNECT,
@@ -154,20 +172,20 @@ async def test_refused_connection_is_connect(sender: Sender, closed_port: int) -
     )
 
 
-async def test_body_cut_short_is_a_reset_with_the_status_kept(sender: Sender) -> None:
+async def test_body_cut_short_is_a_reset_with_the_status_kept(sender: AnySender) -> None:
     async with raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial") as url:
         outcome = await sender.send(url, BODY, {}, 5.0)
     assert (outcome.status, outcome.error) == (200, ErrorKind.RESET)
 
 
-async def test_malformed_answer_is_protocol(sender: Sender) -> None:
+async def test_malformed_answer_is_protocol(sender: AnySender) -> None:
     async with raw_server(b"SMTP ready\r\n\r\n") as url:
         outcome = await sender.send(url, BODY, {}, 5.0)
     assert (outcome.status, outcome.error) == (None, ErrorKind.PROTOCOL)
     assert outcome.error_detail
 
 
-async def test_redirect_is_not_followed(sender: Sender, receiver: Receiver) -> None:
+async def test_redirect_is_not_followed(sender: AnySender, receiver: Receiver) -> None:
     receiver.respond("/from", Status(302, b"moved", {"Location": "/to"}))
     outcome = await sender.send(receiver.url + "/from", BODY, {}, 5.0)
     assert (outcome.status, outcome.error) == (302, ErrorKind.STATUS)
@@ -176,17 +194,19 @@ async def test_redirect_is_not_followed(sender: Sender, receiver: Receiver) -> N
     assert [r.path for r in receiver.requests] == ["/from"]
 
 
-async def test_response_body_is_cut_at_the_limit(sender: Sender, receiver: Receiver) -> None:
+async def test_response_body_is_cut_at_the_limit(
+    sender: AnySender, receiver: Receiver, open_client: Opener
+) -> None:
     receiver.respond("/big", Status(200, b"x" * 1_000_000))
     receiver.respond("/utf8", Status(200, "é".encode() * 40))  # 80 bytes, cut in a character at 64+1
     big = await sender.send(receiver.url + "/big", BODY, {}, 5.0)
     assert (big.error, big.response_body) == (None, "x" * 64)
-    async with open_sender(allow_private=True, response_body_limit=65) as odd:
+    async with open_client(allow_private=True, response_body_limit=65) as odd:
         cut = await odd.send(receiver.url + "/utf8", BODY, {}, 5.0)
     assert cut.response_body == "é" * 32 + "\ufffd"
 
 
-async def test_tls_certificate_error_is_tls(tmp_path: Path) -> None:
+async def test_tls_certificate_error_is_tls(tmp_path: Path, open_client: Opener) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl command to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -197,13 +217,13 @@ async def test_tls_certificate_error_is_tls(tmp_path: Path) -> None:
     )  # fmt: skip
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    async with start_receiver(ssl_context=context) as tls, open_sender(allow_private=True) as sender:
+    async with start_receiver(ssl_context=context) as tls, open_client(allow_private=True) as sender:
         outcome = await sender.send(tls.url + "/hook", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.TLS
-    assert outcome.error_detail and "certificate" in outcome.error_detail
+    assert outcome.error_detail and outcome.error_detail.startswith("TLS certificate rejected: ")
 
 
-async def test_stalled_path_does_not_delay_others(sender: Sender, receiver: Receiver) -> None:
+async def test_stalled_path_does_not_delay_others(sender: AnySender, receiver: Receiver) -> None:
     receiver.script("/slow", Stall(10))
     stalled = asyncio.create_task(sender.send(receiver.url + "/slow", BODY, {}, 1.5))
     await receiver.wait_for(1, path="/slow")
@@ -215,10 +235,71 @@ async def test_stalled_path_does_not_delay_others(sender: Sender, receiver: Rece
     assert (await stalled).error is ErrorKind.TIMEOUT
 
 
+# aiohttp warns about a body over 1 MiB; so does libcurl, with an "Expect: 100-continue" it must not send.
+@pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
+async def test_only_our_headers_are_sent(sender: AnySender, receiver: Receiver) -> None:
+    # Neither client may ask for a compressed answer, nor add headers of its own but Accept.
+    body = b"x" * (3 << 19)
+    outcome = await sender.send(
+        receiver.url + "/h", body, {"Webhook-Id": "msg_1", "X-Empty": "", "X-Uni": "é✓"}, 5.0
+    )
+    assert outcome.error is None
+    [got] = receiver.requests
+    assert got.body == body
+    assert sorted(got.headers) == [
+        "accept", "content-length", "content-type", "host", "user-agent", "webhook-id", "x-empty", "x-uni",
+    ]  # fmt: skip
+    assert (got.headers["accept"], got.headers["x-empty"], got.headers["x-uni"]) == ("*/*", "", "é✓")
+
+
+async def test_a_compressed_answer_is_decoded(sender: AnySender, receiver: Receiver) -> None:
+    receiver.respond("/gz", Status(200, gzip.compress(b'{"ok":true}'), {"Content-Encoding": "gzip"}))
+    outcome = await sender.send(receiver.url + "/gz", BODY, {}, 5.0)
+    assert (outcome.error, outcome.response_body) == (None, '{"ok":true}')
+
+
+async def test_header_injection_is_refused(sender: AnySender, receiver: Receiver) -> None:
+    outcome = await sender.send(receiver.url + "/h", BODY, {"X-Evil": "a\r\nX-Injected: 1"}, 5.0)
+    assert outcome.error is ErrorKind.PROTOCOL
+    assert outcome.error_detail and "header injection" in outcome.error_detail
+    assert receiver.requests == []
+
+
+async def test_proxy_variables_are_ignored(
+    sender: AnySender, receiver: Receiver, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{closed_port}")
+    outcome = await sender.send(receiver.url + "/hook", BODY, {}, 5.0)
+    assert (outcome.error, outcome.status) == (None, 200)
+
+
+async def test_a_cancelled_send_leaves_the_sender_usable(sender: AnySender, receiver: Receiver) -> None:
+    receiver.respond("/slow", Stall(10))
+    stalled = asyncio.create_task(sender.send(receiver.url + "/slow", BODY, {}, 5.0))
+    await receiver.wait_for(1, path="/slow")
+    stalled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stalled
+    outcome = await sender.send(receiver.url + "/hook", BODY, {}, 5.0)
+    assert (outcome.error, outcome.status) == (None, 200)
+
+
+async def test_closing_ends_a_send_in_flight(open_client: Opener, receiver: Receiver) -> None:
+    receiver.respond("/slow", Stall(10))
+    async with open_client(allow_private=True) as sender:
+        stalled = asyncio.create_task(sender.send(receiver.url + "/slow", BODY, {}, 5.0))
+        await receiver.wait_for(1, path="/slow")
+    outcome = await asyncio.wait_for(stalled, 2.0)
+    assert (outcome.error, outcome.status) == (ErrorKind.RESET, None)
+
+
 # --- the SSRF guard ---------------------------------------------------------------------------------------
 
 
-async def test_loopback_literal_is_blocked_and_nothing_arrives(guarded: Sender, receiver: Receiver) -> None:
+async def test_loopback_literal_is_blocked_and_nothing_arrives(
+    guarded: AnySender, receiver: Receiver
+) -> None:
     outcome = await guarded.send(receiver.url + "/hook", BODY, {}, 5.0)
     assert (outcome.error, outcome.status) == (ErrorKind.BLOCKED, None)
     assert outcome.error_detail == (
@@ -228,7 +309,7 @@ async def test_loopback_literal_is_blocked_and_nothing_arrives(guarded: Sender, 
     assert receiver.requests == []
 
 
-async def test_name_resolving_to_loopback_is_blocked(guarded: Sender, receiver: Receiver) -> None:
+async def test_name_resolving_to_loopback_is_blocked(guarded: AnySender, receiver: Receiver) -> None:
     port = receiver.url.rsplit(":", 1)[1]
     outcome = await guarded.send(f"http://localhost:{port}/hook", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.BLOCKED
@@ -251,7 +332,9 @@ async def test_name_resolving_to_loopback_is_blocked(guarded: Sender, receiver: 
         ("ftp://example.com/", "scheme 'ftp' is not allowed"),
     ],
 )
-async def test_refused_targets_are_blocked_before_connecting(guarded: Sender, url: str, words: str) -> None:
+async def test_refused_targets_are_blocked_before_connecting(
+    guarded: AnySender, url: str, words: str
+) -> None:
     # These refusals come from the URL alone (no resolver, no socket): duration is that of a dict lookup.
     outcome = await guarded.send(url, BODY, {}, 5.0)
     assert outcome.error is ErrorKind.BLOCKED
@@ -259,21 +342,22 @@ async def test_refused_targets_are_blocked_before_connecting(guarded: Sender, ur
     assert outcome.duration_ms < 50
 
 
-async def test_require_https_refuses_plain_http(receiver: Receiver) -> None:
-    async with open_sender(allow_private=True, require_https=True) as strict:
+async def test_require_https_refuses_plain_http(receiver: Receiver, open_client: Opener) -> None:
+    async with open_client(allow_private=True, require_https=True) as strict:
         outcome = await strict.send(receiver.url + "/hook", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.BLOCKED
     assert outcome.error_detail and "https is required" in outcome.error_detail
     assert receiver.requests == []
 
 
-async def test_invalid_url_is_protocol(sender: Sender) -> None:
+async def test_invalid_url_is_protocol(sender: AnySender) -> None:
     outcome = await sender.send("http:///no-host", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.PROTOCOL
 
 
-async def test_unresolvable_name_is_dns(sender: Sender) -> None:
-    if aiohttp.DefaultResolver is not aiohttp.AsyncResolver:
+async def test_unresolvable_name_is_dns(sender: AnySender) -> None:
+    # libcurl refuses .onion names itself (RFC 7686), before any lookup.
+    if isinstance(sender, Sender) and aiohttp.DefaultResolver is not aiohttp.AsyncResolver:
         pytest.skip(
             "only c-ares refuses .onion names without asking a DNS server; no query may leave the box"
         )
@@ -355,3 +439,35 @@ def test_embedded_ipv4_forms_are_judged_by_the_ipv4_address() -> None:
     for text in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1"):
         assert guard.category(ipaddress.ip_address(text)) == "loopback", text
     assert guard.category(ipaddress.ip_address("::ffff:8.8.8.8")) is None
+
+
+def test_curl_guard_keeps_the_allowed_addresses_of_a_name() -> None:
+    # aiohttp's resolver drops refused addresses (above); libcurl asks before each socket it opens.
+    loop = asyncio.new_event_loop()
+    transfer = Transfer(64, True, loop)
+    try:
+        transfer.start("http://mixed.example/", "mixed.example", b"", [], 1000)
+        for host in ("10.0.0.1", "::1"):
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            refused = transfer._open_socket(0, _Address(family, socket.SOCK_STREAM, 6, (host, 80)))
+            assert refused == pycurl.SOCKET_BAD
+        assert transfer.refusal == f"mixed.example resolves to 10.0.0.1, which is private; {guard.ALLOW_HINT}"
+        assert not transfer.opened
+        opened = transfer._open_socket(
+            0, _Address(socket.AF_INET, socket.SOCK_STREAM, 6, ("93.184.215.14", 80))
+        )
+        assert isinstance(opened, socket.socket) and transfer.opened
+        loop.run_until_complete(asyncio.sleep(0))  # our copy is closed once pycurl has duplicated it
+        assert opened.fileno() == -1
+    finally:
+        transfer.curl.close()
+        loop.close()
+
+
+class _Address(NamedTuple):
+    """What pycurl passes to an open-socket callback."""
+
+    family: int
+    socktype: int
+    protocol: int
+    addr: tuple[str, int]

@@ -45,6 +45,9 @@ class Settings:
     retention_interval_s: float = 600.0
     #: Bytes of a response body kept with an attempt.
     response_body_limit: int = 4096
+    #: The worker's HTTP client: ``curl`` (libcurl through pycurl), or ``aiohttp``. Same behaviour (the sender
+    #: tests run on both); curl takes about half the CPU per request (bench/senders.py).
+    http_client: str = "curl"
     #: Database connection pool size (PostgreSQL).
     pool_size: int = 10
     #: Log as JSON lines instead of text.

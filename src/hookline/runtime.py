@@ -10,9 +10,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from hookline.config import Settings
+from hookline.sender.curl import open_curl_sender
 from hookline.sender.http import open_sender
+from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
@@ -44,6 +47,21 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     )
 
 
+def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManager[Port]:
+    """The worker's sender, on the HTTP client ``HOOKLINE_HTTP_CLIENT`` names."""
+    options: dict[str, Any] = {
+        "allow_private": settings.allow_private_targets,
+        "response_body_limit": settings.response_body_limit,
+        "max_connections": settings.concurrency,
+        "require_https": settings.require_https,
+    }
+    if settings.http_client == "aiohttp":
+        return open_sender(**options)
+    if settings.http_client == "curl":
+        return open_curl_sender(**options)
+    raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
     """Everything a process needs, opened in order and closed in reverse."""
@@ -65,12 +83,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             yield runtime
             return
         await wakeup.listen(db)
-        async with open_sender(
-            allow_private=settings.allow_private_targets,
-            response_body_limit=settings.response_body_limit,
-            max_connections=settings.concurrency,
-            require_https=settings.require_https,
-        ) as sender:
+        async with open_http_sender(settings) as sender:
             runtime.worker = Worker(db, sender, wakeup, worker_settings(settings))
             task = asyncio.create_task(runtime.worker.run())
             purger = asyncio.create_task(

@@ -23,7 +23,7 @@ from hookline.errors import Unavailable
 from hookline.gate import DEFER_S, Admission, Gate
 from hookline.models import DeliveryStatus, ErrorKind, Job, Outcome, Result
 from hookline.retry import is_success, parse_retry_after
-from hookline.sender.http import Sender
+from hookline.sender.port import Port
 from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -52,7 +52,7 @@ class Worker:
     def __init__(
         self,
         db: Database,
-        sender: Sender,
+        sender: Port,
         wakeup: Wakeup,
         settings: WorkerSettings,
         *,

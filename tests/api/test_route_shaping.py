@@ -150,6 +150,19 @@ async def test_preview_without_an_event_uses_a_sample(merchant: Client) -> None:
     assert shown["body"]["type"] == "subscription.create" and shown["body"]["sub"]
 
 
+async def test_a_sample_carries_the_snapshot_the_route_asks_for(merchant: Client) -> None:
+    route = await _route(merchant, event_types=["order.reminder"], snapshot={"order": ["items", "customer"]})
+    path = f"/v1/routes/{route['id']}/preview"
+    body = (await merchant.ok("POST", path))["body"]
+    assert list(body["snapshot"]) == ["customer", "items"]  # the envelope's order
+    order = body["data"]["object"]
+    assert body["snapshot"]["customer"]["merchant_user_id"] == order["customer"]  # one coherent customer
+    assert {i["order"] for i in body["snapshot"]["items"]} == {order["public_id"]}
+    # A snapshot given with the request stands instead of the sample's.
+    given = await merchant.ok("POST", path, json={"snapshot": {"customer": {"email": "zoë@example.com"}}})
+    assert given["sample"] is True and given["body"]["snapshot"] == {"customer": {"email": "zoë@example.com"}}
+
+
 async def test_preview_with_an_event_and_a_snapshot(merchant: Client) -> None:
     route = await _route(merchant, transform=RENAME)
     request = {"event": _event(), "snapshot": {"customer": {"email": "zoë@example.com"}}}

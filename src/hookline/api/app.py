@@ -19,8 +19,9 @@ def build() -> FastAPI:
         dependencies=[Depends(deps.refuse_nul)],
     )
     for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api):
-        app.include_router(module.router)
-    app.include_router(ordergroove_api.router)  # /webhook_targets: Ordergroove-shaped
-    app.include_router(recovery_api.router)  # resend, replay, test events, /v1/jobs
+        app.include_router(module.router, responses=problems.RESPONSES)
+    # /webhook_targets: Ordergroove-shaped, errors included
+    app.include_router(ordergroove_api.router, responses=ordergroove_api.ERRORS)
+    app.include_router(recovery_api.router, responses=problems.RESPONSES)  # resend, replay, tests, /v1/jobs
     problems.install(app)
     return app

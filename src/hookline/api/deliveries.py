@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from hookline.api import render
-from hookline.api.deps import Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.deps import PAGE, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.errors import Invalid
 from hookline.models import DeliveryStatus
-from hookline.service import deliveries
+from hookline.service import deliveries, times
 from hookline.storage.deliveries import Filters
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
-
-
-def _time(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        if value.replace(".", "", 1).isdigit():
-            return float(value)
-        parsed = datetime.fromisoformat(value)
-        # A time without an offset is UTC, as every time of this API, not the server's local time.
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    except ValueError:
-        raise Invalid(
-            f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"}
-        ) from None
 
 
 def _statuses(values: list[str]) -> tuple[str, ...]:
@@ -43,7 +27,7 @@ def _statuses(values: list[str]) -> tuple[str, ...]:
     return tuple(wanted)
 
 
-@router.get("")
+@router.get("", responses=PAGE)
 async def list_deliveries(
     ctx: Ctx,
     merchant_id: MerchantId,
@@ -68,8 +52,8 @@ async def list_deliveries(
         customer_id=customer_id,
         # Stored emails are trimmed and lower-cased (service.objects.email_key); a blank one matches nothing.
         customer_email=customer_email.strip().lower() if customer_email is not None else None,
-        since=_time(since, "since"),
-        until=_time(until, "until"),
+        since=times.parse_time(since, "since"),
+        until=times.parse_time(until, "until"),
     )
     rows = await deliveries.page(ctx, merchant_id, filters, limit, decode_cursor(cursor))
     return JSON({"data": [render.delivery(r) for r in rows], "next_cursor": next_cursor(rows, limit)})

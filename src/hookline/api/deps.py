@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Query, Request
 
 from hookline.errors import Invalid
@@ -70,3 +71,35 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 def next_cursor(rows: list[dict[str, object]], limit: int, key: str = "id") -> str | None:
     return encode_cursor(str(rows[-1][key])) if len(rows) == limit else None
+
+
+# The OpenAPI description of a list's answer, for ``responses=`` on each list route.
+PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One page of the list; `next_cursor` is null on the last",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data", "next_cursor"],
+                    "properties": {"data": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}},
+                }
+            }
+        },
+    }
+}
+
+
+MAX_BODY = 5 * 1024 * 1024
+
+
+async def json_body(request: Request) -> Any:
+    """A free-form JSON body read by hand (events, platform objects): every bad body is a problem
+    document naming it, not a validation error about a model."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid(f"the body is larger than {MAX_BODY} bytes", fields={"body": "too large"})
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}", fields={"body": "invalid JSON"}) from None

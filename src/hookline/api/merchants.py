@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, Limit, decode_cursor, next_cursor
+from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import MerchantIn
 from hookline.errors import NotFound
@@ -28,7 +28,7 @@ async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
     return JSON({**render.merchant(row), "api_key": key}, status_code=201)
 
 
-@router.get("")
+@router.get("", responses=PAGE)
 async def list_merchants(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: str | None = None) -> JSON:
     caller.require_operator()
     rows = await merchants.page(ctx, limit, decode_cursor(cursor))
@@ -41,7 +41,7 @@ async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
     return JSON(render.merchant(await merchants.get(ctx, merchant_id)))
 
 
-@router.get("/{merchant_id}/api-keys")
+@router.get("/{merchant_id}/api-keys", responses=PAGE)
 async def list_keys(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
     _own(caller, merchant_id)
     return JSON(

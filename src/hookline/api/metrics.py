@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,28 +10,9 @@ from starlette.responses import Response
 from hookline import telemetry
 from hookline.api.deps import Ctx, MerchantId
 from hookline.api.render import JSON, iso
-from hookline.errors import Invalid
-from hookline.service import metrics
+from hookline.service import metrics, times
 
 router = APIRouter(tags=["metrics"])
-
-
-def _time(value: str | None, name: str) -> float | None:
-    """An ISO 8601 time (UTC when it has no offset) or epoch seconds."""
-    if value is None:
-        return None
-    try:
-        if value.replace(".", "", 1).isdigit():
-            seconds = float(value)
-            if not math.isfinite(seconds):
-                raise ValueError(value)
-            return seconds
-        parsed = datetime.fromisoformat(value)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    except (ValueError, OverflowError):
-        raise Invalid(
-            f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"}
-        ) from None
 
 
 @router.get("/v1/routes/{route_id}/metrics")
@@ -52,7 +31,7 @@ async def route_metrics(
     body["window_days"] = metrics.WINDOW_DAYS
     if series is None:
         return JSON(body)
-    w = metrics.window(ctx, series, _time(since, "since"), _time(until, "until"))
+    w = metrics.window(ctx, series, times.parse_time(since, "since"), times.parse_time(until, "until"))
     buckets = await metrics.series(ctx, merchant_id, route_id, w)
     body["series"] = [{**b, "start": iso(b["start"])} for b in buckets]
     body["series_window"] = {"bucket": w.bucket, "since": iso(w.since), "until": iso(w.until)}

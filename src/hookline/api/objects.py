@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 
 from hookline import snapshot
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, MerchantId
+from hookline.api.deps import Caller, Ctx, MerchantId, json_body
 from hookline.api.render import JSON
 from hookline.errors import Invalid
 from hookline.service import auth, objects
 
 router = APIRouter(prefix="/v1/objects", tags=["objects"])
 
-MAX_BODY = 5 * 1024 * 1024
 KIND = {"type": "string", "enum": list(snapshot.KINDS)}
 # The bodies are read by hand (below), so the OpenAPI document describes them here.
 _OBJECT_BODY = {
@@ -57,18 +55,6 @@ _BULK_BODY = {
 }
 
 
-async def _json_body(request: Request) -> Any:
-    # Read by hand rather than declared: the body is free-form platform data, and every bad body must be
-    # a problem document naming it, not a validation error about a model.
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise Invalid(f"the body is larger than {MAX_BODY} bytes", fields={"body": "too large"})
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(f"the body is not valid JSON: {exc}", fields={"body": "invalid JSON"}) from None
-
-
 def _object(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": row["kind"],
@@ -81,7 +67,7 @@ def _object(row: dict[str, Any]) -> dict[str, Any]:
 @router.put("/{kind}/{public_id}", openapi_extra=_OBJECT_BODY)
 async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     """Upsert one object; the body is its data, with Ordergroove's field names. The whole copy is replaced."""
-    row = await objects.put(ctx, merchant_id, kind, public_id, await _json_body(request))
+    row = await objects.put(ctx, merchant_id, kind, public_id, await json_body(request))
     return JSON(_object(row))
 
 
@@ -93,7 +79,7 @@ async def get_object(kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantI
 @router.post("", openapi_extra=_BULK_BODY)
 async def put_objects(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
     """Upsert up to 500 objects ``{"objects": [{"kind", "public_id", "data"}]}``: all of them or none."""
-    body = await _json_body(request)
+    body = await json_body(request)
     if not isinstance(body, dict) or set(body) - {"objects", "merchant"}:
         raise Invalid('the body must be {"objects": [...]}', fields={"body": "not an objects list"})
     named = merchant or body.get("merchant")

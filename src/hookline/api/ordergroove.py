@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from hookline import errors
@@ -30,6 +31,41 @@ MAX_PAGE_SIZE = 100
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 Row = dict[str, Any]
+
+# The OpenAPI description of the errors above (see ``problems.RESPONSES`` for the rest of the API).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": 'An error as Ordergroove answers it: `{"detail": "..."}`',
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["detail"],
+                    "properties": {"detail": {"type": "string"}},
+                }
+            }
+        },
+    },
+}
+# A list's answer, paged with ``?page=``: Django REST framework's shape.
+PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One page of the list; `next` and `previous` are the URLs of the pages around it",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["next", "previous", "results"],
+                    "properties": {
+                        "next": {"type": ["string", "null"]},
+                        "previous": {"type": ["string", "null"]},
+                        "results": {"type": "array"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _detail(status: int, detail: str) -> JSON:
@@ -58,6 +94,10 @@ class OrdergrooveRoute(APIRoute):
                 return _detail(status, exc.detail)
             except RequestValidationError as exc:
                 return _detail(400, _summary(exc))
+            except HTTPException as exc:  # e.g. FastAPI's 400 for a body that is not UTF-8
+                response = _detail(exc.status_code, str(exc.detail))
+                response.headers.update(exc.headers or {})
+                return response
 
         return handle
 
@@ -65,13 +105,20 @@ class OrdergrooveRoute(APIRoute):
 router = APIRouter(prefix="/webhook_targets", tags=["ordergroove"], route_class=OrdergrooveRoute)
 
 
-def _route(method: str, path: str, status_code: int = 200) -> Callable[[Endpoint], Endpoint]:
+def _route(
+    method: str, path: str, status_code: int = 200, responses: dict[int | str, Any] | None = None
+) -> Callable[[Endpoint], Endpoint]:
     """Register an endpoint at ``path`` and at ``path/`` (the latter left out of the OpenAPI document)."""
 
     def register(endpoint: Endpoint) -> Endpoint:
         for variant, shown in ((path, True), (path + "/", False)):
             router.add_api_route(
-                variant, endpoint, methods=[method], status_code=status_code, include_in_schema=shown
+                variant,
+                endpoint,
+                methods=[method],
+                status_code=status_code,
+                include_in_schema=shown,
+                responses=responses,
             )
         return endpoint
 
@@ -158,7 +205,7 @@ def _paginated(request: Request, number: int, found: og.Page, render: Callable[[
 # ---- targets ---------------------------------------------------------------------------------------------
 
 
-@_route("GET", "")
+@_route("GET", "", responses=PAGE)
 async def list_webhook_targets(
     request: Request, ctx: Ctx, merchant_id: MerchantId, page: str | None = None, page_size: str | None = None
 ) -> JSON:
@@ -224,7 +271,7 @@ async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: Merc
 # ---- filters ---------------------------------------------------------------------------------------------
 
 
-@_route("GET", "/{target_id}/filters")
+@_route("GET", "/{target_id}/filters", responses=PAGE)
 async def list_webhook_filters(
     request: Request,
     target_id: str,

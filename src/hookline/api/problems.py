@@ -37,6 +37,33 @@ TITLES = {
     503: "Service Unavailable",
 }
 
+# The OpenAPI description of every error answer: documented once per router (``app.build``) as "4XX", which
+# also keeps FastAPI from listing its own 422 validation error, an answer this API never gives.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "detail"],
+                "properties": {"field": {"type": "string"}, "detail": {"type": "string"}},
+            },
+        },
+    },
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A problem document (RFC 9457); `errors` names the fields at fault",
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    },
+}
+
 
 def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None) -> JSON:
     body: dict[str, Any] = {

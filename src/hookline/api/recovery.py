@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import Body
-from hookline.errors import Invalid
-from hookline.service import auth, recovery, testevents
+from hookline.service import auth, recovery, testevents, times
 
 router = APIRouter(tags=["recovery"])
 
@@ -37,29 +34,6 @@ class TestEventsIn(Body):
     merchant: str | None = None
 
 
-MAX_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z
-
-
-def _time(value: Time | None, name: str) -> float | None:
-    """ISO 8601 (UTC unless an offset is given) or epoch seconds, as a number or a string."""
-    if value is None:
-        return None
-    seconds = _seconds(value)
-    if seconds is None or not 0 <= seconds <= MAX_EPOCH:
-        raise Invalid(f"{name} must be an ISO 8601 time or epoch seconds", fields={name: "not a time"})
-    return seconds
-
-
-def _seconds(value: Time) -> float | None:
-    if not isinstance(value, str) or value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    except (ValueError, OverflowError):
-        return None
-
-
 async def _merchant(ctx: Ctx, caller: Caller, query: str | None, body: str | None) -> str:
     return await auth.merchant_for(ctx, caller, query or body)
 
@@ -70,9 +44,8 @@ async def resend_route(
 ) -> JSON:
     body = body or ResendIn()
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
-    job = await recovery.start_resend(
-        ctx, merchant_id, route_id, body.status, _time(body.since, "since"), _time(body.until, "until")
-    )
+    since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
+    job = await recovery.start_resend(ctx, merchant_id, route_id, body.status, since, until)
     return JSON({"job": render.job(job)}, status_code=202)
 
 
@@ -81,9 +54,9 @@ async def replay_route(
     route_id: str, body: ReplayIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
-    since = _time(body.since, "since")
-    assert since is not None
-    job = await recovery.start_replay(ctx, merchant_id, route_id, since, _time(body.until, "until"))
+    since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
+    assert since is not None  # required by ReplayIn
+    job = await recovery.start_replay(ctx, merchant_id, route_id, since, until)
     return JSON({"job": render.job(job)}, status_code=202)
 
 
@@ -97,7 +70,7 @@ async def send_test_events(
     return JSON({"deliveries": sent.deliveries, "events": sent.events}, status_code=202)
 
 
-@router.get("/v1/jobs")
+@router.get("/v1/jobs", responses=PAGE)
 async def list_jobs(
     ctx: Ctx,
     merchant_id: MerchantId,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import PreviewIn, RouteIn, RoutePatch
 from hookline.models import RouteState
@@ -25,7 +25,7 @@ async def create_route(body: RouteIn, ctx: Ctx, caller: Caller, merchant: str | 
     return JSON(render.route(row), status_code=201)
 
 
-@router.get("")
+@router.get("", responses=PAGE)
 async def list_routes(
     ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
 ) -> JSON:
@@ -71,6 +71,7 @@ async def preview_route(
 ) -> JSON:
     """The body the route's receiver would get for an event (a sample without one); nothing is stored."""
     body = body or PreviewIn()
-    shown = await preview.preview(ctx, merchant_id, route_id, body.event, body.snapshot, _shaping(body))
+    route = await preview.settings(ctx, merchant_id, route_id, _shaping(body))
+    shown = preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
     answer = {"body": orjson.loads(shown.body), "bytes": len(shown.body)}
     return JSON({**answer, "event_type": shown.event_type, "sample": shown.sample})

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import TargetIn, TargetPatch
 from hookline.service import auth, targets
@@ -21,7 +21,7 @@ async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str 
     return JSON(render.target(row), status_code=201)
 
 
-@router.get("")
+@router.get("", responses=PAGE)
 async def list_targets(
     ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
 ) -> JSON:

@@ -6,7 +6,6 @@ shows its progress: it refreshes itself without JavaScript, and with it a small 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -18,7 +17,7 @@ from hookline.dashboard import web
 from hookline.dashboard.pages_deliveries import details_page
 from hookline.dashboard.session import acting
 from hookline.errors import Conflict, Invalid, NotFound
-from hookline.service import recovery, routes
+from hookline.service import recovery, routes, times
 
 FINISHED = ("done", "failed")
 KINDS = {"resend": "Bulk resend", "replay": "Replay"}
@@ -30,11 +29,10 @@ def moment(form: FormData, name: str, errors: dict[str, str]) -> float | None:
     if not raw:
         return None
     try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        return times.parse_time(raw, name)
+    except Invalid:
         errors[name] = "enter a date and time (UTC)"
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 async def _start(request: Request, kind: str) -> Response:

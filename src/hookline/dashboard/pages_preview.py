@@ -1,9 +1,8 @@
 """The payload preview of the create / edit form: the body a receiver would get, with the form's settings.
 
-The sample is the merchant's test-event customer (``hookline.samples``), so the preview shows the snapshot
-that the ticked matrix cells add, and then the field selection and transformation typed in the form, before
-anything is saved. A saved webhook is previewed by the preview service; a webhook still being created has no
-route yet, so the same steps (parse, envelope, shaping) run here on the form's settings.
+The preview service makes it from the form's settings, saved webhook or one still being created: a sample
+about the merchant's test-event customer, with the snapshot that the ticked matrix cells add, then the field
+selection and transformation typed in the form, before anything is saved.
 
 The browser's small ``fetch()`` asks for JSON; without JavaScript the button posts the form and the form
 page comes back with the preview filled in.
@@ -11,19 +10,16 @@ page comes back with the preview filled in.
 
 from __future__ import annotations
 
-import random
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline import catalog, payloads, samples, transform
+from hookline import catalog
 from hookline.dashboard import forms, web
 from hookline.dashboard.pages_routes import form_page
 from hookline.dashboard.session import acting
 from hookline.errors import Invalid
-from hookline.service import ingest, preview, routes
+from hookline.service import preview, routes
 from hookline.service.context import Context
 
 
@@ -42,35 +38,15 @@ def _chosen_type(ctx: Context, form: forms.RouteForm, wanted: str) -> str:
     return first if first in offered else offered[0]
 
 
-def sample(ctx: Context, merchant_id: str, form: forms.RouteForm, event_type: str) -> tuple[Any, Any]:
-    """A sample event of ``event_type`` and the snapshot the form's matrix asks for, about one customer."""
-    graph = samples.sample_graph(random.Random(merchant_id), merchant=merchant_id, now=int(ctx.clock()))
-    graph = samples.at_event(graph, event_type)
-    event = samples.sample_event(event_type, random.Random(event_type), graph)
-    family = event_type.split(".", 1)[0]
-    snapshot = samples.sample_snapshot(family, forms.snapshot(form).get(family, []), graph)
-    return event, snapshot
-
-
-async def render(
-    ctx: Context, merchant_id: str, route_id: str | None, form: forms.RouteForm, wanted: str
-) -> str:
+def render(ctx: Context, merchant_id: str, form: forms.RouteForm, wanted: str) -> str:
     """The body as text; Invalid (field ``transform`` or the paths) when the settings cannot make one."""
-    event_type = _chosen_type(ctx, form, wanted)
-    event, snapshot = sample(ctx, merchant_id, form, event_type)
-    shaping = forms.shaping(form)
-    if route_id is not None:
-        shown = await preview.preview(ctx, merchant_id, route_id, event, snapshot, shaping)
-        return web.pretty(shown.body)
-    settings = routes.check_shaping(shaping)
-    envelope = payloads.envelope(ingest.parse(ctx, merchant_id, event), snapshot)
-    try:
-        body = transform.apply(
-            envelope, settings["fields_include"], settings["fields_exclude"], settings["transform"]
-        )
-    except transform.Failed as exc:
-        raise Invalid(f"the transformation failed: {exc}", fields={"transform": str(exc)}) from None
-    return web.pretty(body)
+    settings = {
+        "event_types": forms.patterns(form),
+        "snapshot": forms.snapshot(form),
+        **routes.check_shaping(forms.shaping(form)),
+    }
+    shown = preview.preview(ctx, merchant_id, settings, event_type=_chosen_type(ctx, form, wanted))
+    return web.pretty(shown.body)
 
 
 async def _preview(request: Request, route_id: str | None) -> Response:
@@ -82,7 +58,7 @@ async def _preview(request: Request, route_id: str | None) -> Response:
     wanted = web.text(posted, "sample_type")
     body, error = "", ""
     try:
-        body = await render(ctx, merchant_id, route_id, form, wanted)
+        body = render(ctx, merchant_id, form, wanted)
     except Invalid as exc:
         error = exc.detail
     if "application/json" in request.headers.get("accept", ""):

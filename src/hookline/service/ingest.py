@@ -6,11 +6,8 @@ creates nothing; the same id with another body is a conflict. A body without an 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from hookline import catalog, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Invalid
@@ -32,10 +29,6 @@ class Ingested:
     id: str
     deliveries: list[str]
     created: bool
-
-
-def body_hash(raw: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
@@ -80,24 +73,6 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
         object=data["object"],
         context=context,
     )
-
-
-def _event_row(event: Event, raw: dict[str, Any], now: float) -> Row:
-    obj = event.object
-    object_id = obj.get("public_id") or obj.get("merchant_user_id")
-    customer_id = obj.get("customer") or obj.get("merchant_user_id")
-    return {
-        "merchant_id": event.merchant_id,
-        "id": event.id,
-        "type": event.type,
-        "created": event.created,
-        "received": now,
-        "body_hash": body_hash(raw),
-        "object_id": str(object_id) if object_id is not None else None,
-        "customer_id": str(customer_id) if customer_id is not None else None,
-        "object": event.object,
-        "context": event.context,
-    }
 
 
 def _family(event: Event) -> str:
@@ -156,7 +131,7 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
     found = await objects.involved(ctx, merchant_id, requests, pending)
     batch = [
-        (_event_row(e, raw, now), _deliveries(e, rs, f, now))
+        (events.row(e, raw, now), _deliveries(e, rs, f, now))
         for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
     ]
     accepted = await events.accept(ctx.db, batch, objects=own)

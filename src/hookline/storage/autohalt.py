@@ -19,22 +19,20 @@ commerce events, and a notice must not be lost to a transformation that does not
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline import catalog, ids, payloads
+from hookline import catalog, fanout, ids, payloads
 from hookline.models import DeliveryStatus, Event, Outcome, Result, RouteState
+from hookline.storage import events as event_store
 from hookline.storage import routes as route_store
 from hookline.storage.database import Database
-from hookline.storage.events import WAKE_CHANNEL
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, routes, targets
 
@@ -255,17 +253,17 @@ async def notify(
     The event is kept even when no route subscribes: it is the merchant's record, listed with the others.
     """
     event = Event(ids.new("evt", now=now), merchant_id, event_type, int(now), obj, None)
-    body = payloads.envelope(event)
-    await conn.execute(insert(events).values(**_event_row(event, now)))
+    built: fanout.Body = (payloads.render(payloads.envelope(event)), None)  # unshaped: see the module's doc
+    raw = {"id": event.id, "type": event.type, "created": event.created, "data": {"object": obj}}
+    await conn.execute(insert(events).values(**event_store.row(event, raw, now)))
     rows = [
-        _delivery_row(event, route, body, now)
+        fanout.delivery(ids.new("dlv", now=now), event, route, built, now)
         for route in await _receivers(conn, merchant_id)
         if route["id"] != exclude and subscribes(route["event_types"], event_type)
     ]
     if rows:
         await conn.execute(insert(deliveries), rows)
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
+        await event_store.notify_workers(conn)
     return Notice(event.id, [r["id"] for r in rows])
 
 
@@ -284,38 +282,3 @@ async def _receivers(conn: AsyncConnection, merchant_id: str) -> list[Row]:
         .order_by(routes.c.id)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
-
-
-def _event_row(event: Event, now: float) -> Row:
-    raw = {"id": event.id, "type": event.type, "created": event.created, "data": {"object": event.object}}
-    return {
-        "merchant_id": event.merchant_id,
-        "id": event.id,
-        "type": event.type,
-        "created": event.created,
-        "received": now,
-        "body_hash": hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest(),
-        "object_id": event.object["route_id"],
-        "customer_id": None,
-        "object": event.object,
-        "context": None,
-    }
-
-
-def _delivery_row(event: Event, route: Row, body: dict[str, Any], now: float) -> Row:
-    halted = route["state"] == RouteState.HALTED
-    return {
-        "id": ids.new("dlv", now=now),
-        "merchant_id": event.merchant_id,
-        "event_id": event.id,
-        "event_type": event.type,
-        "route_id": route["id"],
-        "target_id": route["target_id"],
-        "status": DeliveryStatus.HELD if halted else DeliveryStatus.PENDING,
-        "attempts": 0,
-        "attempt_base": 0,
-        "next_attempt_at": now,
-        "created": now,
-        "payload": payloads.render(body),
-        "is_test": False,
-    }

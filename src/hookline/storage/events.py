@@ -6,14 +6,19 @@ event without its deliveries. Re-posting an event id is answered from what was s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookline import catalog
 from hookline.errors import Conflict, NotFound
+from hookline.models import Event
 from hookline.storage import objects as object_store
 from hookline.storage.database import Database
 from hookline.storage.records import Row
@@ -30,6 +35,39 @@ class Accepted:
     delivery_ids: list[str]
     created: bool
     body_hash: str
+
+
+def body_hash(raw: Mapping[str, Any]) -> str:
+    """What a later post of the same event id is compared by: equal for the same body in any key order."""
+    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def row(event: Event, raw: Mapping[str, Any], now: float) -> Row:
+    """The stored form of ``event``, received ``now``; ``raw`` is its body as posted, kept as a hash."""
+    obj = event.object
+    if catalog.is_operational(event.type):
+        object_id, customer_id = obj.get("route_id"), None  # hookline's notices are about a route
+    else:
+        object_id = obj.get("public_id") or obj.get("merchant_user_id")
+        customer_id = obj.get("customer") or obj.get("merchant_user_id")
+    return {
+        "merchant_id": event.merchant_id,
+        "id": event.id,
+        "type": event.type,
+        "created": event.created,
+        "received": now,
+        "body_hash": body_hash(raw),
+        "object_id": str(object_id) if object_id is not None else None,
+        "customer_id": str(customer_id) if customer_id is not None else None,
+        "object": event.object,
+        "context": event.context,
+    }
+
+
+async def notify_workers(conn: AsyncConnection) -> None:
+    """On PostgreSQL, NOTIFY the workers' channel; the notification leaves when the transaction commits."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
 
 
 async def accept(
@@ -78,8 +116,7 @@ async def _accept(
         await object_store.upsert(conn, new_objects)
         if new_deliveries:
             await conn.execute(insert(deliveries), new_deliveries)
-            if db.is_postgres:
-                await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
+            await notify_workers(conn)
     return results
 
 

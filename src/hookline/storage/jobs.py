@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, func, insert, select, text, tuple_, update
+from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.models import DeliveryStatus, RouteState
+from hookline.storage import events as event_store
 from hookline.storage.database import Database
-from hookline.storage.events import WAKE_CHANNEL
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, jobs, routes, targets
 
@@ -234,11 +234,6 @@ def _for_route(row: Row, route: Row) -> Row:
     return {**row, "status": status, "target_id": route["target_id"]}
 
 
-async def _notify(db: Database, conn: AsyncConnection) -> None:
-    if db.is_postgres:
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Bulk resend: finished deliveries of a route, by id
 
@@ -310,7 +305,7 @@ async def resend_batch(
                 )
             )
             changed = result.rowcount
-            await _notify(db, conn)
+            await event_store.notify_workers(conn)
         cursor = {"after": ids[-1] if ids else after}
         progress = Progress(changed, cursor, finished=len(ids) < limit, total=total)
         return await _progress(conn, lease, until, progress, now)
@@ -393,7 +388,7 @@ async def replay_batch(
         fresh = [_for_route(r, route) for r in rows if r["event_id"] not in open_ids]
         if fresh:
             await conn.execute(insert(deliveries), fresh)
-            await _notify(db, conn)
+            await event_store.notify_workers(conn)
         skipped = progress.cursor.get("skipped", 0) + len(rows) - len(fresh)
         progress = replace(progress, cursor={**progress.cursor, "skipped": skipped})
         return await _progress(conn, lease, until, progress, now), len(fresh)
@@ -409,5 +404,5 @@ async def add_test_deliveries(db: Database, merchant_id: str, route_id: str, row
         route = await _route(conn, merchant_id, route_id)
         made = [_for_route(r, route) for r in rows]
         await conn.execute(insert(deliveries), made)
-        await _notify(db, conn)
+        await event_store.notify_workers(conn)
     return made

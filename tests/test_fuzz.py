@@ -1,0 +1,232 @@
+"""The OpenAPI document, fuzzed with schemathesis against the app in-process (SQLite only: this is about the
+HTTP surface). Bounded and deterministic: a fixed seed, ``MAX_EXAMPLES`` per operation and phase.
+
+Checks: no 5xx, and each answer conforms to the document (status code, content type, body schema where
+documented: every error is a problem document, ``{"detail"}`` under ``/webhook_targets``).
+
+Each operation is fuzzed as a merchant with the ids the fuzzer makes up (mostly 404s and validation
+errors); those that take ids (in the path, or a route's ``target_id``) again, with other generated data and
+the ids of the merchant's real objects, so that generated bodies and queries reach the services. In a
+DELETE, the object deleted (the last path parameter) is a spare one, so the other operations keep theirs.
+The operator's own operations (``/v1/merchants``) are fuzzed with the operator key too. Nothing is excluded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from schemathesis import checks
+from schemathesis.python import asgi
+
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.asgi import create_app
+
+MAX_EXAMPLES = 15
+SEED = 20_240_601
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+def _config(seed: int) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        }
+    )
+
+
+def _document() -> dict[str, Any]:
+    # The document `/openapi.json` serves (`api` checks that it is the same): building it needs no database,
+    # so the tests are generated at collection and the app (with its lifespan) starts only when they run.
+    document: dict[str, Any] = create_app(
+        app_settings("sqlite:///unused.db"), worker=False, migrate_db=False
+    ).openapi()
+    return document
+
+
+DOCUMENT = _document()
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=_config(SEED))
+# Again, with other generated data, the operations that take ids of the merchant's objects: in their path
+# (each operation that has path parameters) or, creating a route, in the body (see `_use_known_ids`).
+other_data = schemathesis.openapi.from_dict(DOCUMENT, config=_config(SEED + 1))
+with_ids = other_data.include(path_regex=r"\{").include(method="POST", path="/v1/routes")
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    keys: dict[str, str] = field(default_factory=dict)  # caller: API key
+    known: dict[str, str] = field(default_factory=dict)  # path parameter: id of the merchant's object
+    spare: dict[str, str] = field(default_factory=dict)  # path parameter: id of an object to delete
+
+
+class _Seeder:
+    """Makes the merchant's objects through the API itself, in the app schemathesis runs."""
+
+    def __init__(self, served: Any, api: Api) -> None:
+        self.served = served
+        self.api = api
+
+    def call(self, caller: str, method: str, path: str, status: int, **case: Any) -> Any:
+        # (schemathesis keeps, and trims, the dicts it is given: each call gets copies)
+        headers = {"Authorization": f"Bearer {self.api.keys[caller]}"}
+        case = {name: dict(value) if isinstance(value, dict) else value for name, value in case.items()}
+        response = self.served[path][method].Case(headers=headers, **case).call()
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def seed(self) -> None:
+        api, known, spare = self.api, self.api.known, self.api.spare
+        merchant = self.call("operator", "POST", "/v1/merchants", 201, body={"name": "Fuzz Coffee"})
+        api.keys["merchant"], known["merchant_id"] = merchant["api_key"], merchant["id"]
+        key_path = "/v1/merchants/{merchant_id}/api-keys"
+        spare["key_id"] = self.call("operator", "POST", key_path, 201, path_parameters=known)["id"]
+        for ids in (known, spare):
+            target = self.call("merchant", "POST", "/v1/targets", 201, body={"url": "http://127.0.0.1:9/"})
+            ids["target_id"] = target["id"]
+            route = {"name": "fuzz", "target_id": known["target_id"], "event_types": ["*"]}
+            ids["route_id"] = self.call("merchant", "POST", "/v1/routes", 201, body=route)["id"]
+            og = self.call(
+                "merchant", "POST", "/webhook_targets", 201, body={"target_url": "http://127.0.0.1:9/"}
+            )
+            ids["og:target_id"] = og["id"]
+            og_filter = self.call(
+                "merchant",
+                "POST",
+                "/webhook_targets/{target_id}/filters",
+                201,
+                path_parameters={"target_id": known["og:target_id"]},
+                body={"pattern": "order.*"},
+            )
+            ids["filter_id"] = og_filter["id"]
+        known.update(kind="customer", public_id="cust-1")
+        customer = {"merchant_user_id": "cust-1", "email": "ada@example.com"}
+        self.call(
+            "merchant", "PUT", "/v1/objects/{kind}/{public_id}", 200, path_parameters=known, body=customer
+        )
+        event = {"type": "subscriber.create", "data": {"object": customer}}
+        accepted = self.call("merchant", "POST", "/v1/events", 202, body=event)
+        known["event_id"], known["delivery_id"] = accepted["id"], accepted["deliveries"][0]
+        job = self.call(
+            "merchant", "POST", "/v1/routes/{route_id}/resend", 202, path_parameters=known, body={}
+        )
+        known["job_id"] = job["job"]["id"]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app on a fresh SQLite database, its lifespan run by schemathesis' ASGI client, a merchant and its
+    objects; the lifespan is ended when the module is done."""
+    db = tmp_path_factory.mktemp("fuzz") / "hookline.db"
+    api = Api(create_app(app_settings(f"sqlite:///{db}"), worker=False, migrate_db=True))
+    api.keys["operator"] = OPERATOR_KEY
+    try:
+        served = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=_config(SEED))
+        assert served.raw_schema == DOCUMENT
+        _Seeder(served, api).seed()
+        yield api
+    finally:
+        asgi.shutdown_lifespans()
+
+
+def _use_known_ids(case: Any, api: Api) -> None:
+    names = re.findall(r"\{(\w+)\}", case.operation.path)  # in path order
+    for name in names:
+        key = f"og:{name}" if case.path.startswith("/webhook_targets") and name == "target_id" else name
+        # `case.method` may differ: schemathesis also tries methods an operation does not have.
+        deleted = case.operation.method.upper() == "DELETE" and name == names[-1]
+        case.path_parameters[name] = (api.spare if deleted else api.known)[key]
+    if case.path.startswith("/v1/routes") and isinstance(case.body, dict) and "target_id" in case.body:
+        case.body["target_id"] = api.known["target_id"]
+
+
+def _fuzz(case: Any, api: Api, caller: str, ids: str) -> None:
+    if ids == "known":
+        _use_known_ids(case, api)
+    case.call_and_validate(
+        app=api.app, headers={"Authorization": f"Bearer {api.keys[caller]}"}, checks=CHECKS
+    )
+
+
+# `caller` and `ids` are also pytest parameters so that each operation's test has a node id of its own
+# (schemathesis 4.32 and pytest 9 otherwise give all of them the function's name).
+@pytest.mark.parametrize(("caller", "ids"), [("merchant", "generated")])
+@schema.parametrize()
+def test_fuzz(case: Any, api: Api, caller: str, ids: str) -> None:
+    _fuzz(case, api, caller, ids)
+
+
+@pytest.mark.parametrize(("caller", "ids"), [("merchant", "known")])
+@with_ids.parametrize()
+def test_fuzz_with_known_ids(case: Any, api: Api, caller: str, ids: str) -> None:
+    _fuzz(case, api, caller, ids)
+
+
+# The operator's own operations; elsewhere an operator acts for a merchant as the merchant does.
+@pytest.mark.parametrize(("caller", "ids"), [("operator", "generated")])
+@schema.include(tag="merchants").parametrize()
+def test_fuzz_as_operator(case: Any, api: Api, caller: str, ids: str) -> None:
+    _fuzz(case, api, caller, ids)
+
+
+@pytest.mark.parametrize(("caller", "ids"), [("operator", "known")])
+@other_data.include(tag="merchants", path_regex=r"\{").parametrize()
+def test_fuzz_as_operator_with_known_ids(case: Any, api: Api, caller: str, ids: str) -> None:
+    _fuzz(case, api, caller, ids)
+
+
+# ---- what the fuzzer found, as plain tests -----------------------------------------------------------------
+
+
+def test_every_operation_documents_its_errors() -> None:
+    """Problem documents (``{"detail"}`` under ``/webhook_targets``) as "4XX", not FastAPI's unused 422."""
+    for path, operations in DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            media = "application/json" if path.startswith("/webhook_targets") else "application/problem+json"
+            assert "422" not in responses, (method, path)
+            assert list(responses["4XX"]["content"]) == [media], (method, path)
+
+
+async def test_ordergroove_body_that_is_not_utf8_answers_detail(tmp_path: Any) -> None:
+    """A body FastAPI cannot decode (not UTF-8) was answered as a problem document under ``/webhook_targets``,
+    where every error is Ordergroove's ``{"detail"}`` (found on PATCH ``/webhook_targets/{id}``)."""
+    async with running_app(app_settings(f"sqlite:///{tmp_path}/hookline.db"), worker=False) as http:
+        operator = Client(http, OPERATOR_KEY)
+        merchant = Client(
+            http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "Acme"}))["api_key"]
+        )
+        target = await merchant.ok(
+            "POST", "/webhook_targets", 201, json={"target_url": "http://127.0.0.1:9/"}
+        )
+        for method, path in [
+            ("POST", "/webhook_targets"),
+            ("PATCH", f"/webhook_targets/{target['id']}"),
+            ("POST", f"/webhook_targets/{target['id']}/filters"),
+        ]:
+            response = await merchant.call(
+                method,
+                path,
+                content=b'{"target_url": "\xff\xfe"}',
+                headers={"Content-Type": "application/json"},
+            )
+            assert response.status_code == 400, (path, response.text)
+            assert response.headers["content-type"] == "application/json", path
+            assert response.json() == {"detail": "There was an error parsing the body"}
+        # The rest of the API answers the same body with a problem document.
+        response = await merchant.call(
+            "POST", "/v1/targets", content=b'{"url": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
