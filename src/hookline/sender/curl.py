@@ -18,12 +18,13 @@ import contextlib
 import functools
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pycurl  # type: ignore[import-untyped]
 
 from hookline.models import ErrorKind, Outcome
+from hookline.sender import port
 from hookline.sender.curl_loop import CLOSED, CurlLoop, Transfer
 from hookline.sender.failures import _ERRNO_WORDS
 from hookline.sender.http import _request_headers, _target
@@ -169,12 +170,12 @@ class CurlSender:
         target = _curl_target(url, self._allow_private, self._require_https)
         if not isinstance(target, _Target):
             kind, reason = target
-            return Outcome(started, _ms_since(clock), request_headers, error=kind, error_detail=reason)
+            return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)
         lines = _header_lines(request_headers)
         if lines is None or self._closed:
             reason = "the sender is closed" if self._closed else _INJECTION
             return Outcome(
-                started, _ms_since(clock), request_headers, error=ErrorKind.PROTOCOL, error_detail=reason
+                started, port.ms_since(clock), request_headers, error=ErrorKind.PROTOCOL, error_detail=reason
             )
         transfer = (
             self._idle.pop() if self._idle else Transfer(self._limit, not self._allow_private, self._loop)
@@ -192,7 +193,7 @@ class CurlSender:
             self._release(transfer)
             return Outcome(
                 started,
-                _ms_since(clock),
+                port.ms_since(clock),
                 request_headers,
                 status=status,
                 response_headers=response_headers,
@@ -203,7 +204,7 @@ class CurlSender:
         self._release(transfer)
         return Outcome(
             started,
-            _ms_since(clock),
+            port.ms_since(clock),
             request_headers,
             status=status,
             response_headers=response_headers,
@@ -228,26 +229,19 @@ class CurlSender:
         self._idle.clear()
 
 
-def _ms_since(clock: float) -> float:
-    return (time.perf_counter() - clock) * 1000.0
-
-
-@contextlib.asynccontextmanager
-async def open_curl_sender(
+def open_curl_sender(
     *,
     allow_private: bool,
     response_body_limit: int = 4096,
     max_connections: int = 256,
     require_https: bool = False,
-) -> AsyncIterator[CurlSender]:
-    """A ready ``CurlSender``, closed on exit."""
-    sender = CurlSender(
-        allow_private=allow_private,
-        response_body_limit=response_body_limit,
-        max_connections=max_connections,
-        require_https=require_https,
+) -> contextlib.AbstractAsyncContextManager[CurlSender]:
+    """A ready ``CurlSender``, closed on exit (call it inside the running event loop)."""
+    return port.opened(
+        CurlSender(
+            allow_private=allow_private,
+            response_body_limit=response_body_limit,
+            max_connections=max_connections,
+            require_https=require_https,
+        )
     )
-    try:
-        yield sender
-    finally:
-        await sender.close()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 from yarl import URL
 
 from hookline import __version__
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import failures, guard
+from hookline.sender import failures, guard, port
 from hookline.sender.resolver import GuardedResolver
 
 USER_AGENT = f"hookline/{__version__}"
@@ -119,7 +119,7 @@ class Sender:
         target = _target(url, self._allow_private, self._require_https)
         if isinstance(target, tuple):
             kind, reason = target
-            return Outcome(started, _ms_since(clock), request_headers, error=kind, error_detail=reason)
+            return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)
         status: int | None = None
         response_headers: dict[str, str] = {}
         try:
@@ -137,7 +137,7 @@ class Sender:
             kind = failures.kind_of(exc)
             return Outcome(
                 started,
-                _ms_since(clock),
+                port.ms_since(clock),
                 request_headers,
                 status=status,
                 response_headers=response_headers,
@@ -146,7 +146,7 @@ class Sender:
             )
         return Outcome(
             started,
-            _ms_since(clock),
+            port.ms_since(clock),
             request_headers,
             status=status,
             response_headers=response_headers,
@@ -163,26 +163,19 @@ class Sender:
         await self._resolver.close()
 
 
-def _ms_since(clock: float) -> float:
-    return (time.perf_counter() - clock) * 1000.0
-
-
-@contextlib.asynccontextmanager
-async def open_sender(
+def open_sender(
     *,
     allow_private: bool,
     response_body_limit: int = 4096,
     max_connections: int = 256,
     require_https: bool = False,
-) -> AsyncIterator[Sender]:
-    """A ready ``Sender``, closed on exit."""
-    sender = Sender(
-        allow_private=allow_private,
-        response_body_limit=response_body_limit,
-        max_connections=max_connections,
-        require_https=require_https,
+) -> contextlib.AbstractAsyncContextManager[Sender]:
+    """A ready ``Sender``, closed on exit (call it inside the running event loop)."""
+    return port.opened(
+        Sender(
+            allow_private=allow_private,
+            response_body_limit=response_body_limit,
+            max_connections=max_connections,
+            require_https=require_https,
+        )
     )
-    try:
-        yield sender
-    finally:
-        await sender.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Protocol, TypeVar
 
 from hookline.models import Outcome
 
@@ -13,3 +16,19 @@ class Port(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Port)
+
+
+@contextlib.asynccontextmanager
+async def opened(sender: S) -> AsyncIterator[S]:
+    """``sender``, closed when the block ends."""
+    try:
+        yield sender
+    finally:
+        await sender.close()
+
+
+def ms_since(perf_counter_start: float) -> float:
+    return (time.perf_counter() - perf_counter_start) * 1000.0
