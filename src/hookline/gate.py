@@ -16,7 +16,10 @@ from enum import Enum
 from hookline.flow import Flow
 from hookline.models import Job
 
-DEFER_S = 0.25  # how soon a delivery handed back for a busy target is due again
+DEFER_S = 0.25  # how soon a delivery handed back for a busy target is due again, at first
+MAX_DEFER_S = (
+    5.0  # ... doubling while the target stays busy, so a stalled target is not re-claimed 4x a second
+)
 LINE_FACTOR = 4  # a target's line holds this many times its current limit
 
 
@@ -31,6 +34,8 @@ class _Target:
     flow: Flow
     in_flight: int = 0
     line: deque[tuple[float, Job]] = field(default_factory=deque)
+    defer_s: float = DEFER_S
+    back_until: float = 0.0  # deliveries handed back until then are all due then
 
 
 @dataclass(slots=True)
@@ -64,7 +69,11 @@ class Gate:
         if len(target.line) < max(1, int(target.flow.limit)) * LINE_FACTOR:
             target.line.append((now, job))
             return Admission.WAIT, now
-        return Admission.BACK, now + DEFER_S
+        if now >= target.back_until:
+            # Once per deferral period, not per delivery: a whole claimed batch goes back for one period.
+            target.back_until = now + target.defer_s
+            target.defer_s = min(target.defer_s * 2, MAX_DEFER_S)
+        return Admission.BACK, target.back_until
 
     def done(
         self, job: Job, status: int | None, duration_s: float, retry_after_s: float | None, now: float
@@ -73,6 +82,8 @@ class Gate:
         target = self._targets[job.target_id]
         target.in_flight -= 1
         target.flow.answered(status, duration_s, now, retry_after_s)
+        if status is not None and 200 <= status < 300 and duration_s <= target.flow.slow_s:
+            target.defer_s = DEFER_S  # answering well again: its overflow may come back soon
         released = Released()
         while target.line and target.flow.allows(target.in_flight, now):
             queued_at, waiting = target.line.popleft()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.gate import DEFER_S, LINE_FACTOR, Admission, Gate
+from hookline.gate import DEFER_S, LINE_FACTOR, MAX_DEFER_S, Admission, Gate
 from hookline.models import Job
 from hookline.retry import RetryPolicy
 
@@ -26,11 +26,11 @@ def job(n: int, target: str = "tgt_a") -> Job:
 
 def test_starts_up_to_the_learned_limit_then_lines_up_then_hands_back() -> None:
     gate = Gate(ceiling=64)
-    decisions = [gate.admit(job(i), 0.0)[0] for i in range(4 + 4 * LINE_FACTOR + 1)]
+    answers = [gate.admit(job(i), 0.0) for i in range(4 + 4 * LINE_FACTOR + 1)]
+    decisions = [decision for decision, _ in answers]
     assert decisions[:4] == [Admission.START] * 4  # a new target starts at 4
     assert decisions[4:-1] == [Admission.WAIT] * (4 * LINE_FACTOR)
-    assert decisions[-1] is Admission.BACK
-    assert gate.admit(job(99), 0.0)[1] == DEFER_S
+    assert answers[-1] == (Admission.BACK, DEFER_S)
 
 
 def test_targets_are_independent() -> None:
@@ -100,3 +100,20 @@ def test_waiting_empties_the_lines() -> None:
         gate.admit(job(i), 0.0)
     assert gate.waiting() == ["dlv_4", "dlv_5"]
     assert gate.waiting() == []
+
+
+def test_a_target_that_stays_busy_is_handed_back_for_longer_each_time() -> None:
+    gate = Gate(ceiling=4)
+    for i in range(4 + 4 * LINE_FACTOR):
+        gate.admit(job(i), 0.0)
+    assert [gate.admit(job(100 + i), 0.0)[1] for i in range(3)] == [DEFER_S] * 3  # one period per batch
+    now, waits = DEFER_S, []
+    for i in range(6):  # each later claim round, when the last period ended, waits twice as long
+        due = gate.admit(job(200 + i), now)[1]
+        waits.append(due - now)
+        now = due
+    assert waits == [0.5, 1.0, 2.0, 4.0, MAX_DEFER_S, MAX_DEFER_S]
+    gate.done(job(0), 200, 0.01, None, 19.0)  # a good answer: back to the short deferral
+    answers = [gate.admit(job(300 + i), 20.0) for i in range(30)]
+    first_back = next(a for a in answers if a[0] is Admission.BACK)
+    assert first_back == (Admission.BACK, 20.0 + DEFER_S)
