@@ -67,11 +67,9 @@ async def ensure_operator_key(ctx: Context, configured: str) -> str | None:
     if configured:
         await merchants.set_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(configured))
         return None
-    if await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH) is not None:
-        return None
     key = ids.secret(OPERATOR_PREFIX, 32)
-    await merchants.set_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(key))
-    return key
+    # Only the first process to start ever generates one; the others find it stored (and print nothing).
+    return key if await merchants.add_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(key)) else None
 
 
 async def authenticate(ctx: Context, key: str | None) -> Principal:

@@ -7,11 +7,9 @@ so revoking the key, or changing the operator key, ends the sessions made with i
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import secrets
 
-from hookline.errors import Conflict
 from hookline.service.auth import Principal
 from hookline.service.context import Context
 from hookline.storage import merchants
@@ -23,11 +21,8 @@ async def secret(ctx: Context) -> bytes:
     """The session-signing secret, generated on first use and kept in the database."""
     stored = await merchants.meta_value(ctx.db, SECRET_KEY)
     if stored is None:
-        # Two processes may both get here at first use: a duplicate insert is a Conflict, or the later one
-        # wins. Cookies are checked against the stored value on every request, so at worst a cookie signed
-        # in that instant asks for a new sign-in.
-        with contextlib.suppress(Conflict):
-            await merchants.set_meta(ctx.db, SECRET_KEY, secrets.token_hex(32))
+        # Two processes may both get here at first use: the first one's secret is kept, the other's dropped.
+        await merchants.add_meta(ctx.db, SECRET_KEY, secrets.token_hex(32))
         stored = await merchants.meta_value(ctx.db, SECRET_KEY)
     assert stored is not None
     return bytes.fromhex(stored)

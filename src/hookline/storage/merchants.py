@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from hookline.errors import NotFound
+from hookline.errors import Conflict, NotFound
 from hookline.storage.database import Database
 from hookline.storage.tables import api_keys, merchants, meta
 
@@ -79,9 +79,25 @@ async def meta_value(db: Database, key: str) -> str | None:
 
 
 async def set_meta(db: Database, key: str, value: str) -> None:
-    async with db.write() as conn:
-        found = (await conn.execute(select(meta.c.value).where(meta.c.key == key))).scalar_one_or_none()
-        if found is None:
+    """Store ``value`` under ``key``, replacing what was there (safe when processes start together)."""
+    change = update(meta).where(meta.c.key == key).values(value=value)
+    try:
+        async with db.write() as conn:
+            if (await conn.execute(change)).rowcount == 0:
+                await conn.execute(insert(meta).values(key=key, value=value))
+    except Conflict:
+        # Another process inserted the key between our update and insert: now it exists, so replace it.
+        async with db.write() as conn:
+            await conn.execute(change)
+
+
+async def add_meta(db: Database, key: str, value: str) -> bool:
+    """Store ``value`` under ``key`` unless the key exists; True when this call stored it."""
+    try:
+        async with db.write() as conn:
+            if (await conn.execute(select(meta.c.key).where(meta.c.key == key))).first() is not None:
+                return False
             await conn.execute(insert(meta).values(key=key, value=value))
-        else:
-            await conn.execute(update(meta).where(meta.c.key == key).values(value=value))
+    except Conflict:
+        return False  # another process stored it first
+    return True
