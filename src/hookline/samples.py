@@ -102,7 +102,8 @@ def _hex(rng: random.Random, bits: int = 128) -> str:
     return format(rng.getrandbits(bits), f"0{bits // 4}x")
 
 
-def _date(ts: int) -> str:
+def day(ts: int) -> str:
+    """An epoch as a calendar date (``place``, ``start_date``)."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
@@ -111,7 +112,8 @@ def rest_time(ts: int | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
+    """A decimal as Ordergroove writes amounts: a string with two decimals."""
     return str(value.quantize(Decimal("0.01")))
 
 
@@ -245,7 +247,7 @@ def _subscription(
         "reminder_days": 5,
         "every": every,
         "every_period": period,
-        "start_date": _date(created),
+        "start_date": day(created),
         "cancelled": None,
         "cancel_reason": None,
         "iteration": rng.randint(1, 6),
@@ -274,7 +276,7 @@ def _order(rng: random.Random, customer: JSON, payment: JSON, shipping: JSON, no
         "public_id": _hex(rng),
         "created": now - rng.randint(10, 25) * DAY,
         "updated": now - DAY,
-        "place": _date(now + rng.randint(3, 7) * DAY),
+        "place": day(now + rng.randint(3, 7) * DAY),
         "cancelled": None,
         "tries": 0,
         "generic_error_count": 0,
@@ -301,7 +303,7 @@ def _item(rng: random.Random, order: JSON, subscription: JSON, product: JSON) ->
         "public_id": _hex(rng),
         "price": product["price"],
         "extra_cost": "0.00",
-        "total_price": _money(Decimal(product["price"]) * quantity),
+        "total_price": money(Decimal(product["price"]) * quantity),
         "one_time": False,
         "frozen": False,
         "first_placed": None,
@@ -315,11 +317,11 @@ def _totals(items: tuple[JSON, ...]) -> JSON:
     shipping = Decimal(0) if sub_total >= 35 else Decimal("4.95")
     tax = ((sub_total - discount) * Decimal("0.0825")).quantize(Decimal("0.01"))
     return {
-        "sub_total": _money(sub_total),
-        "tax_total": _money(tax),
-        "shipping_total": _money(shipping),
-        "discount_total": _money(discount),
-        "total": _money(sub_total - discount + shipping + tax),
+        "sub_total": money(sub_total),
+        "tax_total": money(tax),
+        "shipping_total": money(shipping),
+        "discount_total": money(discount),
+        "total": money(sub_total - discount + shipping + tax),
     }
 
 
@@ -355,7 +357,7 @@ def _order_state(graph: Graph, event_type: str) -> JSON:
     status, _ = _ORDER_STATES[event_type]
     patch: JSON = {"status": status, "updated": graph.now}
     if status == 5:
-        patch.update(tries=1, place=_date(graph.now), order_merchant_id=f"#{graph.order['public_id'][:6]}")
+        patch.update(tries=1, place=day(graph.now), order_merchant_id=f"#{graph.order['public_id'][:6]}")
     elif status == 3:
         patch.update(tries=1, rejected_message="Payment declined")
     elif status == 4:
@@ -542,9 +544,7 @@ def _item_object(event_type: str, graph: Graph) -> JSON:
         "quantity": item["quantity"],
         "price": item["price"],
         "total_price": item["total_price"],
-        "first_placed": _date(graph.now)
-        if event_type == "item.successfully_placed"
-        else item["first_placed"],
+        "first_placed": day(graph.now) if event_type == "item.successfully_placed" else item["first_placed"],
         "components": item["components"],
     }
 
@@ -560,7 +560,7 @@ def _entitlement_object(event_type: str, graph: Graph) -> JSON:
                 "public_id": sub["offer"],
                 "subscription": sub["public_id"],
                 "product": sub["product"],
-                "expiration_date": _date(graph.now + 30 * DAY),
+                "expiration_date": day(graph.now + 30 * DAY),
                 "status": "expired" if event_type.endswith("expired") else "active",
             }
         ],

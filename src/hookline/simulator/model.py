@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from hookline import samples
 from hookline.simulator import world
 from hookline.simulator.world import DAY, JSON, Customer, Item, Order, OrderStatus, Subscription
 
@@ -255,7 +256,7 @@ class Simulation:
         return [self.items[i] for i in order.items]
 
     def _year(self) -> int:
-        return int(world.day(self.start)[:4])
+        return int(samples.day(self.start)[:4])
 
     def _midnight(self, ts: int) -> int:
         return ts - ts % DAY

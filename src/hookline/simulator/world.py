@@ -11,10 +11,11 @@ Pure: no clock, no randomness (the model passes times and choices in), no I/O.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
+
+from hookline import samples
 
 JSON = dict[str, Any]
 CENT: Final = Decimal("0.01")
@@ -134,21 +135,6 @@ class Item:
     out_of_stock: int = 0  # how often it was moved to the next day for lack of stock
 
 
-def money(value: Decimal) -> str:
-    return str(value.quantize(CENT))
-
-
-def rest_time(ts: int | None) -> str | None:
-    """A REST-style timestamp, as in snapshots."""
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
-
-
 def line_total(item: Item) -> Decimal:
     return PRODUCT_BY_SKU[item.sku].price * item.quantity
 
@@ -160,11 +146,11 @@ def totals(items: list[Item]) -> dict[str, str]:
     tax = ((sub_total - discount) * TAX_RATE).quantize(CENT)
     shipping = Decimal(0) if not items or sub_total >= FREE_SHIPPING_FROM else SHIPPING
     return {
-        "sub_total": money(sub_total),
-        "tax_total": money(tax),
-        "shipping_total": money(shipping),
-        "discount_total": money(discount),
-        "total": money(sub_total - discount + tax + shipping),
+        "sub_total": samples.money(sub_total),
+        "tax_total": samples.money(tax),
+        "shipping_total": samples.money(shipping),
+        "discount_total": samples.money(discount),
+        "total": samples.money(sub_total - discount + tax + shipping),
     }
 
 
@@ -214,7 +200,7 @@ def _subscription_fields(merchant: str, c: Customer, s: Subscription) -> JSON:
         "merchant_order_id": s.merchant_order_id,
         "live": s.live,
         "external_id": None,
-        "start_date": day(s.created),
+        "start_date": samples.day(s.created),
         "offer": s.offer,
         "payment": c.payment_id,
         "shipping_address": c.address_id,
@@ -245,7 +231,7 @@ def order_object(merchant: str, o: Order, c: Customer, items: list[Item]) -> JSO
         "shipping_address": c.address_id,
         **totals(items),
         "created": o.created,
-        "place": day(o.place),
+        "place": samples.day(o.place),
         "cancelled": o.cancelled,
         "tries": o.tries,
         "generic_error_count": o.generic_error_count,
@@ -269,9 +255,9 @@ def item_object(merchant: str, i: Item) -> JSON:
         "subscription": i.subscription,
         "offer": i.offer,
         "quantity": i.quantity,
-        "price": money(price),
-        "total_price": money(price * i.quantity),
-        "first_placed": day(i.first_placed) if i.first_placed is not None else None,
+        "price": samples.money(price),
+        "total_price": samples.money(price * i.quantity),
+        "first_placed": samples.day(i.first_placed) if i.first_placed is not None else None,
         "components": [],
     }
 
@@ -291,9 +277,9 @@ def customer_record(merchant: str, c: Customer) -> JSON:
         "phone_number": c.phone_number,
         "phone_type": 2,
         "live": c.live,
-        "created": rest_time(c.created),
-        "last_updated": rest_time(c.updated),
-        "last_login": rest_time(c.updated),
+        "created": samples.rest_time(c.created),
+        "last_updated": samples.rest_time(c.updated),
+        "last_login": samples.rest_time(c.updated),
         "extra_data": {},
         "locale": 1,
     }
@@ -316,7 +302,7 @@ def address_record(c: Customer) -> JSON:
         "fax": None,
         "country_code": "US",
         "live": True,
-        "created": rest_time(c.created),
+        "created": samples.rest_time(c.created),
         "token_id": None,
         "store_public_id": None,
     }
@@ -335,8 +321,8 @@ def payment_record(c: Customer) -> JSON:
         "cc_type": c.card_type,
         "cc_exp_date": c.card_expiry,
         "live": True,
-        "created": rest_time(c.created),
-        "last_updated": rest_time(c.created),
+        "created": samples.rest_time(c.created),
+        "last_updated": samples.rest_time(c.created),
     }
 
 
@@ -345,15 +331,15 @@ def product_record(merchant: str, p: Product, created: int) -> JSON:
         "merchant": merchant,
         "groups": [{"group_type": "category", "name": p.group}],
         "name": p.name,
-        "price": money(p.price),
+        "price": samples.money(p.price),
         "image_url": f"https://demo-coffee.example/img/{p.sku.lower()}.jpg",
         "detail_url": f"https://demo-coffee.example/products/{p.sku.lower()}",
         "external_product_id": p.sku,
         "sku": p.sku,
         "autoship_enabled": True,
         "premier_enabled": False,
-        "created": rest_time(created),
-        "last_update": rest_time(created),
+        "created": samples.rest_time(created),
+        "last_update": samples.rest_time(created),
         "live": True,
         "discontinued": False,
         "extra_data": {},
@@ -371,11 +357,11 @@ def subscription_record(merchant: str, c: Customer, s: Subscription) -> JSON:
         **_subscription_fields(merchant, c, s),
         "subscription_type": "replenishment",
         "raw_subscription_type": "replenishment",
-        "cancelled": rest_time(s.cancelled),
+        "cancelled": samples.rest_time(s.cancelled),
         "iteration": s.iteration,
         "sequence": None,
-        "created": rest_time(s.created),
-        "updated": rest_time(s.updated),
+        "created": samples.rest_time(s.created),
+        "updated": samples.rest_time(s.updated),
         "product_attribute": None,
         "cancel_reason_code": code,
         "customer_rep": None,
@@ -392,10 +378,10 @@ def order_record(merchant: str, o: Order, c: Customer, items: list[Item]) -> JSO
         "shipping_address": c.address_id,
         "public_id": o.id,
         **totals(items),
-        "created": rest_time(o.created),
-        "updated": rest_time(o.updated),
-        "place": day(o.place),
-        "cancelled": rest_time(o.cancelled),
+        "created": samples.rest_time(o.created),
+        "updated": samples.rest_time(o.updated),
+        "place": samples.day(o.place),
+        "cancelled": samples.rest_time(o.cancelled),
         "tries": o.tries,
         "generic_error_count": o.generic_error_count,
         "status": o.status,
@@ -419,11 +405,11 @@ def item_record(i: Item) -> JSON:
         "quantity": i.quantity,
         "components": [],
         "public_id": i.id,
-        "price": money(price),
+        "price": samples.money(price),
         "extra_cost": "0.00",
-        "total_price": money(price * i.quantity),
+        "total_price": samples.money(price * i.quantity),
         "one_time": False,
         "frozen": False,
-        "first_placed": rest_time(i.first_placed),
+        "first_placed": samples.rest_time(i.first_placed),
         "product_attribute": None,
     }
