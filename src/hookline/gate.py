@@ -3,7 +3,9 @@
 Each target has a learned concurrency limit (``flow.Flow``): a delivery starts when its target is under it,
 waits in the target's line (started the moment one of its requests ends) while the line is short, and is
 otherwise handed back to the queue (no attempt counted), due again soon, or when a ``Retry-After`` pause
-ends. One slow or failing target therefore holds at most its own limit plus its line, never the worker.
+ends. One slow or failing target therefore holds at most its own limit plus its line, never the worker;
+and a target that would take nothing more is ``saturated``, so that claims leave its deliveries in the
+queue. A delivery in a line starts only while its lease still covers its timeout, else it goes back.
 Pure bookkeeping: no I/O and no clock of its own, so the decisions are tested directly.
 """
 
@@ -33,28 +35,53 @@ class Admission(Enum):
 class _Target:
     flow: Flow
     in_flight: int = 0
-    line: deque[tuple[float, Job]] = field(default_factory=deque)
+    line: deque[Job] = field(default_factory=deque)
     defer_s: float = DEFER_S
     back_until: float = 0.0  # deliveries handed back until then are all due then
 
 
 @dataclass(slots=True)
 class Released:
-    """What a finished request frees: deliveries to start now, and deliveries to hand back (id, due)."""
+    """What a finished request frees: deliveries to start now, and deliveries to hand back (job, due)."""
 
     start: list[Job] = field(default_factory=list)
-    back: list[tuple[str, float]] = field(default_factory=list)
+    back: list[tuple[Job, float]] = field(default_factory=list)
 
 
 class Gate:
-    def __init__(self, ceiling: int, *, max_wait_s: float = 30.0) -> None:
+    def __init__(self, ceiling: int) -> None:
         self._ceiling = ceiling
-        self._max_wait_s = max_wait_s  # a delivery waiting longer goes back (its lease is running out)
         self._targets: dict[str, _Target] = {}
 
     def limit(self, target_id: str) -> float:
         found = self._targets.get(target_id)
         return found.flow.limit if found else 0.0
+
+    def saturated(self, now: float) -> list[str]:
+        """Targets that would take nothing more now (paused, or at their limit with a full line).
+
+        Claims leave their deliveries in the queue: claiming them only to hand them back would cost two
+        writes each and push healthy targets' deliveries out of the claimed batch.
+        """
+        return [
+            target_id
+            for target_id, target in self._targets.items()
+            if now < target.flow.paused_until
+            or (
+                not target.flow.allows(target.in_flight, now)
+                and len(target.line) >= max(1, int(target.flow.limit)) * LINE_FACTOR
+            )
+        ]
+
+    def has_room(self, target_id: str, now: float) -> bool:
+        """Would a claim for this target be worth it: not paused, and its line at most half full."""
+        target = self._targets.get(target_id)
+        if target is None:
+            return True
+        if now < target.flow.paused_until:
+            return False
+        capacity = max(1, int(target.flow.limit)) * LINE_FACTOR
+        return target.flow.allows(target.in_flight, now) or len(target.line) * 2 <= capacity
 
     def admit(self, job: Job, now: float) -> tuple[Admission, float]:
         """START (counted in flight), WAIT (in the target's line) or BACK with the time it is due again."""
@@ -67,7 +94,7 @@ class Gate:
             target.in_flight += 1
             return Admission.START, now
         if len(target.line) < max(1, int(target.flow.limit)) * LINE_FACTOR:
-            target.line.append((now, job))
+            target.line.append(job)
             return Admission.WAIT, now
         if now >= target.back_until:
             # Once per deferral period, not per delivery: a whole claimed batch goes back for one period.
@@ -86,22 +113,23 @@ class Gate:
             target.defer_s = DEFER_S  # answering well again: its overflow may come back soon
         released = Released()
         while target.line and target.flow.allows(target.in_flight, now):
-            queued_at, waiting = target.line.popleft()
-            if now - queued_at > self._max_wait_s:
-                released.back.append((waiting.delivery_id, now))
+            waiting = target.line.popleft()
+            if now + waiting.timeout_s > waiting.leased_until:
+                # Its lease would run out before the attempt could: another worker might send it meanwhile.
+                released.back.append((waiting, now))
                 continue
             target.in_flight += 1
             released.start.append(waiting)
         if target.line and target.in_flight == 0:
             # Paused (Retry-After) with nothing in flight: no request will end to start the line.
             due = max(target.flow.paused_until, now + DEFER_S)
-            released.back.extend((waiting.delivery_id, due) for _, waiting in target.line)
+            released.back.extend((waiting, due) for waiting in target.line)
             target.line.clear()
         return released
 
-    def waiting(self) -> list[str]:
+    def waiting(self) -> list[Job]:
         """Every delivery waiting in a line (to hand back when stopping); the lines are emptied."""
-        ids = [job.delivery_id for target in self._targets.values() for _, job in target.line]
+        jobs = [job for target in self._targets.values() for job in target.line]
         for target in self._targets.values():
             target.line.clear()
-        return ids
+        return jobs

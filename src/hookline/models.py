@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -80,6 +81,10 @@ class Job:
     timeout_s: float
     headers: tuple[tuple[str, str], ...]
     retry: RetryPolicy
+    # The lease the claim took (``next_attempt_at`` while claimed). An attempt starts only while the lease
+    # covers its timeout, and handing the job back only works while the row still carries it, so a job
+    # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
+    leased_until: float = math.inf
 
 
 @dataclass(frozen=True, slots=True)

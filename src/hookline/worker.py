@@ -14,7 +14,6 @@ import contextlib
 import logging
 import random
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -66,7 +65,8 @@ class Worker:
         self._clock = clock
         self._rand = rand
         self._inflight: dict[str, Job] = {}
-        self._gate = Gate(settings.per_target, max_wait_s=settings.lease_s / 2)
+        self._skipped: set[str] = set()  # targets the last claim left out (``Gate.saturated``)
+        self._gate = Gate(settings.per_target)
         self._slot_freed = asyncio.Event()
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the last one, stop
         self._stopping = asyncio.Event()
@@ -99,8 +99,14 @@ class Worker:
             await self._slot_freed.wait()
             return
         try:
+            now = self._clock()
+            self._skipped = set(self._gate.saturated(now))
             jobs = await queue.claim(
-                self._db, self._clock(), min(free, self._settings.claim_batch), self._settings.lease_s
+                self._db,
+                now,
+                min(free, self._settings.claim_batch),
+                self._settings.lease_s,
+                skip_targets=sorted(self._skipped),
             )
         except Unavailable:
             logger.warning("cannot claim deliveries: database unavailable; retrying")
@@ -122,13 +128,13 @@ class Worker:
             # The queue is drained for now: sleep until rung (or the next poll) rather than spin.
             await self._wakeup.wait(self._settings.poll_interval_s)
 
-    def _start(self, job: Job) -> tuple[str, float] | None:
-        """Start, queue behind its target, or return (id, due) to hand back."""
+    def _start(self, job: Job) -> tuple[Job, float] | None:
+        """Start, queue behind its target, or return (job, due) to hand back."""
         admission, due = self._gate.admit(job, self._clock())
         if admission is Admission.START:
             self._launch(job)
         elif admission is Admission.BACK:
-            return job.delivery_id, due
+            return job, due
         return None
 
     def _launch(self, job: Job) -> None:
@@ -137,13 +143,9 @@ class Worker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _hand_back(self, items: list[tuple[str, float]]) -> None:
-        by_due: defaultdict[float, list[str]] = defaultdict(list)
-        for delivery_id, due in items:
-            by_due[due].append(delivery_id)
+    async def _hand_back(self, items: list[tuple[Job, float]]) -> None:
         with contextlib.suppress(Unavailable):
-            for due, ids in by_due.items():
-                await queue.release(self._db, ids, due)
+            await queue.release(self._db, items)
 
     async def _deliver(self, job: Job) -> None:
         outcome: Outcome | None = None
@@ -168,6 +170,10 @@ class Worker:
         released = self._gate.done(job, status, duration, retry_after, now)
         if self._stopping.is_set():
             return
+        if job.target_id in self._skipped and self._gate.has_room(job.target_id, now):
+            # The last claim left this target's deliveries in the queue; it can take some again.
+            self._skipped.discard(job.target_id)
+            self._wakeup.ring()
         for waiting in released.start:
             self._launch(waiting)
         if released.back:
@@ -251,12 +257,14 @@ class Worker:
             logger.warning("stopping with results not recorded; their deliveries are retried after the lease")
 
     async def _drain(self) -> None:
-        """Wait for in-flight deliveries up to the grace period; hand back whatever is still running."""
+        """Hand back what waits in lines at once (another worker may send it now), wait for in-flight
+        deliveries up to the grace period, and hand back whatever is still running."""
+        now = self._clock()
+        await self._hand_back([(job, now) for job in self._gate.waiting()])
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self._settings.shutdown_grace_s)
-        unfinished = list(self._inflight) + self._gate.waiting()
+        unfinished = list(self._inflight.values())
         for task in list(self._tasks):
             task.cancel()
-        if unfinished:
-            with contextlib.suppress(Unavailable):
-                await queue.release(self._db, unfinished, self._clock())
+        now = self._clock()
+        await self._hand_back([(job, now) for job in unfinished])

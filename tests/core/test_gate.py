@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hookline.gate import DEFER_S, LINE_FACTOR, MAX_DEFER_S, Admission, Gate
 from hookline.models import Job
 from hookline.retry import RetryPolicy
@@ -78,27 +80,29 @@ def test_retry_after_pauses_and_hands_back_the_line() -> None:
         gate.done(j, 429, 0.01, 30.0, 1.0)
     released = gate.done(first, 429, 0.01, 30.0, 1.0)
     assert released.start == []
-    assert sorted(i for i, _ in released.back) == sorted(j.delivery_id for j in rest[3:])
+    assert sorted(j.delivery_id for j, _ in released.back) == sorted(j.delivery_id for j in rest[3:])
     assert all(due == 31.0 for _, due in released.back)
     assert gate.admit(job(50), 5.0) == (Admission.BACK, 31.0)
 
 
-def test_deliveries_that_waited_too_long_go_back() -> None:
-    gate = Gate(ceiling=4, max_wait_s=10.0)
+def test_a_waiting_delivery_whose_lease_would_run_out_mid_attempt_goes_back() -> None:
+    gate = Gate(ceiling=4)
     running = [job(i) for i in range(4)]
     for j in running:
         gate.admit(j, 0.0)
-    late = job(9)
+    late = replace(job(9), leased_until=20.0)  # timeout 5 s: it may start until 15.0
+    on_time = replace(job(10), leased_until=60.0)
     assert gate.admit(late, 0.0)[0] is Admission.WAIT
-    released = gate.done(running[0], 200, 0.01, None, 11.0)
-    assert released.start == [] and released.back == [("dlv_9", 11.0)]
+    assert gate.admit(on_time, 0.0)[0] is Admission.WAIT
+    released = gate.done(running[0], 200, 0.01, None, 16.0)
+    assert released.start == [on_time] and released.back == [(late, 16.0)]
 
 
 def test_waiting_empties_the_lines() -> None:
     gate = Gate(ceiling=4)
     for i in range(6):
         gate.admit(job(i), 0.0)
-    assert gate.waiting() == ["dlv_4", "dlv_5"]
+    assert [j.delivery_id for j in gate.waiting()] == ["dlv_4", "dlv_5"]
     assert gate.waiting() == []
 
 
@@ -117,3 +121,33 @@ def test_a_target_that_stays_busy_is_handed_back_for_longer_each_time() -> None:
     answers = [gate.admit(job(300 + i), 20.0) for i in range(30)]
     first_back = next(a for a in answers if a[0] is Admission.BACK)
     assert first_back == (Admission.BACK, 20.0 + DEFER_S)
+
+
+def test_saturated_names_targets_that_would_take_nothing_more() -> None:
+    gate = Gate(ceiling=64)
+    assert gate.saturated(0.0) == []
+    for i in range(4 + 4 * LINE_FACTOR):  # at its limit (4) with a full line
+        gate.admit(job(i, "stuck"), 0.0)
+    gate.admit(job(100, "busy"), 0.0)  # in flight, room left
+    assert gate.saturated(0.0) == ["stuck"]
+    paused = job(200, "paused")
+    gate.admit(paused, 0.0)
+    gate.done(paused, 429, 0.01, 30.0, 1.0)  # Retry-After: 30 s
+    assert sorted(gate.saturated(1.0)) == ["paused", "stuck"]
+    assert sorted(gate.saturated(31.0)) == ["stuck"]
+    first = job(0, "stuck")
+    gate.done(first, 200, 0.01, None, 31.0)  # one ends, one of its line starts: the line has room again
+    assert gate.saturated(31.0) == []
+
+
+def test_a_saturated_target_has_room_again_once_its_line_is_half_empty() -> None:
+    gate = Gate(ceiling=4)  # limit 4, line of 16
+    running = [job(i) for i in range(4)]
+    for j in running + [job(10 + i) for i in range(4 * LINE_FACTOR)]:
+        gate.admit(j, 0.0)
+    assert not gate.has_room("tgt_a", 0.0)
+    for n, j in enumerate(running, start=1):
+        released = gate.done(j, 200, 0.01, None, 0.1)
+        running.extend(released.start)  # each end starts one from the line
+        assert gate.has_room("tgt_a", 0.1) == (n >= 2 * LINE_FACTOR)
+    assert gate.has_room("never-seen", 0.0)

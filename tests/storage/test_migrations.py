@@ -15,10 +15,7 @@ async def test_migrated_schema_matches_the_tables(db_url: str) -> None:
     try:
         await migrate.upgrade(db)
         await migrate.upgrade(db)  # idempotent
-        async with db.writer.connect() as conn:
-            diff = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
+        diff = await db.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
     finally:
         await db.close()
     assert diff == []

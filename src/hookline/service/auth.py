@@ -48,8 +48,12 @@ class Principal:
 async def merchant_for(ctx: Context, caller: Principal, merchant_id: str | None) -> str:
     """``acting_for``; an operator naming a merchant that does not exist gets 404, not a failed insert."""
     acting = caller.acting_for(merchant_id)
-    if caller.operator:
+    if caller.operator and acting not in ctx.merchants_seen:
         await merchants.get(ctx.db, acting)
+        # Merchants are never deleted: once seen, a merchant id needs no look-up again.
+        if len(ctx.merchants_seen) >= KEY_CACHE_SIZE:
+            ctx.merchants_seen.clear()
+        ctx.merchants_seen.add(acting)
     return acting
 
 

@@ -21,3 +21,5 @@ class Context:
     clock: Callable[[], float] = field(default=time.time)
     #: Recently verified API keys (by digest): (valid until, principal). See ``auth.authenticate``.
     principals: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    #: Merchant ids known to exist (see ``auth.merchant_for``).
+    merchants_seen: set[str] = field(default_factory=set)

@@ -126,7 +126,10 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     _none_of_ours(parsed, batch_many)
     now = ctx.clock()
     routes = await route_store.for_ingest(ctx.db, merchant_id)
-    matched = [[r for r in routes if routing.matches(r["event_types"], e.type)] for e in parsed]
+    by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
+    for kind in {e.type for e in parsed}:
+        by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
+    matched = [by_type[e.type] for e in parsed]
     pending, own = _own_objects(merchant_id, parsed, now)
     requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
     found = await objects.involved(ctx, merchant_id, requests, pending)

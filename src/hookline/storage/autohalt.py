@@ -26,13 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import catalog, fanout, ids, payloads
 from hookline.models import DeliveryStatus, Event, Outcome, Result, RouteState
 from hookline.storage import events as event_store
 from hookline.storage import routes as route_store
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, routes, targets
 
@@ -114,7 +113,7 @@ def describe(outcome: Outcome) -> str:
     return outcome.error_detail or (outcome.error.value if outcome.error else "no 2xx answer")
 
 
-async def track(conn: AsyncConnection, results: Sequence[Result], policy: Policy, now: float) -> list[Halted]:
+async def track(conn: Conn, results: Sequence[Result], policy: Policy, now: float) -> list[Halted]:
     """Update the failure streaks of the routes in ``results`` and halt those that crossed their threshold.
 
     Called first in the recording transaction: route rows are locked before delivery rows, as a route
@@ -141,7 +140,7 @@ async def track(conn: AsyncConnection, results: Sequence[Result], policy: Policy
     return halted
 
 
-async def _count(conn: AsyncConnection, streak: Streak) -> Any:
+async def _count(conn: Conn, streak: Streak) -> Any:
     r = routes.c
     if streak.reset:
         values: dict[str, Any] = {"failure_streak": streak.failures, "failing_since": streak.first_at}
@@ -181,7 +180,7 @@ def _crossed(row: Any, streak: Streak, policy: Policy) -> bool:
     return span >= window
 
 
-async def _halt(conn: AsyncConnection, row: Any, streak: Streak, now: float) -> Halted:
+async def _halt(conn: Conn, row: Any, streak: Streak, now: float) -> Halted:
     reason = (
         f"{row.failure_streak} consecutive failed attempts since {_iso(row.failing_since)}; "
         f"last error: {streak.last_error}"
@@ -208,7 +207,7 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-async def _subject(conn: AsyncConnection, route_id: str) -> Row:
+async def _subject(conn: Conn, route_id: str) -> Row:
     """The route as a notice's ``data.object`` describes it."""
     found = (
         await conn.execute(
@@ -246,7 +245,7 @@ def subscribes(patterns: Sequence[str], event_type: str) -> bool:
 
 
 async def notify(
-    conn: AsyncConnection, merchant_id: str, event_type: str, obj: Row, now: float, *, exclude: str | None
+    conn: Conn, merchant_id: str, event_type: str, obj: Row, now: float, *, exclude: str | None
 ) -> Notice:
     """Insert a ``hookline.*`` event and its deliveries in the caller's transaction.
 
@@ -267,7 +266,7 @@ async def notify(
     return Notice(event.id, [r["id"] for r in rows])
 
 
-async def _receivers(conn: AsyncConnection, merchant_id: str) -> list[Row]:
+async def _receivers(conn: Conn, merchant_id: str) -> list[Row]:
     """The merchant's routes that can take an event now (as ingest picks them)."""
     query = (
         select(routes.c.id, routes.c.target_id, routes.c.state, routes.c.event_types)

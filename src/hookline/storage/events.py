@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline import catalog
 from hookline.errors import Conflict, NotFound
 from hookline.models import Event
 from hookline.storage import objects as object_store
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database, insert_rows
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events
 
@@ -64,7 +63,7 @@ def row(event: Event, raw: Mapping[str, Any], now: float) -> Row:
     }
 
 
-async def notify_workers(conn: AsyncConnection) -> None:
+async def notify_workers(conn: Conn) -> None:
     """On PostgreSQL, NOTIFY the workers' channel; the notification leaves when the transaction commits."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
@@ -111,11 +110,10 @@ async def _accept(
             new_deliveries.extend(rows)
             new_objects.extend(objects.get(event["id"], ()))
             results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
-        if new_events:
-            await conn.execute(insert(events), new_events)
+        await insert_rows(conn, events, new_events)
         await object_store.upsert(conn, new_objects)
         if new_deliveries:
-            await conn.execute(insert(deliveries), new_deliveries)
+            await insert_rows(conn, deliveries, new_deliveries)
             await notify_workers(conn)
     return results
 
@@ -124,22 +122,21 @@ def _is_integrity(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, IntegrityError)
 
 
-async def _existing(conn: AsyncConnection, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
+# Built once (the look-up runs for every ingest request).
+_TAKEN = select(events.c.id, events.c.body_hash).where(
+    events.c.merchant_id == bindparam("merchant_id"), events.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
     """The events of ``batch`` already stored, with their deliveries, keyed by (merchant, id)."""
     by_merchant: dict[str, list[str]] = {}
     for event in batch:
         by_merchant.setdefault(event["merchant_id"], []).append(event["id"])
     found: dict[tuple[str, str], Accepted] = {}
     for merchant_id, ids in by_merchant.items():
-        hashes = dict(
-            (
-                await conn.execute(
-                    select(events.c.id, events.c.body_hash).where(
-                        events.c.merchant_id == merchant_id, events.c.id.in_(ids)
-                    )
-                )
-            ).all()
-        )
+        taken = await conn.execute(_TAKEN, {"merchant_id": merchant_id, "ids": ids})
+        hashes: dict[str, str] = {event_id: body_hash for event_id, body_hash in taken.all()}
         if not hashes:
             continue
         sent: dict[str, list[str]] = {event_id: [] for event_id in hashes}

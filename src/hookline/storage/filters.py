@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, delete, exists, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import NotFound
 from hookline.storage import records
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import filters, routes, targets
 
@@ -41,7 +40,7 @@ async def targets_page(db: Database, merchant_id: str, offset: int, limit: int) 
         return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def fetch_target(conn: AsyncConnection, merchant_id: str, target_id: str) -> Row:
+async def fetch_target(conn: Conn, merchant_id: str, target_id: str) -> Row:
     query = select(targets).where(
         targets.c.id == target_id, *records.scoped(targets, merchant_id), _managed(merchant_id)
     )
@@ -56,7 +55,7 @@ async def get_target(db: Database, merchant_id: str, target_id: str) -> Row:
         return await fetch_target(conn, merchant_id, target_id)
 
 
-async def route_of(conn: AsyncConnection, merchant_id: str, target_id: str, *, lock: bool = False) -> Row:
+async def route_of(conn: Conn, merchant_id: str, target_id: str, *, lock: bool = False) -> Row:
     """The live Ordergroove route of a live target; NotFound when the target is not managed here.
 
     ``lock`` takes the route's row lock first (PostgreSQL; SQLite writers are serialised anyway), so two
@@ -95,7 +94,7 @@ async def mark_managed(db: Database, merchant_id: str, route_id: str, state: str
 
 
 async def recompute(
-    conn: AsyncConnection,
+    conn: Conn,
     merchant_id: str,
     target_id: str,
     route_id: str,
@@ -126,12 +125,12 @@ async def filters_page(db: Database, merchant_id: str, target_id: str, offset: i
         return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def patterns(conn: AsyncConnection, merchant_id: str, target_id: str) -> list[str]:
+async def patterns(conn: Conn, merchant_id: str, target_id: str) -> list[str]:
     query = select(filters.c.pattern).where(*_of_target(merchant_id, target_id)).order_by(filters.c.id)
     return list((await conn.execute(query)).scalars())
 
 
-async def fetch_filter(conn: AsyncConnection, merchant_id: str, target_id: str, filter_id: str) -> Row:
+async def fetch_filter(conn: Conn, merchant_id: str, target_id: str, filter_id: str) -> Row:
     query = select(filters).where(filters.c.id == filter_id, *_of_target(merchant_id, target_id))
     row = (await conn.execute(query)).mappings().first()
     if row is None:
@@ -139,14 +138,12 @@ async def fetch_filter(conn: AsyncConnection, merchant_id: str, target_id: str, 
     return dict(row)
 
 
-async def add_filter(conn: AsyncConnection, row: Row) -> Row:
+async def add_filter(conn: Conn, row: Row) -> Row:
     await conn.execute(insert(filters).values(**row))
     return row
 
 
-async def set_pattern(
-    conn: AsyncConnection, merchant_id: str, target_id: str, filter_id: str, pattern: str
-) -> Row:
+async def set_pattern(conn: Conn, merchant_id: str, target_id: str, filter_id: str, pattern: str) -> Row:
     await fetch_filter(conn, merchant_id, target_id, filter_id)
     await conn.execute(
         update(filters)
@@ -156,7 +153,7 @@ async def set_pattern(
     return await fetch_filter(conn, merchant_id, target_id, filter_id)
 
 
-async def remove_filter(conn: AsyncConnection, merchant_id: str, target_id: str, filter_id: str) -> None:
+async def remove_filter(conn: Conn, merchant_id: str, target_id: str, filter_id: str) -> None:
     await fetch_filter(conn, merchant_id, target_id, filter_id)
     await conn.execute(delete(filters).where(filters.c.id == filter_id, *_of_target(merchant_id, target_id)))
 

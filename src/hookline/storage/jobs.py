@@ -18,12 +18,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import events as event_store
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, jobs, routes, targets
 
@@ -148,7 +147,7 @@ async def claim(db: Database, now: float, lease_s: float) -> Lease | None:
     return None if row is None else Lease(dict(row), until)
 
 
-async def _renew(conn: AsyncConnection, lease: Lease, now: float, lease_s: float) -> float:
+async def _renew(conn: Conn, lease: Lease, now: float, lease_s: float) -> float:
     until = now + lease_s
     result = await conn.execute(
         update(jobs)
@@ -170,9 +169,7 @@ async def fail(db: Database, lease: Lease, error: str, now: float) -> None:
         )
 
 
-async def _progress(
-    conn: AsyncConnection, lease: Lease, until: float, p: Progress, now: float
-) -> Lease | None:
+async def _progress(conn: Conn, lease: Lease, until: float, p: Progress, now: float) -> Lease | None:
     done = lease.job["done"] + p.done
     values: Row = {"done": done, "cursor": orjson.dumps(p.cursor).decode(), "updated": now}
     if lease.job["total"] is None and p.total is not None:
@@ -201,7 +198,7 @@ async def release(db: Database, lease: Lease, now: float) -> None:
 # The route a batch works for, checked inside the batch's transaction
 
 
-async def _route(conn: AsyncConnection, merchant_id: str, route_id: str) -> Row:
+async def _route(conn: Conn, merchant_id: str, route_id: str) -> Row:
     """The route, joined to its target's ``enabled``; Invalid when deliveries cannot be made for it."""
     row = (
         (

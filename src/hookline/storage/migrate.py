@@ -8,7 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
-from hookline.storage.database import Database, translate_errors
+from hookline.storage.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,6 +22,4 @@ def _config(connection: Any) -> Config:
 
 async def upgrade(db: Database) -> None:
     """Apply every migration not yet applied (safe to run from several processes at once)."""
-    with translate_errors():
-        async with db.writer.begin() as conn:
-            await conn.run_sync(lambda sync: command.upgrade(_config(sync), "head"))
+    await db.run_sync(lambda sync: command.upgrade(_config(sync), "head"))

@@ -7,17 +7,17 @@ objects a batch of events involves.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import NotFound
 from hookline.snapshot import Found, Need
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import objects
 
@@ -25,7 +25,7 @@ from hookline.storage.tables import objects
 CHUNK = 1000
 
 
-async def upsert(conn: AsyncConnection, rows: Sequence[Row]) -> None:
+async def upsert(conn: Conn, rows: Sequence[Row]) -> None:
     """Insert or replace objects inside the caller's transaction; the last copy of a repeated key wins.
 
     Rows go in key order so that two transactions writing the same objects lock them in the same order
@@ -35,9 +35,15 @@ async def upsert(conn: AsyncConnection, rows: Sequence[Row]) -> None:
     ordered = [latest[k] for k in sorted(latest)]
     if not ordered:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(_upsert(conn.dialect.name), ordered)
+
+
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    """The upsert statement of a dialect, built once (building it costs more than running it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(objects)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[objects.c.merchant_id, objects.c.kind, objects.c.public_id],
         set_={
             "data": statement.excluded.data,
@@ -45,7 +51,6 @@ async def upsert(conn: AsyncConnection, rows: Sequence[Row]) -> None:
             "updated": statement.excluded.updated,
         },
     )
-    await conn.execute(statement, ordered)
 
 
 async def put(db: Database, rows: Sequence[Row]) -> None:
@@ -65,7 +70,7 @@ async def get(db: Database, merchant_id: str, kind: str, public_id: str) -> Row:
     return dict(row)
 
 
-async def find(conn: AsyncConnection, merchant_id: str, needs: Iterable[Need]) -> dict[Need, Found]:
+async def find(conn: Conn, merchant_id: str, needs: Iterable[Need]) -> dict[Need, Found]:
     """Every need answered (an empty answer when nothing matches), one query per (kind, via) group."""
     groups: dict[tuple[str, str | None], set[str]] = defaultdict(set)
     for need in needs:
@@ -84,7 +89,7 @@ async def find(conn: AsyncConnection, merchant_id: str, needs: Iterable[Need]) -
 
 
 async def _query(
-    conn: AsyncConnection, merchant_id: str, kind: str, via: str | None, values: list[str]
+    conn: Conn, merchant_id: str, kind: str, via: str | None, values: list[str]
 ) -> list[tuple[str, str, Any]]:
     """(looked-up value, id, data) of the objects of one kind matching one chunk of values."""
     # Looking up by a field of the data (items by order) reads the merchant's objects of that kind:

@@ -11,75 +11,100 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import Integer, bindparam, case, select, update
 
 from hookline.models import DeliveryStatus, Job, Result
 from hookline.retry import RetryPolicy
 from hookline.storage import autohalt
-from hookline.storage.database import Database
+from hookline.storage.database import Database, execute_many, insert_rows
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
 
-async def claim(db: Database, now: float, limit: int, lease_s: float) -> list[Job]:
-    """Up to ``limit`` due deliveries, oldest due first, leased to the caller for ``lease_s`` seconds."""
+def _claim_statement(skipping: bool) -> Any:
     d = deliveries.c
+    due = select(d.id).where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"))
+    if skipping:
+        due = due.where(d.target_id.not_in(bindparam("skip", expanding=True)))
     due = (
-        select(d.id)
-        .where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= now)
-        .order_by(d.next_attempt_at)
-        .limit(limit)
+        due.order_by(d.next_attempt_at)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    claim_stmt = (
+    return (
         update(deliveries)
         .where(d.id.in_(due.scalar_subquery()))
-        .values(next_attempt_at=now + lease_s)
+        .values(next_attempt_at=bindparam("lease_until"))
         .returning(
             d.id, d.event_id, d.route_id, d.target_id, d.payload, d.attempts, d.attempt_base, d.created
         )
         .execution_options(synchronize_session=False)
     )
+
+
+# The claim runs many times a second: its statements are built once (by whether targets are skipped).
+_CLAIM = {skipping: _claim_statement(skipping) for skipping in (False, True)}
+_SETTINGS = (
+    select(
+        routes.c.id,
+        routes.c.timeout_s,
+        routes.c.headers,
+        routes.c.retry_initial_interval_s,
+        routes.c.retry_max_interval_s,
+        routes.c.retry_max_attempts,
+        targets.c.url,
+        targets.c.signing_key,
+        targets.c.expiring_signing_key,
+        targets.c.signing_key_expiry,
+    )
+    .join(targets, targets.c.id == routes.c.target_id)
+    .where(routes.c.id.in_(bindparam("route_ids", expanding=True)))
+)
+
+
+async def claim(
+    db: Database, now: float, limit: int, lease_s: float, skip_targets: Sequence[str] = ()
+) -> list[Job]:
+    """Up to ``limit`` due deliveries, oldest due first, leased to the caller for ``lease_s`` seconds.
+
+    ``skip_targets``: targets the caller cannot send to now; their deliveries stay in the queue.
+    """
+    params: dict[str, Any] = {"now": now, "limit": limit, "lease_until": now + lease_s}
+    if skip_targets:
+        params["skip"] = list(skip_targets)
     async with db.write() as conn:
         # RETURNING comes back in no particular order (PostgreSQL): hand them out oldest first, so that a
         # resumed route's held deliveries leave in the order they were accepted.
-        claimed = sorted((await conn.execute(claim_stmt)).mappings(), key=lambda r: (r["created"], r["id"]))
+        found = await conn.execute(_CLAIM[bool(skip_targets)], params)
+        claimed = sorted(found.mappings(), key=lambda r: (r["created"], r["id"]))
         if not claimed:
             return []
-        settings = await conn.execute(
-            select(
-                routes.c.id,
-                routes.c.timeout_s,
-                routes.c.headers,
-                routes.c.retry_initial_interval_s,
-                routes.c.retry_max_interval_s,
-                routes.c.retry_max_attempts,
-                targets.c.url,
-                targets.c.signing_key,
-                targets.c.expiring_signing_key,
-                targets.c.signing_key_expiry,
-            )
-            .join(targets, targets.c.id == routes.c.target_id)
-            .where(routes.c.id.in_({row["route_id"] for row in claimed}))
-        )
-        by_route = {row["id"]: row for row in settings.mappings()}
-    return [_job(row, by_route[row["route_id"]], now) for row in claimed if row["route_id"] in by_route]
+        route_ids = sorted({row["route_id"] for row in claimed})
+        settings = await conn.execute(_SETTINGS, {"route_ids": route_ids})
+        by_route = {row["id"]: _sending(row, now) for row in settings.mappings()}
+    lease = params["lease_until"]
+    return [_job(row, by_route[r], lease) for row in claimed if (r := row["route_id"]) in by_route]
 
 
-def _job(row: Any, route: Any, now: float) -> Job:
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """What a route's deliveries share: worked out once per route and claim, not once per delivery."""
+
+    url: str
+    keys: tuple[bytes, ...]
+    timeout_s: float
+    headers: tuple[tuple[str, str], ...]
+    retry: RetryPolicy
+
+
+def _sending(route: Any, now: float) -> _Sending:
     keys = [route["signing_key"].encode()]
     if route["expiring_signing_key"] and (route["signing_key_expiry"] or 0) > now:
         keys.append(route["expiring_signing_key"].encode())
-    return Job(
-        delivery_id=row["id"],
-        event_id=row["event_id"],
-        route_id=row["route_id"],
-        target_id=row["target_id"],
+    return _Sending(
         url=route["url"],
-        payload=bytes(row["payload"]),
-        attempts=row["attempts"],
-        budget_used=row["attempts"] - row["attempt_base"],
         keys=tuple(keys),
         timeout_s=route["timeout_s"],
         headers=tuple(sorted((route["headers"] or {}).items())),
@@ -91,16 +116,76 @@ def _job(row: Any, route: Any, now: float) -> Job:
     )
 
 
-async def release(db: Database, delivery_ids: Sequence[str], at: float) -> None:
-    """Give claimed deliveries back, due at ``at``, without counting an attempt."""
-    if not delivery_ids:
+def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
+    return Job(
+        delivery_id=row["id"],
+        event_id=row["event_id"],
+        route_id=row["route_id"],
+        target_id=row["target_id"],
+        url=sending.url,
+        payload=bytes(row["payload"]),
+        attempts=row["attempts"],
+        budget_used=row["attempts"] - row["attempt_base"],
+        keys=sending.keys,
+        timeout_s=sending.timeout_s,
+        headers=sending.headers,
+        retry=sending.retry,
+        leased_until=leased_until,
+    )
+
+
+# A handed-back delivery is due again at ``at``, unless its lease is no longer the one this claim took.
+_RELEASE = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.status == DeliveryStatus.PENDING,
+        deliveries.c.next_attempt_at == bindparam("b_leased"),
+    )
+    .values(next_attempt_at=bindparam("b_at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def release(db: Database, jobs: Sequence[tuple[Job, float]]) -> None:
+    """Give claimed deliveries back, each due at its time, without counting an attempt.
+
+    Only while the claim's lease holds: a delivery whose lease ran out may have been claimed (and sent) by
+    another worker since, and handing it back then would send it once more.
+    """
+    if not jobs:
         return
+    rows = [{"b_id": job.delivery_id, "b_leased": job.leased_until, "b_at": at} for job, at in jobs]
     async with db.write() as conn:
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == DeliveryStatus.PENDING)
-            .values(next_attempt_at=at)
-        )
+        await execute_many(conn, _RELEASE, rows)
+
+
+_KEEP_HELD = case(
+    (
+        (deliveries.c.status == DeliveryStatus.HELD) & (bindparam("b_status") == DeliveryStatus.PENDING),
+        DeliveryStatus.HELD,
+    ),
+    else_=bindparam("b_status"),
+)
+# The new state of one attempted delivery (one row of ``record``'s executemany).
+_CHANGE = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.attempts == bindparam("b_prev"),
+        # Spelled out: an IN list would need an expanding parameter, which executemany refuses.
+        (deliveries.c.status == DeliveryStatus.PENDING) | (deliveries.c.status == DeliveryStatus.HELD),
+    )
+    .values(
+        status=_KEEP_HELD,
+        attempts=bindparam("b_number"),
+        next_attempt_at=bindparam("b_next"),
+        completed=bindparam("b_completed"),
+        last_response_status=bindparam("b_response_status"),
+        last_error=bindparam("b_error"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 async def record(
@@ -119,40 +204,14 @@ async def record(
     """
     if not results:
         return []
-    d = deliveries.c
-    keep_held = case(
-        (
-            (d.status == DeliveryStatus.HELD) & (bindparam("b_status") == DeliveryStatus.PENDING),
-            DeliveryStatus.HELD,
-        ),
-        else_=bindparam("b_status"),
-    )
-    change = (
-        update(deliveries)
-        .where(
-            d.id == bindparam("b_id"),
-            d.attempts == bindparam("b_prev"),
-            # Spelled out: an IN list would need an expanding parameter, which executemany refuses.
-            (d.status == DeliveryStatus.PENDING) | (d.status == DeliveryStatus.HELD),
-        )
-        .values(
-            status=keep_held,
-            attempts=bindparam("b_number"),
-            next_attempt_at=bindparam("b_next"),
-            completed=bindparam("b_completed"),
-            last_response_status=bindparam("b_response_status"),
-            last_error=bindparam("b_error"),
-        )
-        .execution_options(synchronize_session=False)
-    )
     async with db.write() as conn:
         # Routes first (the lock order of a route change); a halt holds the pending deliveries, which the
         # update below then keeps held.
         halted = await autohalt.track(
             conn, results, policy or autohalt.Policy(), time.time() if now is None else now
         )
-        await conn.execute(insert(attempts), [_attempt_row(r) for r in results])
-        await conn.execute(change, [_delivery_params(r) for r in results])
+        await insert_rows(conn, attempts, [_attempt_row(r) for r in results])
+        await execute_many(conn, _CHANGE, [_delivery_params(r) for r in results])
     return halted
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import NotFound
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 
 Row = dict[str, Any]
 
@@ -25,7 +24,7 @@ def scoped(table: Table, merchant_id: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def fetch(conn: AsyncConnection, table: Table, merchant_id: str, row_id: str) -> Row:
+async def fetch(conn: Conn, table: Table, merchant_id: str, row_id: str) -> Row:
     query = select(table).where(table.c.id == row_id, *scoped(table, merchant_id))
     row = (await conn.execute(query)).mappings().first()
     if row is None:
@@ -55,7 +54,7 @@ async def add(db: Database, table: Table, row: Row) -> Row:
     return row
 
 
-async def change(conn: AsyncConnection, table: Table, merchant_id: str, row_id: str, values: Row) -> Row:
+async def change(conn: Conn, table: Table, merchant_id: str, row_id: str, values: Row) -> Row:
     """Update one live row inside the caller's transaction and return it as it now is."""
     result = await conn.execute(
         update(table).where(table.c.id == row_id, *scoped(table, merchant_id)).values(**values)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select, update
 
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
-from hookline.storage.database import Database
+from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, routes, targets
 
@@ -43,7 +42,7 @@ def _entering(state: str, now: float) -> Row:
     }
 
 
-async def move_deliveries(conn: AsyncConnection, route_id: str, state: str | None, now: float) -> None:
+async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: float) -> None:
     """Take a route's open deliveries along to its new state (None: deleted), in the caller's transaction.
 
     Shared by a state change over the API and by auto-halt (``storage.autohalt``).
@@ -69,21 +68,26 @@ async def move_deliveries(conn: AsyncConnection, route_id: str, state: str | Non
         )
 
 
+# Built once: on the ingest path, building the statement cost more than running it.
+_FOR_INGEST = (
+    select(routes)
+    .join(targets, targets.c.id == routes.c.target_id)
+    .where(
+        routes.c.merchant_id == bindparam("merchant_id"),
+        routes.c.deleted.is_(None),
+        routes.c.state.in_((RouteState.ACTIVE, RouteState.HALTED)),
+        targets.c.enabled.is_(True),
+        targets.c.deleted.is_(None),
+    )
+    .order_by(routes.c.id)
+)
+
+
 async def for_ingest(db: Database, merchant_id: str) -> list[Row]:
     """The merchant's routes that can receive events (active or halted) whose target is enabled."""
-    query = (
-        select(routes)
-        .join(targets, targets.c.id == routes.c.target_id)
-        .where(
-            *records.scoped(routes, merchant_id),
-            routes.c.state.in_((RouteState.ACTIVE, RouteState.HALTED)),
-            targets.c.enabled.is_(True),
-            targets.c.deleted.is_(None),
-        )
-        .order_by(routes.c.id)
-    )
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
+        return [dict(r) for r in found.mappings()]
 
 
 async def using_target(db: Database, merchant_id: str, target_id: str) -> list[str]:

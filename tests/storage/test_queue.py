@@ -1,0 +1,59 @@
+"""The queue's claim: due deliveries, oldest first, leased; targets the worker cannot send to are left."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.storage import queue
+from hookline.storage.database import Database
+
+
+async def _two_targets_three_events(db_url: str) -> dict[str, str]:
+    """Deliveries of three events to each of two targets; the targets' ids by name."""
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        client = Client(http, merchant["api_key"])
+        targets = {}
+        for name in ("stalled", "healthy"):
+            target = await client.ok("POST", "/v1/targets", 201, json={"url": f"https://{name}.example/h"})
+            route = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
+            await client.ok("POST", "/v1/routes", 201, json=route)
+            targets[name] = target["id"]
+        event = {"type": "order.reminder", "data": {"object": {"public_id": "o1"}}}
+        for i in range(3):
+            await client.ok("POST", "/v1/events", 202, json={**event, "id": f"e{i}"})
+    return targets
+
+
+async def test_a_claim_leaves_the_deliveries_of_skipped_targets_in_the_queue(db_url: str) -> None:
+    targets = await _two_targets_three_events(db_url)
+    db = Database(db_url)
+    try:
+        now = time.time() + 1
+        first = await queue.claim(db, now, 10, 60, skip_targets=[targets["stalled"]])
+        assert {j.target_id for j in first} == {targets["healthy"]}
+        assert len(first) == 3
+        rest = await queue.claim(db, now, 10, 60)  # the leased ones are not due; the skipped ones are
+        assert {j.target_id for j in rest} == {targets["stalled"]}
+        assert len(rest) == 3
+    finally:
+        await db.close()
+
+
+async def test_a_handed_back_delivery_is_due_again_only_while_its_lease_holds(db_url: str) -> None:
+    await _two_targets_three_events(db_url)
+    db = Database(db_url)
+    try:
+        now = time.time() + 1
+        [mine] = await queue.claim(db, now, 1, lease_s=5)
+        assert mine.leased_until == now + 5
+        # Its lease runs out and another worker claims everything (this one included).
+        theirs = {j.delivery_id: j for j in await queue.claim(db, now + 10, 10, lease_s=60)}
+        assert len(theirs) == 6 and theirs[mine.delivery_id].leased_until == now + 70
+        await queue.release(db, [(mine, now + 20)])  # too late: the lease is theirs now
+        assert await queue.claim(db, now + 21, 10, 60) == []
+        await queue.release(db, [(theirs[mine.delivery_id], now + 20)])  # theirs to give back
+        assert [j.delivery_id for j in await queue.claim(db, now + 21, 10, 60)] == [mine.delivery_id]
+    finally:
+        await db.close()
