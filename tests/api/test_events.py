@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -102,6 +103,16 @@ async def test_same_id_same_body_answers_the_same_and_creates_nothing(merchant: 
     assert batch[0] == first and batch[1]["id"] == "evt-2" and len(batch[1]["deliveries"]) == 1
     assert await _event_ids(merchant) == ["evt-2", "evt-1"]
     assert await _delivery_count(merchant) == 2
+
+
+async def test_posts_of_one_new_id_at_once_store_it_once(merchant: Client) -> None:
+    await _route(merchant, ["order.*"])
+    answers = await asyncio.gather(
+        *(merchant.ok("POST", "/v1/events", 202, json=_event("evt-race")) for _ in range(8))
+    )
+    assert all(a == answers[0] for a in answers) and len(answers[0]["deliveries"]) == 1
+    assert await _event_ids(merchant) == ["evt-race"]
+    assert await _delivery_count(merchant) == 1
 
 
 async def test_same_id_different_body_is_409(merchant: Client) -> None:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookline import catalog, fanout, ids, routing, snapshot, telemetry
-from hookline.errors import Invalid
+from hookline.errors import Conflict, Invalid
 from hookline.models import JSON, Event
 from hookline.service import objects
 from hookline.service.context import Context
 from hookline.snapshot import Pending
 from hookline.storage import events
 from hookline.storage import routes as route_store
+from hookline.storage.events import Accepted
 from hookline.storage.records import Row
 
 MAX_BATCH = 500
@@ -124,24 +125,37 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     ]
     _no_duplicate_ids(parsed)
     _none_of_ours(parsed, batch_many)
-    now = ctx.clock()
-    routes = await route_store.for_ingest(ctx.db, merchant_id)
-    by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
-    for kind in {e.type for e in parsed}:
-        by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
-    matched = [by_type[e.type] for e in parsed]
-    pending, own = _own_objects(merchant_id, parsed, now)
-    requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
-    found = await objects.involved(ctx, merchant_id, requests, pending)
-    batch = [
-        (events.row(e, raw, now), _deliveries(e, rs, f, now))
-        for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
-    ]
-    accepted = await events.accept(ctx.db, batch, objects=own)
+    try:
+        accepted = await _store(ctx, merchant_id, parsed, raws)
+    except Conflict as exc:
+        if not events.is_race(exc):
+            raise
+        # Two posts of the same new id raced (PostgreSQL); this one runs again and finds the winner's rows.
+        accepted = await _store(ctx, merchant_id, parsed, raws)
     if any(a.created and a.delivery_ids for a in accepted):
         ctx.wakeup.ring()
     telemetry.events_ingested(sum(a.created for a in accepted))
     return [Ingested(a.event_id, a.delivery_ids, a.created) for a in accepted]
+
+
+async def _store(ctx: Context, merchant_id: str, parsed: list[Event], raws: list[Any]) -> list[Accepted]:
+    """Route, enrich, build and store, in one transaction: the routes and objects read are the ones the
+    deliveries are built from, and a request costs one transaction's round trips, not three."""
+    async with ctx.db.write() as conn:
+        now = ctx.clock()
+        routes = await route_store.for_ingest(conn, merchant_id)
+        by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
+        for kind in {e.type for e in parsed}:
+            by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
+        matched = [by_type[e.type] for e in parsed]
+        pending, own = _own_objects(merchant_id, parsed, now)
+        requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
+        found = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
+        batch = [
+            (events.row(e, raw, now), _deliveries(e, rs, f, now))
+            for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
+        ]
+        return await events.accept(conn, batch, objects=own)
 
 
 def _none_of_ours(parsed: list[Event], batch_many: bool) -> None:

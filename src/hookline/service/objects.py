@@ -7,6 +7,7 @@ was sent (Ordergroove's field names), whole: an upsert replaces the previous cop
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from hookline.models import JSON
 from hookline.service.context import Context
 from hookline.snapshot import Need, Pending, Request
 from hookline.storage import objects as store
+from hookline.storage.database import Conn
 from hookline.storage.records import Row
 
 MAX_BULK = 500
@@ -113,28 +115,36 @@ async def get(ctx: Context, merchant_id: str, kind: str, public_id: str) -> Row:
 
 
 async def involved(
-    ctx: Context, merchant_id: str, requests: Sequence[Request], pending: Pending
+    ctx: Context,
+    merchant_id: str,
+    requests: Sequence[Request],
+    pending: Pending,
+    *,
+    conn: Conn | None = None,
 ) -> list[dict[str, dict[str, JSON]]]:
     """For each request, the objects its event involves (kind → id → data), as the event sees the store.
 
     Lookups are shared by the whole batch: each round asks every event what it still misses and fetches
-    all of that at once, so a batch costs a few queries per kind, not a few per event.
+    all of that at once, so a batch costs a few queries per kind, not a few per event. They run on
+    ``conn`` when given (the caller's transaction), else on a read connection of their own.
     """
     known: dict[Need, snapshot.Found] = {}
     walks = [snapshot.walk(r, known, pending) for r in requests]
-    missing = _missing(walks)
-    if missing:
-        async with ctx.db.read() as conn:
-            for _ in range(MAX_ROUNDS):
-                if not missing:
-                    break
-                known.update(await store.find(conn, merchant_id, missing))
-                # A walk that missed nothing is complete: only the others go one step further.
-                walks = [
-                    snapshot.walk(r, known, pending) if w.missing else w
-                    for r, w in zip(requests, walks, strict=True)
-                ]
-                missing = _missing(walks)
+    if not _missing(walks):
+        return [w.found for w in walks]
+    async with contextlib.AsyncExitStack() as stack:
+        reader = conn if conn is not None else await stack.enter_async_context(ctx.db.read())
+        missing = _missing(walks)
+        for _ in range(MAX_ROUNDS):
+            if not missing:
+                break
+            known.update(await store.find(reader, merchant_id, missing))
+            # A walk that missed nothing is complete: only the others go one step further.
+            walks = [
+                snapshot.walk(r, known, pending) if w.missing else w
+                for r, w in zip(requests, walks, strict=True)
+            ]
+            missing = _missing(walks)
     return [w.found for w in walks]
 
 

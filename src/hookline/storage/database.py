@@ -1,6 +1,9 @@
 """Connections to the one database: engines per URL, transactions, and driver errors made ours.
 
-PostgreSQL is reached through asyncpg, one pool for reads and writes.
+PostgreSQL is reached through asyncpg, one pool for reads and writes. Pooled connections are not pinged
+before use (a round trip per transaction): after a restart, the first statement on each dead connection
+fails, SQLAlchemy discards the connection, and the caller gets ``Unavailable`` (a 503, or a worker retry),
+as it would for a restart in the middle of a transaction anyway.
 
 SQLite is a library in this process, not a server: a statement takes microseconds and waits on nothing but
 the file. Its calls therefore run inline on the event loop (the plain ``sqlite3`` driver) rather than on a
@@ -89,7 +92,7 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                pool_pre_ping=False,  # see the module docstring
                 pool_recycle=1800,
                 json_serializer=_json_text,
                 json_deserializer=orjson.loads,
@@ -105,25 +108,21 @@ class Database:
     async def write(self) -> AsyncIterator[Conn]:
         """A transaction that commits when the block ends without an exception."""
         with translate_errors():
-            if self._sqlite is not None:
-                async with self._sqlite.write() as conn:
-                    yield conn
-            else:
-                assert self._engine is not None
-                async with self._engine.begin() as async_conn:
-                    yield async_conn
+            async with self._open(write=True) as conn:
+                yield conn
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
         """A connection for reads (a snapshot transaction that is rolled back)."""
         with translate_errors():
-            if self._sqlite is not None:
-                async with self._sqlite.read() as conn:
-                    yield conn
-            else:
-                assert self._engine is not None
-                async with self._engine.connect() as async_conn:
-                    yield async_conn
+            async with self._open(write=False) as conn:
+                yield conn
+
+    def _open(self, *, write: bool) -> contextlib.AbstractAsyncContextManager[Conn]:
+        if self._sqlite is not None:
+            return self._sqlite.write() if write else self._sqlite.read()
+        assert self._engine is not None
+        return self._engine.begin() if write else self._engine.connect()
 
     async def run_sync(self, fn: Callable[[Connection], T]) -> T:
         """``fn`` on a plain SQLAlchemy connection in a write transaction (migrations, schema checks)."""
@@ -157,15 +156,8 @@ class _Inline:
     def dialect(self) -> Dialect:
         return self.sync.dialect
 
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*Ts], parameters: Any = None
-    ) -> CursorResult[*Ts]: ...
-
-    @overload
-    async def execute(self, statement: Executable, parameters: Any = None) -> Rows: ...
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        # Typed by ``Conn``, which this class is used as.
         return self.sync.execute(statement, parameters)
 
     def execute_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:

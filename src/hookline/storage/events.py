@@ -70,55 +70,46 @@ async def notify_workers(conn: Conn) -> None:
 
 
 async def accept(
-    db: Database, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]] | None = None
+    conn: Conn, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]] | None = None
 ) -> list[Accepted]:
-    """Store each (event, deliveries) pair unless its id is already taken; one transaction for all.
+    """Store each (event, deliveries) pair unless its id is already taken, in the caller's transaction.
 
     ``objects`` are platform objects to upsert with an event (by event id): only when the event is new,
     so that posting an old event again cannot roll an object back to an older copy.
     On PostgreSQL the transaction also NOTIFYs the workers; the notification leaves at commit.
+    Two posts of the same new id at once: the loser's transaction fails with a Conflict that ``is_race``
+    recognises, and running it again finds the winner's rows.
     """
-    try:
-        return await _accept(db, batch, objects or {})
-    except Conflict as exc:
-        if not _is_integrity(exc):
-            raise
-        # Two posts of the same new id raced; the loser re-runs and finds the winner's rows.
-        return await _accept(db, batch, objects or {})
-
-
-async def _accept(
-    db: Database, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]]
-) -> list[Accepted]:
     # A few statements per batch, never per event: one look-up of the ids already taken, one
     # multi-row insert of the new events, one of their deliveries.
+    objects = objects or {}
     results: list[Accepted] = []
     new_events: list[Row] = []
     new_deliveries: list[Row] = []
     new_objects: list[Row] = []
-    async with db.write() as conn:
-        taken = await _existing(conn, [event for event, _ in batch])
-        for event, rows in batch:
-            found = taken.get((event["merchant_id"], event["id"]))
-            if found is not None:
-                if found.body_hash != event["body_hash"]:
-                    # Raised inside the transaction: nothing of the batch is stored.
-                    raise Conflict(f"event {event['id']} was already accepted with a different body")
-                results.append(found)
-                continue
-            new_events.append(event)
-            new_deliveries.extend(rows)
-            new_objects.extend(objects.get(event["id"], ()))
-            results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
-        await insert_rows(conn, events, new_events)
-        await object_store.upsert(conn, new_objects)
-        if new_deliveries:
-            await insert_rows(conn, deliveries, new_deliveries)
-            await notify_workers(conn)
+    taken = await _existing(conn, [event for event, _ in batch])
+    for event, rows in batch:
+        found = taken.get((event["merchant_id"], event["id"]))
+        if found is not None:
+            if found.body_hash != event["body_hash"]:
+                # Raised inside the transaction: nothing of the batch is stored.
+                raise Conflict(f"event {event['id']} was already accepted with a different body")
+            results.append(found)
+            continue
+        new_events.append(event)
+        new_deliveries.extend(rows)
+        new_objects.extend(objects.get(event["id"], ()))
+        results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
+    await insert_rows(conn, events, new_events)
+    await object_store.upsert(conn, new_objects)
+    if new_deliveries:
+        await insert_rows(conn, deliveries, new_deliveries)
+        await notify_workers(conn)
     return results
 
 
-def _is_integrity(exc: BaseException) -> bool:
+def is_race(exc: Conflict) -> bool:
+    """The conflict of two transactions inserting the same new id (not a different body for an old id)."""
     return isinstance(exc.__cause__, IntegrityError)
 
 

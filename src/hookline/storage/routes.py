@@ -83,11 +83,10 @@ _FOR_INGEST = (
 )
 
 
-async def for_ingest(db: Database, merchant_id: str) -> list[Row]:
+async def for_ingest(conn: Conn, merchant_id: str) -> list[Row]:
     """The merchant's routes that can receive events (active or halted) whose target is enabled."""
-    async with db.read() as conn:
-        found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
-        return [dict(r) for r in found.mappings()]
+    found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
+    return [dict(r) for r in found.mappings()]
 
 
 async def using_target(db: Database, merchant_id: str, target_id: str) -> list[str]:
