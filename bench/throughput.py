@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--fanout", type=int, default=2)
     parser.add_argument("--only", default="hookline-sqlite,hookline-postgres,celery,aiohttp")
+    parser.add_argument("--name", default="", help="suffix of the results files (throughput[_NAME])")
     args = parser.parse_args()
     wanted = args.only.split(",")
     rows: dict[str, dict[str, Any]] = {}
@@ -208,7 +209,9 @@ def main() -> None:
         for base in ("celery", "aiohttp"):
             if name in rows and base in rows:
                 ratios[f"{name} / {base}"] = round(rows[name]["per_s"] / rows[base]["per_s"], 2)
+    stem = "throughput" + (f"_{args.name}" if args.name else "")
     result = {
+        "load_average": os.getloadavg(),
         "events": args.events,
         "fanout": args.fanout,
         "cores": os.cpu_count(),
@@ -219,8 +222,9 @@ def main() -> None:
         "# End-to-end throughput",
         "",
         f"{args.events} events x fan-out {args.fanout} = {args.events * args.fanout} signed deliveries to a "
-        f"local receiver; {os.cpu_count()} cores shared by everything. "
-        "Run: `.venv/bin/python bench/throughput.py`.",
+        f"local receiver; {os.cpu_count()} cores shared by everything; load average at the end of the run: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}. "
+        f"Run: `cd bench && ../.venv/bin/python throughput.py{f' --name {args.name}' if args.name else ''}`.",
         "",
         "| scenario | deliveries | seconds | deliveries/s |",
         "|---|---|---|---|",
@@ -229,8 +233,8 @@ def main() -> None:
         *(f"- {k}: **{v}x**" for k, v in ratios.items()),
         "",
     ]
-    write("throughput", result, "\n".join(lines))
-    chart(rows, Path(HERE / "results" / "throughput.png"))
+    write(stem, result, "\n".join(lines))
+    chart(rows, Path(HERE / "results" / f"{stem}.png"))
 
 
 if __name__ == "__main__":

@@ -177,8 +177,10 @@ deliveries = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("is_test", Boolean, nullable=False, server_default=text("false")),
     Index(
+        # The target too: a claim that leaves out busy targets filters on the index alone.
         "ix_deliveries_due",
         "next_attempt_at",
+        "target_id",
         postgresql_where=text("status = 'pending'"),
         sqlite_where=text("status = 'pending'"),
     ),
