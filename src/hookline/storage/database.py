@@ -56,6 +56,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's 
 _SQLITE_INLINE_WAIT_MS = 20  # how long one inline call may block the loop on another process's lock
 _SQLITE_READERS = 4
 CHECKPOINT_EVERY_S = 0.5
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -246,7 +247,7 @@ class _Sqlite:
         self._write_lock = asyncio.Lock()
         self._readers = asyncio.Semaphore(_SQLITE_READERS)
         self._path = url.database
-        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpoint: asyncio.Future[None] | None = None  # the running ``_checkpoint_log``
         self._checkpointed = time.monotonic()
 
     @contextlib.asynccontextmanager
@@ -272,14 +273,27 @@ class _Sqlite:
         """Copy the write-ahead log into the database file now and then, on a thread.
 
         SQLite would do it inside a commit once the log passes 1,000 pages, with an fsync, which would
-        stall the loop; here commits never checkpoint (``wal_autocheckpoint=0``) and a passive checkpoint,
-        which waits on nobody, runs at most every ``CHECKPOINT_EVERY_S`` on its own connection.
+        stall the loop; here commits never checkpoint (``wal_autocheckpoint=0``) and ``_checkpoint_log``
+        runs at most every ``CHECKPOINT_EVERY_S``.
         """
         running = self._checkpoint is not None and not self._checkpoint.done()
         if running or time.monotonic() - self._checkpointed < CHECKPOINT_EVERY_S or not self._path:
             return
         self._checkpointed = time.monotonic()
-        self._checkpoint = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._path)
+        self._checkpoint = asyncio.ensure_future(self._checkpoint_log(self._path))
+
+    async def _checkpoint_log(self, path: str) -> None:
+        """A passive checkpoint on a thread while writers go on (it copies nearly everything), then a second
+        one holding the write lock, which copies the few pages written meanwhile. The log is then fully
+        copied with no writer in it, so the next write starts it over instead of growing it forever.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, _checkpoint, path)
+            async with self._write_lock:
+                await loop.run_in_executor(None, _checkpoint, path)
+        except sqlite3.Error as exc:  # the next one tries again; nothing is lost meanwhile
+            logger.warning("checkpoint of %s failed: %s", path, exc)
 
     async def close(self) -> None:
         if self._checkpoint is not None:
@@ -381,6 +395,7 @@ def _sqlite_engine(url: Any, *, immediate: bool, pool_size: int) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # see _Sqlite._maybe_checkpoint
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a restarted log is cut back to this
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
