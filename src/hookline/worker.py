@@ -2,9 +2,10 @@
 
 Bounded concurrency overall, and per target a limit learned from the target's answers (``gate`` and
 ``flow``: it grows while the target answers fast and halves on 429, 503, timeouts and refused
-connections), keep one slow or dead target from holding up the others. Results are recorded by one writer
-task that takes everything finished since its last write, so a busy worker writes in large batches and an
-idle one writes at once.
+connections), keep one slow or dead target from holding up the others; claims leave out the targets that
+would take nothing more, and one of them with room again rings for the next claim. Results are recorded
+by one writer task that takes everything finished since its last write, so a busy worker writes in large
+batches and an idle one writes at once.
 """
 
 from __future__ import annotations
