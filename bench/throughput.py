@@ -19,17 +19,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from common import HERE, OPERATOR, PG, event_body, free_port, process, receiver, reset, wait_count, write
+from common import (
+    HERE,
+    OPERATOR,
+    database,
+    event_body,
+    free_port,
+    hookline_env,
+    process,
+    receiver,
+    reset,
+    wait_count,
+    write,
+)
 
 from hookline import signing
 
@@ -68,16 +77,6 @@ async def _ingest(http: httpx.AsyncClient, merchant_id: str, events: int) -> flo
     return start
 
 
-def _env(database_url: str, port: int) -> dict[str, str]:
-    return {
-        "HOOKLINE_DATABASE_URL": database_url,
-        "HOOKLINE_PORT": str(port),
-        "HOOKLINE_OPERATOR_KEY": OPERATOR,
-        "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
-        "HOOKLINE_LOG_LEVEL": "WARNING",
-    }
-
-
 async def _hookline(
     target: str, env: dict[str, str], commands: list[str], events: int, fanout: int
 ) -> dict[str, Any]:
@@ -105,30 +104,12 @@ async def _hookline(
     }
 
 
-async def hookline_sqlite(target: str, events: int, fanout: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = _env(f"sqlite:///{tmp}/bench.db", free_port())
-        return await _hookline(target, env, ["serve"], events, fanout)
-
-
-async def hookline_postgres(target: str, events: int, fanout: int) -> dict[str, Any]:
-    import asyncpg
-
-    name = f"hl_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG.rpartition("/")[0] + "/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        env = _env(PG.rpartition("/")[0] + "/" + name, free_port())
-        subprocess.run(
-            [sys.executable, "-m", "hookline", "migrate"],
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        return await _hookline(target, env, ["api", "worker"], events, fanout)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+async def hookline_on(engine: str, target: str, events: int, fanout: int) -> dict[str, Any]:
+    """`hookline serve` on a fresh SQLite file, or `api` + one `worker` on a fresh PostgreSQL database."""
+    async with database(engine) as url:
+        env = hookline_env(url, free_port())
+        commands = ["serve"] if engine == "sqlite" else ["api", "worker"]
+        return await _hookline(target, env, commands, events, fanout)
 
 
 def celery(target: str, events: int, fanout: int) -> dict[str, Any]:
@@ -197,9 +178,9 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     with receiver() as target:
         if "hookline-sqlite" in wanted:
-            rows["hookline-sqlite"] = asyncio.run(hookline_sqlite(target, args.events, args.fanout))
+            rows["hookline-sqlite"] = asyncio.run(hookline_on("sqlite", target, args.events, args.fanout))
         if "hookline-postgres" in wanted:
-            rows["hookline-postgres"] = asyncio.run(hookline_postgres(target, args.events, args.fanout))
+            rows["hookline-postgres"] = asyncio.run(hookline_on("postgres", target, args.events, args.fanout))
         if "celery" in wanted:
             rows["celery"] = celery(target, args.events, args.fanout)
         if "aiohttp" in wanted:

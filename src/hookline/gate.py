@@ -39,6 +39,10 @@ class _Target:
     defer_s: float = DEFER_S
     back_until: float = 0.0  # deliveries handed back until then are all due then
 
+    @property
+    def line_capacity(self) -> int:
+        return max(1, int(self.flow.limit)) * LINE_FACTOR
+
 
 @dataclass(slots=True)
 class Released:
@@ -67,10 +71,7 @@ class Gate:
             target_id
             for target_id, target in self._targets.items()
             if now < target.flow.paused_until
-            or (
-                not target.flow.allows(target.in_flight, now)
-                and len(target.line) >= max(1, int(target.flow.limit)) * LINE_FACTOR
-            )
+            or (not target.flow.allows(target.in_flight, now) and len(target.line) >= target.line_capacity)
         ]
 
     def has_room(self, target_id: str, now: float) -> bool:
@@ -80,8 +81,7 @@ class Gate:
             return True
         if now < target.flow.paused_until:
             return False
-        capacity = max(1, int(target.flow.limit)) * LINE_FACTOR
-        return target.flow.allows(target.in_flight, now) or len(target.line) * 2 <= capacity
+        return target.flow.allows(target.in_flight, now) or len(target.line) * 2 <= target.line_capacity
 
     def admit(self, job: Job, now: float) -> tuple[Admission, float]:
         """START (counted in flight), WAIT (in the target's line) or BACK with the time it is due again."""
@@ -93,7 +93,7 @@ class Gate:
         if target.flow.allows(target.in_flight, now):
             target.in_flight += 1
             return Admission.START, now
-        if len(target.line) < max(1, int(target.flow.limit)) * LINE_FACTOR:
+        if len(target.line) < target.line_capacity:
             target.line.append(job)
             return Admission.WAIT, now
         if now >= target.back_until:
