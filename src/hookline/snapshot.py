@@ -89,6 +89,21 @@ HOPS: Mapping[str, tuple[Hop, ...]] = {
 }
 
 
+# The field by which objects of a kind are looked up in reverse (an order's items: the items whose ``order``
+# names it). The object store keeps that field's id in a column of its own, indexed (``parent_id``).
+PARENT_FIELDS: Mapping[str, str] = {
+    hop.target: hop.via for hops in HOPS.values() for hop in hops if hop.via is not None
+}
+PARENT_ID_MAX = 100  # the objects.parent_id column; longer ids are names no stored object has
+
+
+def parent_id(kind: str, obj: JSON) -> str | None:
+    """The one id that ``obj``'s parent field names (an item's order); None if there is not exactly one."""
+    name = PARENT_FIELDS.get(kind)
+    found = _ids(obj.get(name)) if name is not None else []
+    return found[0] if len(found) == 1 and len(found[0]) <= PARENT_ID_MAX else None
+
+
 @dataclass(frozen=True, slots=True)
 class Need:
     """One lookup: the object of ``kind`` whose id is ``value``, or (``via``) all whose ``via`` is it."""

@@ -30,13 +30,15 @@ MAX_ROUNDS = 8
 
 
 def row(merchant_id: str, kind: str, public_id: str, data: JSON, now: float) -> Row:
-    """The stored form of one object; a customer's email is copied out so deliveries can be searched by it."""
+    """The stored form of one object; a customer's email is copied out so deliveries can be searched by it,
+    and an item's order so that an order's items are found through an index."""
     return {
         "merchant_id": merchant_id,
         "kind": kind,
         "public_id": public_id,
         "data": data,
         "email": email_key(data.get("email")) if kind == "customer" else None,
+        "parent_id": snapshot.parent_id(kind, data),
         "updated": now,
     }
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hookline.errors import NotFound
-from hookline.snapshot import Found, Need
+from hookline.snapshot import PARENT_FIELDS, Found, Need
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import objects
@@ -48,6 +48,7 @@ def _upsert(dialect_name: str) -> Any:
         set_={
             "data": statement.excluded.data,
             "email": statement.excluded.email,
+            "parent_id": statement.excluded.parent_id,
             "updated": statement.excluded.updated,
         },
     )
@@ -92,9 +93,10 @@ async def _query(
     conn: Conn, merchant_id: str, kind: str, via: str | None, values: list[str]
 ) -> list[tuple[str, str, Any]]:
     """(looked-up value, id, data) of the objects of one kind matching one chunk of values."""
-    # Looking up by a field of the data (items by order) reads the merchant's objects of that kind:
-    # the primary key narrows to them, the JSON field is not indexed.
-    column = objects.c.public_id if via is None else objects.c.data[via].as_string()
+    # By id (the primary key), or by the parent field (an order's items), whose id has a column and index.
+    if via is not None and via != PARENT_FIELDS.get(kind):
+        raise ValueError(f"objects of kind {kind!r} are not looked up by {via!r}")
+    column = objects.c.public_id if via is None else objects.c.parent_id
     query = select(column.label("value"), objects.c.public_id, objects.c.data).where(
         objects.c.merchant_id == merchant_id, objects.c.kind == kind, column.in_(values)
     )

@@ -115,7 +115,10 @@ objects = Table(
     Column("data", JSON, nullable=False),
     Column("email", String(320), nullable=True),
     Column("updated", Float, nullable=False),
+    # The id named by the kind's parent field (an item's order; ``snapshot.parent_id``), for reverse lookups.
+    Column("parent_id", String(100), nullable=True),
     Index("ix_objects_email", "merchant_id", "email"),
+    Index("ix_objects_parent", "merchant_id", "kind", "parent_id"),
 )
 
 jobs = Table(

@@ -1,0 +1,99 @@
+"""The object store's reverse lookup (an order's items) goes through the indexed ``parent_id`` column."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from alembic import command
+
+from hookline.service.objects import row
+from hookline.snapshot import Need
+from hookline.storage import migrate, objects
+from hookline.storage.database import Database
+from hookline.storage.tables import objects as table
+
+ITEMS = {
+    "i1": {"public_id": "i1", "order": "o1"},
+    "i2": {"public_id": "i2", "order": 7},  # a numeric id names order "7"
+    "i3": {"public_id": "i3", "order": ["o1", "o2"]},  # two orders: the item of neither
+    "i4": {"public_id": "i4", "order": ["o1"]},
+    "i5": {"public_id": "i5", "order": True},  # not an id
+    "i6": {"public_id": "i6", "order": "o" * 101},  # longer than any stored id
+    "i7": {"public_id": "i7"},
+}
+PARENTS = {"i1": "o1", "i2": "7", "i3": None, "i4": "o1", "i5": None, "i6": None, "i7": None}
+
+
+async def _items_by_order(db: Database, *orders: str) -> dict[str, list[str]]:
+    async with db.read() as conn:
+        found = await objects.find(conn, "m1", [Need("item", o, "order") for o in orders])
+    return {need.value: [key for key, _ in hits] for need, hits in found.items()}
+
+
+async def test_an_orders_items_are_found_by_their_parent_id(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        now = time.time()
+        rows = [row("m1", "item", key, data, now) for key, data in ITEMS.items()]
+        rows.append(row("m2", "item", "x1", {"public_id": "x1", "order": "o1"}, now))  # another merchant
+        await objects.put(db, rows)
+        assert {r["public_id"]: r["parent_id"] for r in rows if r["merchant_id"] == "m1"} == PARENTS
+        assert await _items_by_order(db, "o1", "7", "o2") == {"o1": ["i1", "i4"], "7": ["i2"], "o2": []}
+        # An item moved to another order leaves the first one's list.
+        await objects.put(db, [row("m1", "item", "i1", {"public_id": "i1", "order": "o2"}, now)])
+        assert await _items_by_order(db, "o1", "o2") == {"o1": ["i4"], "o2": ["i1"]}
+    finally:
+        await db.close()
+
+
+async def test_the_lookup_reads_the_index(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        query = sa.select(table.c.public_id).where(
+            table.c.merchant_id == "m1", table.c.kind == "item", table.c.parent_id.in_(["o1", "o2"])
+        )
+        async with db.read() as conn:
+            if conn.dialect.name == "sqlite":
+                sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+                plan = " ".join(str(r[-1]) for r in await conn.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+            else:
+                await conn.execute(sa.text("SET enable_seqscan = off"))  # an empty table: force the choice
+                compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+                plan = " ".join(str(r[0]) for r in await conn.execute(sa.text(f"EXPLAIN {compiled}")))
+        assert "ix_objects_parent" in plan
+    finally:
+        await db.close()
+
+
+async def test_the_migration_fills_the_column_of_stored_items(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        await db.run_sync(lambda sync: command.downgrade(migrate._config(sync), "0004"))
+        old = sa.table(
+            "objects",
+            *(sa.column(c) for c in ("merchant_id", "kind", "public_id", "email", "updated")),
+            sa.column("data", sa.JSON),
+        )
+        stored = [("item", key, data) for key, data in ITEMS.items()]
+        stored.append(("order", "o1", {"public_id": "o1", "order": "o9"}))  # orders have no parent field
+        await db.run_sync(
+            lambda sync: sync.execute(
+                old.insert(),
+                [
+                    {"merchant_id": "m1", "kind": k, "public_id": p, "data": d, "email": None, "updated": 1.0}
+                    for k, p, d in stored
+                ],
+            )
+        )
+        await migrate.upgrade(db)
+        async with db.read() as conn:
+            found = await conn.execute(sa.select(table.c.public_id, table.c.parent_id))
+            parents = {key: parent for key, parent in found}
+        assert parents == {**PARENTS, "o1": None}
+        assert await _items_by_order(db, "o1", "7") == {"o1": ["i1", "i4"], "7": ["i2"]}
+    finally:
+        await db.close()
