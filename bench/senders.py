@@ -36,7 +36,7 @@ CLIENTS = {"aiohttp": open_sender, "curl": open_curl_sender}
 KEY = b"bench-signing-key"
 
 
-async def _drive(sender: Any, url: str, body: bytes, n: int, concurrency: int) -> int:
+async def drive(sender: Any, url: str, body: bytes, n: int, concurrency: int) -> int:
     """Send ``n`` signed POSTs from ``concurrency`` lanes; the number that failed."""
     numbers = iter(range(n))
     failed = 0
@@ -55,10 +55,10 @@ async def _drive(sender: Any, url: str, body: bytes, n: int, concurrency: int) -
 async def measure(client: str, url: str, n: int, concurrency: int, warmup: int) -> dict[str, Any]:
     body = orjson.dumps({"id": "evt", "type": "order.reminder", "data": event_body(0)["data"]})
     async with CLIENTS[client](allow_private=True, max_connections=concurrency) as sender:
-        await _drive(sender, url + "/warmup", body, warmup, concurrency)
+        await drive(sender, url + "/warmup", body, warmup, concurrency)
         before = resource.getrusage(resource.RUSAGE_SELF)
         clock = time.perf_counter()
-        failed = await _drive(sender, url + f"/{client}", body, n, concurrency)
+        failed = await drive(sender, url + f"/{client}", body, n, concurrency)
         seconds = time.perf_counter() - clock
         after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -8,6 +8,9 @@ Scenarios, each to the same fast local receiver (bench/receiver.py, its own proc
 - ``celery``: Celery 5 + Redis + requests (prefork, 2 processes: one per core), signing included; the
   EVENTS x FANOUT tasks are enqueued first and deliveries/s is measured at the receiver, first to last POST.
 - ``aiohttp``: the bare client ceiling: the same number of signed POSTs from one process, 100 in flight.
+- ``curl``: hookline's own libcurl sender (``CurlSender``, the worker's default) with nothing else: the same
+  signed POSTs, 100 in flight, on uvloop as `hookline serve` runs. No storage, no queue: the most hookline's
+  deliveries could reach on this machine, and ``curl / celery`` the highest ratio any hookline could show.
 
     uv sync --group bench && .venv/bin/python bench/throughput.py [--events 5000] [--fanout 2]
 
@@ -26,6 +29,7 @@ from typing import Any
 
 import httpx
 import orjson
+import uvloop
 from common import (
     HERE,
     OPERATOR,
@@ -39,8 +43,10 @@ from common import (
     wait_count,
     write,
 )
+from senders import drive
 
 from hookline import signing
+from hookline.sender.curl import open_curl_sender
 
 BATCH = 500
 
@@ -125,7 +131,12 @@ def celery(target: str, events: int, fanout: int) -> dict[str, Any]:
         celery_app.deliver.delay(f"{target}/celery", f"msg_{i}", body)
     worker = ["celery", "-A", "celery_app", "worker", "-P", "prefork", "-c", "2", "--loglevel", "WARNING"]
     with process([str(Path(sys.executable).parent / worker[0]), *worker[1:]], {"PYTHONPATH": str(HERE)}):
-        got = wait_count(target, n, 600)
+        return _received(target, n, 600)
+
+
+def _received(target: str, n: int, timeout: float) -> dict[str, Any]:
+    """Deliveries/s at the receiver, its first POST to its last, once ``n`` have arrived."""
+    got = wait_count(target, n, timeout)
     seconds = got["last"] - got["first"]
     return {"deliveries": got["n"], "seconds": round(seconds, 3), "per_s": round(got["n"] / seconds, 1)}
 
@@ -147,9 +158,18 @@ async def aiohttp_ceiling(target: str, events: int, fanout: int) -> dict[str, An
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
         await asyncio.gather(*(sender(session) for _ in range(100)))
-    got = wait_count(target, n, 60)
-    seconds = got["last"] - got["first"]
-    return {"deliveries": got["n"], "seconds": round(seconds, 3), "per_s": round(got["n"] / seconds, 1)}
+    return _received(target, n, 60)
+
+
+async def curl_ceiling(target: str, events: int, fanout: int) -> dict[str, Any]:
+    n = events * fanout
+    body = orjson.dumps({"id": "evt", "type": "order.reminder", "data": event_body(0)["data"]})
+    reset(target)
+    async with open_curl_sender(allow_private=True, max_connections=100) as sender:
+        failed = await drive(sender, f"{target}/curl", body, n, 100)
+    if failed:
+        raise SystemExit(f"the bare curl sender failed {failed} of {n} POSTs")
+    return _received(target, n, 60)
 
 
 def chart(rows: dict[str, dict[str, Any]], path: Path) -> None:
@@ -160,7 +180,11 @@ def chart(rows: dict[str, dict[str, Any]], path: Path) -> None:
 
     names = list(rows)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.barh(names, [rows[n]["per_s"] for n in names], color=["#2b6cb0", "#2c7a7b", "#a0aec0", "#718096"])
+    ax.barh(
+        names,
+        [rows[n]["per_s"] for n in names],
+        color=["#2b6cb0", "#2c7a7b", "#a0aec0", "#718096", "#4a5568"],
+    )
     ax.set_xlabel("deliveries per second (higher is better)")
     ax.invert_yaxis()
     fig.tight_layout()
@@ -171,7 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--fanout", type=int, default=2)
-    parser.add_argument("--only", default="hookline-sqlite,hookline-postgres,celery,aiohttp")
+    parser.add_argument("--only", default="hookline-sqlite,hookline-postgres,celery,aiohttp,curl")
     parser.add_argument("--name", default="", help="suffix of the results files (throughput[_NAME])")
     args = parser.parse_args()
     wanted = args.only.split(",")
@@ -185,10 +209,12 @@ def main() -> None:
             rows["celery"] = celery(target, args.events, args.fanout)
         if "aiohttp" in wanted:
             rows["aiohttp"] = asyncio.run(aiohttp_ceiling(target, args.events, args.fanout))
+        if "curl" in wanted:
+            rows["curl"] = uvloop.run(curl_ceiling(target, args.events, args.fanout))
     ratios = {}
-    for name in ("hookline-sqlite", "hookline-postgres"):
-        for base in ("celery", "aiohttp"):
-            if name in rows and base in rows:
+    for name in ("hookline-sqlite", "hookline-postgres", "curl"):
+        for base in ("celery", "aiohttp", "curl"):
+            if name != base and name in rows and base in rows:
                 ratios[f"{name} / {base}"] = round(rows[name]["per_s"] / rows[base]["per_s"], 2)
     stem = "throughput" + (f"_{args.name}" if args.name else "")
     result = {
