@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from hookline.retry import RetryPolicy
 
@@ -85,6 +85,29 @@ class Job:
     # covers its timeout, and handing the job back only works while the row still carries it, so a job
     # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
     leased_until: float = math.inf
+
+
+class Dispatch(Protocol):
+    """A worker in this process that takes freshly accepted deliveries straight from ingestion.
+
+    Ingestion reserves room, stores that many deliveries already leased (``next_attempt_at`` = the lease's
+    end, as a claim would), and after the commit hands their jobs over: no claim reads them back. It settles
+    every reservation, with no jobs when the transaction failed. Should this process die in between, the
+    leases run out and any worker claims those deliveries (at least once, as after any claim).
+    """
+
+    @property
+    def lease_s(self) -> float:
+        """How long the deliveries handed over stay leased to the worker."""
+        ...
+
+    def reserve(self, wanted: int) -> int:
+        """Room for up to ``wanted`` jobs, reserved; how many (0 when stopping or full)."""
+        ...
+
+    def settle(self, reserved: int, jobs: list[Job]) -> None:
+        """Give back a reservation of ``reserved`` and start ``jobs`` (at most that many)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline.config import Settings
@@ -85,6 +85,8 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
         await wakeup.listen(db)
         async with open_http_sender(settings) as sender:
             runtime.worker = Worker(db, sender, wakeup, worker_settings(settings))
+            # Ingestion in this process hands new deliveries straight to this worker.
+            runtime.context = context = replace(context, dispatch=runtime.worker)
             task = asyncio.create_task(runtime.worker.run())
             purger = asyncio.create_task(
                 retention.run_periodically(db, settings.retention_days * 86400, settings.retention_interval_s)

@@ -15,8 +15,9 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from hookline import signing, telemetry
 from hookline.errors import Unavailable
@@ -66,12 +67,39 @@ class Worker:
         self._clock = clock
         self._rand = rand
         self._inflight: dict[str, Job] = {}
+        self._reserved = 0  # room promised to ingestion in this process (``reserve``), not yet settled
         self._skipped: set[str] = set()  # targets the last claim left out (``Gate.saturated``)
         self._gate = Gate(settings.per_target)
         self._slot_freed = asyncio.Event()
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the last one, stop
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def lease_s(self) -> float:
+        return self._settings.lease_s
+
+    def reserve(self, wanted: int) -> int:
+        """Room for up to ``wanted`` deliveries handed over by ingestion (``models.Dispatch``)."""
+        if self._stopping.is_set():
+            return 0
+        granted = max(0, min(wanted, self._free()))
+        self._reserved += granted
+        return granted
+
+    def settle(self, reserved: int, jobs: list[Job]) -> None:
+        """Release a reservation and start the jobs ingestion stored leased to this worker."""
+        self._reserved -= reserved
+        if self._stopping.is_set():
+            # Too late to start: give them back to the queue now rather than when their lease ends.
+            self._spawn(self._hand_back([(job, self._clock()) for job in jobs]))
+            return
+        deferred = [back for job in jobs if (back := self._start(job)) is not None]
+        if deferred:
+            self._spawn(self._hand_back(deferred))
+
+    def _free(self) -> int:
+        return self._settings.concurrency - len(self._inflight) - self._reserved
 
     def stop(self) -> None:
         """Stop claiming; ``run`` returns once in-flight deliveries finish or are handed back."""
@@ -94,7 +122,7 @@ class Worker:
             await self._finish_recording(recorder)
 
     async def _claim_round(self) -> None:
-        free = self._settings.concurrency - len(self._inflight)
+        free = self._free()
         if free <= 0:
             self._slot_freed.clear()
             await self._slot_freed.wait()
@@ -140,7 +168,11 @@ class Worker:
 
     def _launch(self, job: Job) -> None:
         self._inflight[job.delivery_id] = job
-        task = asyncio.create_task(self._deliver(job))
+        self._spawn(self._deliver(job))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task that ``_drain`` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -178,9 +210,7 @@ class Worker:
         for waiting in released.start:
             self._launch(waiting)
         if released.back:
-            task = asyncio.create_task(self._hand_back(released.back))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._hand_back(released.back))
 
     async def _attempt(self, job: Job) -> Outcome:
         ts = int(self._clock())

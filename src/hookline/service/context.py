@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.models import Dispatch
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 
@@ -19,6 +20,8 @@ class Context:
     allow_private_targets: bool = False
     require_https: bool = False
     clock: Callable[[], float] = field(default=time.time)
+    #: The worker of this process, which takes new deliveries straight from ingestion (None: no worker here).
+    dispatch: Dispatch | None = None
     #: Recently verified API keys (by digest): (valid until, principal). See ``auth.authenticate``.
     principals: dict[str, tuple[float, Any]] = field(default_factory=dict)
     #: Merchant ids known to exist (see ``auth.merchant_for``).

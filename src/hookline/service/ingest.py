@@ -11,11 +11,11 @@ from typing import Any
 
 from hookline import catalog, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Conflict, Invalid
-from hookline.models import JSON, Event
+from hookline.models import JSON, DeliveryStatus, Event
 from hookline.service import objects
 from hookline.service.context import Context
 from hookline.snapshot import Pending
-from hookline.storage import events
+from hookline.storage import events, queue
 from hookline.storage import routes as route_store
 from hookline.storage.events import Accepted
 from hookline.storage.records import Row
@@ -126,36 +126,69 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     _no_duplicate_ids(parsed)
     _none_of_ours(parsed, batch_many)
     try:
-        accepted = await _store(ctx, merchant_id, parsed, raws)
+        accepted, waiting = await _store(ctx, merchant_id, parsed, raws)
     except Conflict as exc:
         if not events.is_race(exc):
             raise
         # Two posts of the same new id raced (PostgreSQL); this one runs again and finds the winner's rows.
-        accepted = await _store(ctx, merchant_id, parsed, raws)
-    if any(a.created and a.delivery_ids for a in accepted):
+        accepted, waiting = await _store(ctx, merchant_id, parsed, raws)
+    if waiting:
         ctx.wakeup.ring()
     telemetry.events_ingested(sum(a.created for a in accepted))
     return [Ingested(a.event_id, a.delivery_ids, a.created) for a in accepted]
 
 
-async def _store(ctx: Context, merchant_id: str, parsed: list[Event], raws: list[Any]) -> list[Accepted]:
+async def _store(
+    ctx: Context, merchant_id: str, parsed: list[Event], raws: list[Any]
+) -> tuple[list[Accepted], bool]:
     """Route, enrich, build and store, in one transaction: the routes and objects read are the ones the
-    deliveries are built from, and a request costs one transaction's round trips, not three."""
-    async with ctx.db.write() as conn:
-        now = ctx.clock()
-        routes = await route_store.for_ingest(conn, merchant_id)
-        by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
-        for kind in {e.type for e in parsed}:
-            by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
-        matched = [by_type[e.type] for e in parsed]
-        pending, own = _own_objects(merchant_id, parsed, now)
-        requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
-        found = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
-        batch = [
-            (events.row(e, raw, now), _deliveries(e, rs, f, now))
-            for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
-        ]
-        return await events.accept(conn, batch, objects=own)
+    deliveries are built from, and a request costs one transaction's round trips, not three.
+
+    With a worker in this process (``ctx.dispatch``), the deliveries it has room for are stored leased and
+    handed to it after the commit. Also returns whether new deliveries wait in the queue for a claim.
+    """
+    dispatch = ctx.dispatch
+    reserved = 0
+    handed: list[tuple[Row, Row]] = []
+    try:
+        async with ctx.db.write() as conn:
+            now = ctx.clock()
+            routes = await route_store.for_ingest(conn, merchant_id)
+            by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
+            for kind in {e.type for e in parsed}:
+                by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
+            matched = [by_type[e.type] for e in parsed]
+            pending, own = _own_objects(merchant_id, parsed, now)
+            requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
+            found = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
+            batch = [
+                (events.row(e, raw, now), _deliveries(e, rs, f, now))
+                for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
+            ]
+            due = _due(batch, routes)
+            if dispatch is not None and due:
+                reserved = dispatch.reserve(len(due))
+                handed = due[:reserved]
+                for delivery, _ in handed:
+                    delivery["next_attempt_at"] = now + dispatch.lease_s
+            accepted = await events.accept(conn, batch, objects=own, notify=len(handed) < len(due))
+    except BaseException:
+        if dispatch is not None:
+            dispatch.settle(reserved, [])
+        raise
+    created = {d for a in accepted if a.created for d in a.delivery_ids}
+    if dispatch is not None:
+        jobs = [queue.fresh_job(d, r, d["next_attempt_at"], now) for d, r in handed if d["id"] in created]
+        dispatch.settle(reserved, jobs)
+    return accepted, any(d["id"] in created for d, _ in due[len(handed) :])
+
+
+def _due(batch: list[tuple[Row, list[Row]]], routes: list[Row]) -> list[tuple[Row, Row]]:
+    """The new deliveries due at once (not held, not failed), each with its route."""
+    by_id = {r["id"]: r for r in routes}
+    return [
+        (d, by_id[d["route_id"]]) for _, rows in batch for d in rows if d["status"] == DeliveryStatus.PENDING
+    ]
 
 
 def _none_of_ours(parsed: list[Event], batch_many: bool) -> None:

@@ -404,6 +404,13 @@ def _sqlite_engine(url: Any, *, immediate: bool, pool_size: int) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # The driver is in autocommit mode; SQLAlchemy's transactions begin here, of the kind we choose.
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: every transaction begins, and SQLAlchemy's statement machinery cost more
+        # than the BEGIN itself (errors are wrapped as SQLAlchemy would, for ``_begin``'s retry).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            driver.execute(begin)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
 
     return engine

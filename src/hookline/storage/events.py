@@ -70,13 +70,18 @@ async def notify_workers(conn: Conn) -> None:
 
 
 async def accept(
-    conn: Conn, batch: Sequence[tuple[Row, list[Row]]], objects: Mapping[str, Sequence[Row]] | None = None
+    conn: Conn,
+    batch: Sequence[tuple[Row, list[Row]]],
+    objects: Mapping[str, Sequence[Row]] | None = None,
+    *,
+    notify: bool = True,
 ) -> list[Accepted]:
     """Store each (event, deliveries) pair unless its id is already taken, in the caller's transaction.
 
     ``objects`` are platform objects to upsert with an event (by event id): only when the event is new,
     so that posting an old event again cannot roll an object back to an older copy.
-    On PostgreSQL the transaction also NOTIFYs the workers; the notification leaves at commit.
+    On PostgreSQL the transaction also NOTIFYs the workers (unless ``notify`` is false: nothing new is due
+    for them); the notification leaves at commit.
     Two posts of the same new id at once: the loser's transaction fails with a Conflict that ``is_race``
     recognises, and running it again finds the winner's rows.
     """
@@ -104,7 +109,8 @@ async def accept(
     await object_store.upsert(conn, new_objects)
     if new_deliveries:
         await insert_rows(conn, deliveries, new_deliveries)
-        await notify_workers(conn)
+        if notify:
+            await notify_workers(conn)
     return results
 
 

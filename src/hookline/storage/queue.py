@@ -99,6 +99,12 @@ class _Sending:
     retry: RetryPolicy
 
 
+def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job:
+    """The job of a delivery just stored already leased (``models.Dispatch``); ``route`` as ``for_ingest``
+    gives it, with its target's URL and keys."""
+    return _job(delivery, _sending(route, now), leased_until)
+
+
 def _sending(route: Any, now: float) -> _Sending:
     keys = [route["signing_key"].encode()]
     if route["expiring_signing_key"] and (route["signing_key_expiry"] or 0) > now:

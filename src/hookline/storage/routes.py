@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
@@ -70,12 +70,20 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
 
 # Built once: on the ingest path, building the statement cost more than running it.
 _FOR_INGEST = (
-    select(routes)
+    # With the target's URL and keys: a delivery handed straight to this process's worker needs them.
+    select(
+        routes,
+        targets.c.url,
+        targets.c.signing_key,
+        targets.c.expiring_signing_key,
+        targets.c.signing_key_expiry,
+    )
     .join(targets, targets.c.id == routes.c.target_id)
     .where(
         routes.c.merchant_id == bindparam("merchant_id"),
         routes.c.deleted.is_(None),
-        routes.c.state.in_((RouteState.ACTIVE, RouteState.HALTED)),
+        # Not IN: a literal list is expanded at every execution, which cost a quarter of a one-event ingest.
+        or_(routes.c.state == RouteState.ACTIVE, routes.c.state == RouteState.HALTED),
         targets.c.enabled.is_(True),
         targets.c.deleted.is_(None),
     )
@@ -84,7 +92,8 @@ _FOR_INGEST = (
 
 
 async def for_ingest(conn: Conn, merchant_id: str) -> list[Row]:
-    """The merchant's routes that can receive events (active or halted) whose target is enabled."""
+    """The merchant's routes that can receive events (active or halted) whose target is enabled, each with
+    its target's ``url``, ``signing_key``, ``expiring_signing_key`` and ``signing_key_expiry``."""
     found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
     return [dict(r) for r in found.mappings()]
 

@@ -1,0 +1,130 @@
+"""Ingestion hands new deliveries straight to the worker of its process, stored leased: no claim reads them
+back, and should the process die before sending them, any worker claims them once the lease runs out."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.errors import Conflict
+from hookline.models import Job
+from hookline.service import ingest
+from hookline.service.context import Context
+from hookline.storage import queue
+from hookline.storage.database import Database
+from hookline.storage.wakeup import Wakeup
+from hookline.worker import Worker, WorkerSettings
+from test_pipeline import _event, _route
+
+LEASE_S = 30.0
+
+
+class Dispatch:
+    """A worker that grants up to ``room`` and keeps what it is handed."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.lease_s = LEASE_S
+        self.settled: list[tuple[int, list[Job]]] = []
+
+    def reserve(self, wanted: int) -> int:
+        granted = min(wanted, self.room)
+        self.room -= granted
+        return granted
+
+    def settle(self, reserved: int, jobs: list[Job]) -> None:
+        self.room += reserved
+        self.settled.append((reserved, jobs))
+
+
+async def _two_routes(db_url: str) -> tuple[str, dict[str, Any]]:
+    """A merchant with two routes for orders; its id, and the first target."""
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        client = Client(http, merchant["api_key"])
+        target, _ = await _route(client, "https://one.example/hook", ["order.*"])
+        await _route(client, "https://two.example/hook", ["order.*"])
+        target |= await client.ok("GET", f"/v1/targets/{target['id']}/signing-key")
+    return str(merchant["id"]), target
+
+
+async def test_the_deliveries_it_has_room_for_go_to_the_worker_leased(db_url: str) -> None:
+    merchant_id, target = await _two_routes(db_url)
+    db = Database(db_url)
+    dispatch = Dispatch(room=1)
+    ctx = Context(db=db, wakeup=Wakeup(), dispatch=dispatch)
+    try:
+        before = time.time()
+        [accepted] = await ingest.ingest(ctx, merchant_id, [_event("e1")])
+        assert len(accepted.deliveries) == 2 and dispatch.room == 1
+        [(reserved, [job])] = dispatch.settled
+        assert reserved == 1 and job.delivery_id in accepted.deliveries
+        assert job.leased_until >= before + LEASE_S and (job.attempts, job.budget_used) == (0, 0)
+        if job.target_id == target["id"]:  # the first route's (the other's URL and key differ)
+            assert job.url == target["url"] and job.keys == (target["signing_key"].encode(),)
+        else:
+            assert job.url == "https://two.example/hook" and len(job.keys) == 1
+        # The other one waits in the queue for a claim; the handed one is leased, like a claimed one.
+        now = time.time() + 1
+        [claimed] = await queue.claim(db, now, 10, 60)
+        assert claimed.delivery_id != job.delivery_id
+        assert claimed.payload == job.payload  # the same body, both routes shaped alike
+        # The worker died without sending it: once the lease is over it is claimed like any other.
+        [again] = await queue.claim(db, job.leased_until + 1, 10, 60)
+        assert again.delivery_id == job.delivery_id
+        assert (again.url, again.keys, again.timeout_s, again.retry) == (
+            job.url,
+            job.keys,
+            job.timeout_s,
+            job.retry,
+        )
+
+        # The same event again creates nothing, so nothing is handed over.
+        await ingest.ingest(ctx, merchant_id, [_event("e1")])
+        assert dispatch.settled[-1][1] == [] and dispatch.room == 1
+    finally:
+        await db.close()
+
+
+async def test_a_failed_ingestion_gives_the_room_back_and_hands_nothing(db_url: str) -> None:
+    merchant_id, _ = await _two_routes(db_url)
+    db = Database(db_url)
+    dispatch = Dispatch(room=10)
+    ctx = Context(db=db, wakeup=Wakeup(), dispatch=dispatch)
+    try:
+        await ingest.ingest(ctx, merchant_id, [_event("e1")])
+        other = _event("e1")
+        other["data"]["object"]["total"] = "99.00"
+        with pytest.raises(Conflict):
+            await ingest.ingest(ctx, merchant_id, [_event("e2"), other])
+        assert dispatch.settled[-1] == (4, []) and dispatch.room == 10  # both events, both routes
+        # e2 was not stored either: nothing is due but e1's two handed (leased) deliveries.
+        assert await queue.claim(db, time.time() + 1, 10, 60) == []
+    finally:
+        await db.close()
+
+
+async def test_the_worker_grants_only_its_free_room_and_nothing_once_stopping(db_url: str) -> None:
+    merchant_id, _ = await _two_routes(db_url)
+    db = Database(db_url)
+    worker = Worker(db, sender=None, wakeup=Wakeup(), settings=WorkerSettings(concurrency=3))  # type: ignore[arg-type]
+    try:
+        assert worker.reserve(2) == 2 and worker.reserve(5) == 1 and worker.reserve(1) == 0
+        worker.settle(2, [])
+        assert worker.reserve(4) == 2
+        worker.settle(3, [])
+        # Stopping: no room, and what ingestion hands over anyway goes back to the queue at once.
+        dispatch = Dispatch(room=2)
+        await ingest.ingest(Context(db=db, wakeup=Wakeup(), dispatch=dispatch), merchant_id, [_event("e1")])
+        [(_, jobs)] = dispatch.settled
+        worker.stop()
+        assert worker.reserve(1) == 0
+        worker.settle(0, jobs)
+        await worker.run()  # returns at once (stopped), after the hand-back it started
+        claimed = await queue.claim(db, time.time() + 1, 10, 60)
+        assert sorted(j.delivery_id for j in claimed) == sorted(j.delivery_id for j in jobs)
+    finally:
+        await db.close()
