@@ -1,8 +1,10 @@
 """Ingest -> delivered latency at fixed offered rates (fan-out 1), with an open-loop sender.
 
 hookline runs as `hookline serve` on a fresh SQLite file (``--engine sqlite``), or as `hookline api` + one
-`hookline worker` on a fresh PostgreSQL database (``--engine postgres``). One merchant, one route to one
-recording receiver (bench/receiver.py ``--arrivals``: ``{Hookline-Event-Id: arrival time}``).
+`hookline worker` on a fresh PostgreSQL database (``--engine postgres``); ``--processes serve|split``
+chooses either way for either engine (in one `serve` process, ingestion hands new deliveries straight to
+its worker; split, they go through the queue and a wake-up). One merchant, one route to one recording
+receiver (bench/receiver.py ``--arrivals``: ``{Hookline-Event-Id: arrival time}``).
 
 For each rate the sender posts, every tick (10 ms), the events due by then in one batch request, whether or
 not the earlier requests have been answered (open loop; at most ``--max-inflight`` requests outstanding, a
@@ -12,8 +14,8 @@ Each rate lasts ``--duration`` seconds or ``--max-events`` events, whichever is 
 are waited for (at most ``--drain-timeout`` s); events that never arrived count as infinitely late.
 A 2 s warm-up at 100 events/s comes first and is not measured.
 
-    cd bench && ../.venv/bin/python latency.py [--engine sqlite|postgres] [--rates 100,1000,5000]
-        [--duration 10] [--max-events 100000]
+    cd bench && ../.venv/bin/python latency.py [--engine sqlite|postgres] [--processes serve|split]
+        [--rates 100,1000,5000] [--duration 10] [--max-events 100000]
 
 Writes bench/results/latency_ENGINE.{json,md,png}.
 """
@@ -188,7 +190,7 @@ async def measure(
 
 async def run(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     rates = [float(r) for r in args.rates.split(",")]
-    commands = ["serve"] if engine == "sqlite" else ["api", "worker"]
+    commands = ["serve"] if args.processes == "serve" else ["api", "worker"]
     with receiver(arrivals=True) as target:
         async with database(engine) as url:
             env = hookline_env(url, free_port())
@@ -243,11 +245,8 @@ def goal_line(rows: list[dict[str, Any]]) -> str:
 
 
 def report(engine: str, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    setup = (
-        "`hookline serve` (SQLite)"
-        if engine == "sqlite"
-        else "`hookline api` + `hookline worker` (PostgreSQL)"
-    )
+    processes = "`hookline serve`" if args.processes == "serve" else "`hookline api` + `hookline worker`"
+    setup = f"{processes} ({'SQLite' if engine == 'sqlite' else 'PostgreSQL'})"
     lines = [
         f"# Latency, ingest -> delivered ({engine})",
         "",
@@ -270,6 +269,7 @@ def report(engine: str, rows: list[dict[str, Any]], args: argparse.Namespace) ->
     lines += ["", goal_line(rows), ""]
     result = {
         "engine": engine,
+        "processes": args.processes,
         "duration_s": args.duration,
         "max_events": args.max_events,
         "tick_ms": args.tick_ms,
@@ -279,12 +279,21 @@ def report(engine: str, rows: list[dict[str, Any]], args: argparse.Namespace) ->
     }
     name = f"latency_{engine}" + (f"_{args.name}" if args.name else "")
     write(name, result, "\n".join(lines))
-    chart(rows, f"hookline latency, {engine}, fan-out 1, {args.tick_ms:g} ms ticks", RESULTS / f"{name}.png")
+    chart(
+        rows,
+        f"hookline latency, {engine} ({args.processes}), fan-out 1, {args.tick_ms:g} ms ticks",
+        RESULTS / f"{name}.png",
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--processes",
+        choices=["serve", "split"],
+        help="one `serve` process, or `api` + `worker` (default: serve on SQLite, split on PostgreSQL)",
+    )
     parser.add_argument("--rates", default="100,1000,5000", help="offered events/s, comma-separated")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate")
     parser.add_argument("--max-events", type=int, default=100_000, help="events per rate at most")
@@ -293,6 +302,7 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for deliveries")
     parser.add_argument("--name", default="", help="suffix of the results files (latency_ENGINE[_NAME])")
     args = parser.parse_args()
+    args.processes = args.processes or ("serve" if args.engine == "sqlite" else "split")
     args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = asyncio.run(run(args.engine, args))
     report(args.engine, rows, args)

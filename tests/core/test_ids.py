@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hookline import ids
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -27,3 +29,11 @@ def test_ids_differ_within_one_millisecond() -> None:
     made = {ids.new("evt", now=1_700_000_000.0) for _ in range(1000)}
     assert len(made) == 1000
     assert all(_decode(i[4:]) >> 80 == 1_700_000_000_000 for i in made)
+
+
+def test_the_last_80_bits_are_the_random_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    random = bytes(range(250, 240, -1))
+    monkeypatch.setattr(ids.os, "urandom", lambda n: random[:n])
+    made = ids.new("evt", now=(2**48 - 1) / 1000)  # the last millisecond ULID can carry
+    value = _decode(made[4:])
+    assert value >> 80 == 2**48 - 1 and value & (2**80 - 1) == int.from_bytes(random, "big")

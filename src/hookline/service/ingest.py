@@ -80,10 +80,24 @@ def _family(event: Event) -> str:
     return event.type.partition(".")[0]
 
 
-def _request(seq: int, event: Event, routes: list[Row]) -> snapshot.Request:
-    family = _family(event)
-    kinds = frozenset().union(*(snapshot.kinds_for(fanout.columns(r, family)) for r in routes))
-    return snapshot.Request(family, event.object, kinds, seq)
+@dataclass(frozen=True, slots=True)
+class _Matched:
+    """The routes an event type goes to, with what is worked out once per type rather than per event."""
+
+    routes: list[Row]
+    keys: list[tuple[Any, ...]]  # each route's ``fanout.shaping_key``
+    kinds: frozenset[str]  # the object kinds their snapshots need
+
+    @classmethod
+    def of(cls, event_type: str, routes: list[Row]) -> _Matched:
+        family = event_type.partition(".")[0]
+        mine = [r for r in routes if routing.matches(r["event_types"], event_type)]
+        keys = [fanout.shaping_key(r, family) for r in mine]
+        return cls(mine, keys, frozenset().union(*(snapshot.kinds_for(k[0]) for k in keys)))
+
+
+def _request(seq: int, event: Event, matched: _Matched) -> snapshot.Request:
+    return snapshot.Request(_family(event), event.object, matched.kinds, seq)
 
 
 def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pending, dict[str, list[Row]]]:
@@ -98,13 +112,11 @@ def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pen
     return pending, rows
 
 
-def _deliveries(event: Event, routes: list[Row], found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
+def _deliveries(event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
     """One delivery per route; routes that shape the body alike share one build of it."""
-    family = _family(event)
     bodies: dict[tuple[Any, ...], fanout.Body] = {}
     rows = []
-    for route in routes:
-        key = fanout.shaping_key(route, family)
+    for route, key in zip(matched.routes, matched.keys, strict=True):
         if key not in bodies:
             bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route)
         rows.append(fanout.delivery(ids.new("dlv", now=now), event, route, bodies[key], now))
@@ -154,9 +166,9 @@ async def _store(
         async with ctx.db.write() as conn:
             now = ctx.clock()
             routes = await route_store.for_ingest(conn, merchant_id)
-            by_type: dict[str, list[Row]] = {}  # a batch has few types: match each once
-            for kind in {e.type for e in parsed}:
-                by_type[kind] = [r for r in routes if routing.matches(r["event_types"], kind)]
+            by_type = {
+                kind: _Matched.of(kind, routes) for kind in {e.type for e in parsed}
+            }  # a batch has few
             matched = [by_type[e.type] for e in parsed]
             pending, own = _own_objects(merchant_id, parsed, now)
             requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]

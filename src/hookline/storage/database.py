@@ -25,6 +25,7 @@ import contextlib
 import enum
 import functools
 import logging
+import operator
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -170,16 +171,20 @@ class _Inline:
         binds = [_sqlite_value(table.c[name]) for name in names]
         quoted = ", ".join(f'"{name}"' for name in names)
         sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
-        params = [
-            tuple(
-                row[name] if bind is None else bind(row[name])
-                for name, bind in zip(names, binds, strict=True)
-            )
-            for row in rows
-        ]
+        # Each row's values in one C call; only the few columns with a conversion (JSON) are touched again.
+        values = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        converted = [(i, bind) for i, bind in enumerate(binds) if bind is not None]
+        params: list[Sequence[Any]] = []
+        for row in rows:
+            got = values(row)
+            if converted:
+                got = list(got)
+                for i, bind in converted:
+                    got[i] = bind(got[i])
+            params.append(got)
         self._executemany(sql, params)
 
-    def _executemany(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+    def _executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         driver = self.sync.connection.driver_connection
         assert driver is not None
         try:
