@@ -31,6 +31,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, TypeVarTuple, overload
 
+import asyncpg
 import orjson
 from sqlalchemy import (
     JSON,
@@ -46,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from hookline.errors import Conflict, Unavailable
@@ -167,22 +168,10 @@ class _Inline:
         self._executemany(sql, [tuple({**constants, **row}[name] for name in names) for row in rows])
 
     def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        names = list(rows[0])
-        binds = [_sqlite_value(table.c[name]) for name in names]
+        names, records = _records(table, rows)
         quoted = ", ".join(f'"{name}"' for name in names)
         sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
-        # Each row's values in one C call; only the few columns with a conversion (JSON) are touched again.
-        values = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-        converted = [(i, bind) for i, bind in enumerate(binds) if bind is not None]
-        params: list[Sequence[Any]] = []
-        for row in rows:
-            got = values(row)
-            if converted:
-                got = list(got)
-                for i, bind in converted:
-                    got[i] = bind(got[i])
-            params.append(got)
-        self._executemany(sql, params)
+        self._executemany(sql, records)
 
     def _executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         driver = self.sync.connection.driver_connection
@@ -204,8 +193,39 @@ async def insert_rows(conn: Conn, table: Table, rows: Sequence[Mapping[str, Any]
         return
     if isinstance(conn, _Inline):
         conn.insert_rows(table, rows)
+    elif isinstance(conn, AsyncConnection) and (driver := await _copying(conn)) is not None:
+        await _copy_rows(driver, table, rows)
     else:
         await conn.execute(insert(table), list(rows))
+
+
+async def _copying(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` if its transaction has begun on the server, else None.
+
+    SQLAlchemy begins it there with the transaction's first statement, and a ``COPY`` must not run outside
+    it: before that, rows go in by ``executemany`` as usual (``tests/storage/test_bulk_rows.py`` checks that
+    the ingest and record paths COPY).
+    """
+    adapted = (await conn.get_raw_connection()).dbapi_connection
+    if adapted is None or getattr(adapted, "_transaction", None) is None:
+        return None
+    return adapted.driver_connection
+
+
+async def _copy_rows(driver: asyncpg.Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The rows through PostgreSQL's ``COPY``, in the caller's transaction: one command for the batch, where
+    an ``executemany`` runs the ``INSERT`` once per row (ingesting an event with 2 deliveries: 328 -> 200 µs).
+    Values are bound as they would be for the ``INSERT`` (JSON as its text)."""
+    names, records = _records(table, rows)
+    statement = f"COPY {table.name}"
+    try:
+        await driver.copy_records_to_table(table.name, records=records, columns=names)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+    except asyncpg.InterfaceError as exc:  # the connection is closed or broken
+        raise InterfaceError(statement, None, exc) from exc
+    except asyncpg.PostgresError as exc:  # ``translate_errors`` tells a refusing server by its SQLSTATE
+        raise DBAPIError(statement, None, exc) from exc
 
 
 async def execute_many(conn: Conn, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -234,8 +254,26 @@ def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, 
     return str(compiled.string), names, constants
 
 
-def _sqlite_value(column: Column[Any]) -> Callable[[Any], Any] | None:
-    """How a value of ``column`` is bound on SQLite, as SQLAlchemy would bind it (JSON None is ``null``)."""
+def _records(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Sequence[Any]]]:
+    """The column names of ``rows`` (all with the same keys) and each row's values in that order, bound as
+    SQLAlchemy would bind them for an ``INSERT`` (JSON as its text), for the drivers' bulk calls."""
+    names = list(rows[0])
+    # Each row's values in one C call; only the few columns with a conversion (JSON) are touched again.
+    values = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    converted = [(i, bind) for i, name in enumerate(names) if (bind := _json_value(table.c[name]))]
+    records: list[Sequence[Any]] = []
+    for row in rows:
+        got = values(row)
+        if converted:
+            got = list(got)
+            for i, bind in converted:
+                got[i] = bind(got[i])
+        records.append(got)
+    return names, records
+
+
+def _json_value(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a value of ``column`` is bound, as SQLAlchemy binds it (JSON None is ``null``); None: as it is."""
     if isinstance(column.type, JSON):
         if column.type.none_as_null:
             return lambda value: None if value is None else _json_text(value)
