@@ -84,3 +84,11 @@ def create_app(
     dashboard.mount(app)
     app.router.lifespan_context = lifespan
     return app
+
+
+def create_probes_app(runtime: Runtime) -> FastAPI:
+    """A worker process's ``/healthz``, ``/readyz`` and ``/metrics``, over its open runtime."""
+    app = api_app.build_probes()
+    app.state.runtime = runtime
+    app.state.context = runtime.context
+    return app

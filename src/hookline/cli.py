@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import gc
 import json
 import logging
 import random
 import signal
+import socket
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import click
 import uvicorn
 
 from hookline import __version__
-from hookline.asgi import create_app
+from hookline.asgi import create_app, create_probes_app
 from hookline.config import Settings
-from hookline.runtime import open_runtime
+from hookline.runtime import Runtime, open_runtime
 from hookline.sender.api_client import ApiError
 from hookline.service import retention
 from hookline.simulator import driver
@@ -131,13 +133,30 @@ def api(database_url: str | None, host: str | None, port: int | None) -> None:
 
 @main.command()
 @_db_option
-def worker(database_url: str | None) -> None:
+@_host_option
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve /metrics, /healthz and /readyz on this port (0: none). Overrides HOOKLINE_METRICS_PORT.",
+)
+def worker(database_url: str | None, host: str | None, metrics_port: int | None) -> None:
     """The delivery worker alone; any number may run against one PostgreSQL database."""
-    settings = _settings(database_url=database_url)
-    _run(_work(settings))
+    settings = _settings(database_url=database_url, host=host, metrics_port=metrics_port)
+    # Bound before anything starts: a port in use stops the worker at once, with the reason.
+    probes = _listen(settings.host, settings.metrics_port) if settings.metrics_port else None
+    _run(_work(settings, probes))
 
 
-async def _work(settings: Settings) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve the worker's metrics on {host}:{port}: {exc}") from exc
+
+
+async def _work(settings: Settings, probes: socket.socket | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,9 +166,38 @@ async def _work(settings: Settings) -> None:
     ) as runtime:
         if runtime.new_operator_key:
             print(f"hookline: operator key (shown once, keep it): {runtime.new_operator_key}", flush=True)
-        print("hookline: worker running", flush=True)
-        await stop.wait()
-        click.echo("hookline: stopping: finishing in-flight deliveries", err=True)
+        async with _serving_probes(runtime, probes):
+            print("hookline: worker running", flush=True)
+            await stop.wait()
+            click.echo("hookline: stopping: finishing in-flight deliveries", err=True)
+
+
+class _ProbeServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the worker's own handle SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _serving_probes(runtime: Runtime, probes: socket.socket | None) -> AsyncIterator[None]:
+    """``/metrics``, ``/healthz`` and ``/readyz`` on the bound socket while the block runs (if any)."""
+    if probes is None:
+        yield
+        return
+    config = uvicorn.Config(create_probes_app(runtime), log_level="warning", lifespan="off")
+    server = _ProbeServer(config)
+    task = asyncio.create_task(server.serve(sockets=[probes]))
+    host, port = probes.getsockname()[:2]
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    print(f"hookline: worker metrics at http://{where}/metrics", flush=True)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+        probes.close()
 
 
 @main.command()

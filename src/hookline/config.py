@@ -17,6 +17,9 @@ class Settings:
     #: Address the HTTP server binds.
     host: str = "127.0.0.1"
     port: int = 8080
+    #: ``hookline worker`` serves ``/metrics``, ``/healthz`` and ``/readyz`` on ``host`` at this port (0: it
+    #: serves no HTTP). The API and ``serve`` serve them on ``port``.
+    metrics_port: int = 0
     #: The operator's key; when empty one is generated at first start and printed once.
     operator_key: str = ""
     #: Allow targets on loopback, private, link-local addresses (development and tests only).

@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from hookline import __version__
-from hookline.api import deliveries, deps, events, health, merchants, objects, problems, routes, targets
+from hookline.api import (
+    deliveries,
+    deps,
+    events,
+    health,
+    merchants,
+    objects,
+    problems,
+    prometheus,
+    routes,
+    targets,
+)
 from hookline.api import metrics as metrics_api
 from hookline.api import ordergroove as ordergroove_api
 from hookline.api import recovery as recovery_api
@@ -18,10 +29,21 @@ def build() -> FastAPI:
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
         dependencies=[Depends(deps.refuse_nul)],
     )
-    for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api):
+    for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api, prometheus):
         app.include_router(module.router, responses=problems.RESPONSES)
     # /webhook_targets: Ordergroove-shaped, errors included
     app.include_router(ordergroove_api.router, responses=ordergroove_api.ERRORS)
     app.include_router(recovery_api.router, responses=problems.RESPONSES)  # resend, replay, tests, /v1/jobs
+    problems.install(app)
+    return app
+
+
+def build_probes() -> FastAPI:
+    """What a worker process serves on its metrics port: ``/healthz``, ``/readyz`` and ``/metrics``."""
+    app = FastAPI(
+        title="hookline worker", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
+    )
+    app.include_router(health.router)
+    app.include_router(prometheus.router)
     problems.install(app)
     return app

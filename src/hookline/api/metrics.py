@@ -1,13 +1,11 @@
-"""Metrics: a route's 30-day counters, series and latency; a merchant's summary; Prometheus ``/metrics``."""
+"""Route metrics (30-day counters, series, latency) and a merchant's summary; Prometheus is ``prometheus``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from starlette.responses import Response
+from fastapi import APIRouter
 
-from hookline import telemetry
 from hookline.api.deps import Ctx, MerchantId
 from hookline.api.render import JSON, iso
 from hookline.service import metrics, times
@@ -50,13 +48,3 @@ async def merchant_summary(ctx: Ctx, merchant_id: MerchantId) -> JSON:
             "routes": [{"route_id": rid, **counters} for rid, counters in found["routes"].items()],
         }
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def prometheus(request: Request, ctx: Ctx) -> Response:
-    """Prometheus text exposition of this process (no auth: operators scrape it; it names no merchant)."""
-    depth: metrics.QueueDepth | None = getattr(request.app.state, "queue_depth", None)
-    if depth is None:
-        depth = request.app.state.queue_depth = metrics.QueueDepth()
-    body, content_type = telemetry.exposition(await depth.read(ctx))
-    return Response(body, media_type=content_type)
