@@ -12,12 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hookline.errors import NotFound
 from hookline.snapshot import PARENT_FIELDS, Found, Need
-from hookline.storage import lookup
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import objects
@@ -97,16 +96,8 @@ async def _query(
     # By id (the primary key), or by the parent field (an order's items), whose id has a column and index.
     if via is not None and via != PARENT_FIELDS.get(kind):
         raise ValueError(f"objects of kind {kind!r} are not looked up by {via!r}")
-    query = _by(conn.dialect.name, via is not None)
-    found = await conn.execute(query, {"merchant_id": merchant_id, "kind": kind, "values": values})
-    return [(str(r.value), r.public_id, r.data) for r in found]
-
-
-@functools.cache
-def _by(dialect_name: str, parent: bool) -> Any:
-    """Objects of ``:merchant_id`` and ``:kind`` by id, or by parent id, among ``:values`` (``lookup``)."""
-    column = objects.c.parent_id if parent else objects.c.public_id
-    mine = (objects.c.merchant_id == bindparam("merchant_id"), objects.c.kind == bindparam("kind"))
-    return lookup.each_of(
-        dialect_name, [column.label("value"), objects.c.public_id, objects.c.data], column, "values", *mine
+    column = objects.c.public_id if via is None else objects.c.parent_id
+    query = select(column.label("value"), objects.c.public_id, objects.c.data).where(
+        objects.c.merchant_id == merchant_id, objects.c.kind == kind, column.in_(values)
     )
+    return [(str(r.value), r.public_id, r.data) for r in await conn.execute(query)]

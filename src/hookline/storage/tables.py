@@ -118,15 +118,7 @@ objects = Table(
     # The id named by the kind's parent field (an item's order; ``snapshot.parent_id``), for reverse lookups.
     Column("parent_id", String(100), nullable=True),
     Index("ix_objects_email", "merchant_id", "email"),
-    # Only objects with a parent (an order's items): a look-up by id cannot mistake it for the primary key.
-    Index(
-        "ix_objects_parent",
-        "merchant_id",
-        "kind",
-        "parent_id",
-        postgresql_where=text("parent_id IS NOT NULL"),
-        sqlite_where=text("parent_id IS NOT NULL"),
-    ),
+    Index("ix_objects_parent", "merchant_id", "kind", "parent_id"),
 )
 
 jobs = Table(

@@ -1,6 +1,5 @@
 """Objects carry the id their parent field names (an item's order), indexed: an order's items are found
-through the index instead of by reading every item of the merchant. The index holds only objects with a
-parent: it is smaller, and a look-up by id cannot take it for the primary key's prefix (``storage.lookup``).
+through the index instead of by reading every item of the merchant.
 
 Revision ID: 0005
 Revises: 0004
@@ -22,18 +21,11 @@ branch_labels = None
 depends_on = None
 
 _PAGE = 1000
-_HAS_PARENT = sa.text("parent_id IS NOT NULL")
 
 
 def upgrade() -> None:
     op.add_column("objects", sa.Column("parent_id", sa.String(100), nullable=True))
-    op.create_index(
-        "ix_objects_parent",
-        "objects",
-        ["merchant_id", "kind", "parent_id"],
-        postgresql_where=_HAS_PARENT,
-        sqlite_where=_HAS_PARENT,
-    )
+    op.create_index("ix_objects_parent", "objects", ["merchant_id", "kind", "parent_id"])
     _backfill(op.get_bind())
 
 
@@ -83,5 +75,5 @@ def _data(raw: Any) -> Any:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_objects_parent", "objects", postgresql_where=_HAS_PARENT, sqlite_where=_HAS_PARENT)
+    op.drop_index("ix_objects_parent", "objects")
     op.drop_column("objects", "parent_id")
