@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import String, bindparam, func, select, text, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hookline import catalog
@@ -120,35 +119,10 @@ def is_race(exc: Conflict) -> bool:
     return isinstance(exc.__cause__, IntegrityError)
 
 
-def _taken_statement(dialect_name: str) -> Any:
-    """The ids of a batch already stored, with their body hashes: ``ids`` of ``merchant_id``.
-
-    On PostgreSQL, one look-up by primary key per id, whatever the statistics say. With an ``IN`` list of
-    hundreds of ids and no statistics (a young table, or autovacuum off), the planner took the list to match
-    most of the table and the merchant to match few rows, and read all the merchant's events for every batch:
-    ingest slowed as the table grew (5,700 events/s at first, 1,200 after 100,000 events). The ``OFFSET 0``
-    keeps the per-id subquery apart so that it stays a primary-key look-up. SQLite reads an ``IN`` list
-    through the primary key anyway.
-    """
-    if dialect_name != "postgresql":
-        return select(events.c.id, events.c.body_hash).where(
-            events.c.merchant_id == bindparam("merchant_id"),
-            events.c.id.in_(bindparam("ids", expanding=True)),
-        )
-    wanted = (
-        func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("id").render_derived(name="wanted")
-    )
-    found = (
-        select(events.c.id, events.c.body_hash)
-        .where(events.c.merchant_id == bindparam("merchant_id"), events.c.id == wanted.c.id)
-        .offset(0)
-        .lateral("found")
-    )
-    return select(found.c.id, found.c.body_hash).select_from(wanted).join(found, true())
-
-
-# Built once per dialect (the look-up runs for every ingest request).
-_TAKEN = {name: _taken_statement(name) for name in ("sqlite", "postgresql")}
+# Built once (the look-up runs for every ingest request).
+_TAKEN = select(events.c.id, events.c.body_hash).where(
+    events.c.merchant_id == bindparam("merchant_id"), events.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
@@ -158,7 +132,7 @@ async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], A
         by_merchant.setdefault(event["merchant_id"], []).append(event["id"])
     found: dict[tuple[str, str], Accepted] = {}
     for merchant_id, ids in by_merchant.items():
-        taken = await conn.execute(_TAKEN[conn.dialect.name], {"merchant_id": merchant_id, "ids": ids})
+        taken = await conn.execute(_TAKEN, {"merchant_id": merchant_id, "ids": ids})
         hashes: dict[str, str] = {event_id: body_hash for event_id, body_hash in taken.all()}
         if not hashes:
             continue
