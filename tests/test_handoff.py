@@ -3,7 +3,9 @@ back, and should the process die before sending them, any worker claims them onc
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -51,12 +53,20 @@ async def _two_routes(db_url: str) -> tuple[str, dict[str, Any]]:
     return str(merchant["id"]), target
 
 
+@contextlib.asynccontextmanager
+async def _ingesting(db: Database, room: int) -> AsyncIterator[tuple[Context, Dispatch]]:
+    """Ingestion on ``db`` with a worker that has ``room``; the database is closed at the end."""
+    dispatch = Dispatch(room=room)
+    try:
+        yield Context(db=db, wakeup=Wakeup(), dispatch=dispatch), dispatch
+    finally:
+        await db.close()
+
+
 async def test_the_deliveries_it_has_room_for_go_to_the_worker_leased(db_url: str) -> None:
     merchant_id, target = await _two_routes(db_url)
     db = Database(db_url)
-    dispatch = Dispatch(room=1)
-    ctx = Context(db=db, wakeup=Wakeup(), dispatch=dispatch)
-    try:
+    async with _ingesting(db, room=1) as (ctx, dispatch):
         before = time.time()
         [accepted] = await ingest.ingest(ctx, merchant_id, [_event("e1")])
         assert len(accepted.deliveries) == 2 and dispatch.room == 1
@@ -85,16 +95,12 @@ async def test_the_deliveries_it_has_room_for_go_to_the_worker_leased(db_url: st
         # The same event again creates nothing, so nothing is handed over.
         await ingest.ingest(ctx, merchant_id, [_event("e1")])
         assert dispatch.settled[-1][1] == [] and dispatch.room == 1
-    finally:
-        await db.close()
 
 
 async def test_a_failed_ingestion_gives_the_room_back_and_hands_nothing(db_url: str) -> None:
     merchant_id, _ = await _two_routes(db_url)
     db = Database(db_url)
-    dispatch = Dispatch(room=10)
-    ctx = Context(db=db, wakeup=Wakeup(), dispatch=dispatch)
-    try:
+    async with _ingesting(db, room=10) as (ctx, dispatch):
         await ingest.ingest(ctx, merchant_id, [_event("e1")])
         other = _event("e1")
         other["data"]["object"]["total"] = "99.00"
@@ -103,8 +109,6 @@ async def test_a_failed_ingestion_gives_the_room_back_and_hands_nothing(db_url: 
         assert dispatch.settled[-1] == (4, []) and dispatch.room == 10  # both events, both routes
         # e2 was not stored either: nothing is due but e1's two handed (leased) deliveries.
         assert await queue.claim(db, time.time() + 1, 10, 60) == []
-    finally:
-        await db.close()
 
 
 async def test_the_worker_grants_only_its_free_room_and_nothing_once_stopping(db_url: str) -> None:
