@@ -3,6 +3,7 @@ back, and should the process die before sending them, any worker claims them onc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -130,5 +131,19 @@ async def test_the_worker_grants_only_its_free_room_and_nothing_once_stopping(db
         await worker.run()  # returns at once (stopped), after the hand-back it started
         claimed = await queue.claim(db, time.time() + 1, 10, 60)
         assert sorted(j.delivery_id for j in claimed) == sorted(j.delivery_id for j in jobs)
+    finally:
+        await db.close()
+
+
+async def test_room_given_back_unused_wakes_a_claim_round_waiting_for_room(db_url: str) -> None:
+    db = Database(db_url)
+    worker = Worker(db, sender=None, wakeup=Wakeup(), settings=WorkerSettings(concurrency=2))  # type: ignore[arg-type]
+    try:
+        assert worker.reserve(2) == 2  # ingestion took all the room
+        waiting = asyncio.create_task(worker._claim_round())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # no room: it waits for some
+        worker.settle(2, [])  # the transaction failed: nothing to start, all the room is free again
+        await asyncio.wait_for(waiting, 5)
     finally:
         await db.close()

@@ -90,6 +90,11 @@ class Worker:
     def settle(self, reserved: int, jobs: list[Job]) -> None:
         """Release a reservation and start the jobs ingestion stored leased to this worker."""
         self._reserved -= reserved
+        if reserved:
+            # Room the reservation held may be free again (a failed transaction, events already stored, jobs
+            # that go back to the queue): a claim round waiting for room looks again, as no delivery ending
+            # might tell it.
+            self._slot_freed.set()
         if self._stopping.is_set():
             # Too late to start: give them back to the queue now rather than when their lease ends.
             self._spawn(self._hand_back([(job, self._clock()) for job in jobs]))
