@@ -76,8 +76,8 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
     )
 
 
-def _family(event: Event) -> str:
-    return event.type.partition(".")[0]
+def _family(event_type: str) -> str:
+    return event_type.partition(".")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,14 @@ class _Matched:
 
     @classmethod
     def of(cls, event_type: str, routes: list[Row]) -> _Matched:
-        family = event_type.partition(".")[0]
+        family = _family(event_type)
         mine = [r for r in routes if routing.matches(r["event_types"], event_type)]
         keys = [fanout.shaping_key(r, family) for r in mine]
         return cls(mine, keys, frozenset().union(*(snapshot.kinds_for(k[0]) for k in keys)))
 
 
 def _request(seq: int, event: Event, matched: _Matched) -> snapshot.Request:
-    return snapshot.Request(_family(event), event.object, matched.kinds, seq)
+    return snapshot.Request(_family(event.type), event.object, matched.kinds, seq)
 
 
 def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pending, dict[str, list[Row]]]:
@@ -105,7 +105,7 @@ def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pen
     pending = Pending()
     rows: dict[str, list[Row]] = {}
     for seq, event in enumerate(parsed):
-        own = snapshot.own_object(_family(event), event.object)
+        own = snapshot.own_object(_family(event.type), event.object)
         if own is not None:
             pending.add(seq, *own, event.object)
             rows[event.id] = [objects.row(merchant_id, *own, event.object, now)]
@@ -166,9 +166,8 @@ async def _store(
         async with ctx.db.write() as conn:
             now = ctx.clock()
             routes = await route_store.for_ingest(conn, merchant_id)
-            by_type = {
-                kind: _Matched.of(kind, routes) for kind in {e.type for e in parsed}
-            }  # a batch has few
+            # A batch has few event types: routes are matched, and their shaping worked out, once per type.
+            by_type = {kind: _Matched.of(kind, routes) for kind in {e.type for e in parsed}}
             matched = [by_type[e.type] for e in parsed]
             pending, own = _own_objects(merchant_id, parsed, now)
             requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
