@@ -210,7 +210,7 @@ class Jwks {
     try {
       response = await fetch(this.url, {
         headers: { accept: "application/json" },
-        redirect: "error",
+        redirect: "error", // an https:// URL must not lead to http://, where anyone could hand over keys
         signal: AbortSignal.timeout(this.timeoutSeconds * 1000),
       });
       text = await response.text();

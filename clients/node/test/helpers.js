@@ -36,16 +36,24 @@ function jwk(privateKey) {
   return { kty: "OKP", crv: "Ed25519", x, kid: x.slice(0, 8), use: "sig" };
 }
 
-/** Serves `state.document` with `state.status` at any path; counts requests. Resolves to the state. */
+const PATH = "/jwks/tgt_1.json";
+
+/** Serves `state.document` with `state.status` at `state.url`, redirects every other path there; counts
+ * requests. Resolves to the state. */
 async function jwksServer() {
   const state = { document: { keys: [] }, status: 200, requests: 0, url: "" };
   const server = http.createServer((req, res) => {
     state.requests += 1;
+    if (req.url !== PATH) {
+      res.writeHead(301, { location: PATH }); // elsewhere: moved permanently to the document
+      res.end();
+      return;
+    }
     res.writeHead(state.status, { "content-type": "application/json" });
     res.end(JSON.stringify(state.document));
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.url = `http://127.0.0.1:${server.address().port}/jwks/tgt_1.json`;
+  state.url = `http://127.0.0.1:${server.address().port}${PATH}`;
   state.close = () =>
     new Promise((resolve) => {
       server.closeAllConnections();

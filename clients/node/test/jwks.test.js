@@ -106,6 +106,16 @@ for (const [status, document] of unusable) {
     }));
 }
 
+test("redirects are not followed", () =>
+  withServer(async (server) => {
+    const key = newKey();
+    server.document = { keys: [jwk(key)] };
+    await new StandardWebhooks({ jwksUrl: server.url }).verify(BODY, signed(key), { now: TS });
+    const moved = new StandardWebhooks({ jwksUrl: server.url.replace("tgt_1", "moved") });
+    await assert.rejects(moved.verify(BODY, signed(key), { now: TS }), KeyFetchError);
+    assert.equal(server.requests, 2); // the document, the redirect, and nothing after it
+  }));
+
 test("an unreachable document is a KeyFetchError", async () => {
   const server = await jwksServer();
   const url = server.url;

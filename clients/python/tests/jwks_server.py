@@ -32,8 +32,11 @@ def jwk(key: Ed25519PrivateKey) -> dict[str, str]:
     return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": x[:8], "use": "sig"}
 
 
+PATH = "/jwks/tgt_1.json"
+
+
 class JwksServer:
-    """Serves ``document`` (or ``status``) at any path and counts the requests."""
+    """Serves ``document`` (with ``status``) at ``url``, redirects every other path there; counts requests."""
 
     def __init__(self) -> None:
         self.document: Any = {"keys": []}
@@ -50,6 +53,11 @@ def serving() -> Iterator[JwksServer]:
         def do_GET(self) -> None:
             state.requests += 1
             body = json.dumps(state.document).encode()
+            if self.path != PATH:  # elsewhere: moved permanently to the document
+                self.send_response(301)
+                self.send_header("Location", PATH)
+                self.end_headers()
+                return
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -62,7 +70,7 @@ def serving() -> Iterator[JwksServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks/tgt_1.json"
+    state.url = f"http://127.0.0.1:{server.server_address[1]}{PATH}"
     try:
         yield state
     finally:

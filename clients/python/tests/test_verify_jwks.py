@@ -98,6 +98,16 @@ def test_no_usable_document_and_nothing_cached(server: JwksServer, status: int, 
         StandardWebhooks(jwks_url=server.url).verify(BODY, _signed(Ed25519PrivateKey.generate()), now=TS)
 
 
+def test_redirects_are_not_followed(server: JwksServer) -> None:
+    key = Ed25519PrivateKey.generate()
+    server.document = {"keys": [jwk(key)]}
+    StandardWebhooks(jwks_url=server.url).verify(BODY, _signed(key), now=TS)
+    moved = server.url.replace("tgt_1", "moved")
+    with pytest.raises(KeyFetchError):
+        StandardWebhooks(jwks_url=moved).verify(BODY, _signed(key), now=TS)
+    assert server.requests == 2  # the document, the redirect, and nothing after it
+
+
 def test_an_unreachable_document_is_a_key_fetch_error() -> None:
     with serving() as server:
         url = server.url

@@ -24,6 +24,17 @@ from hookline_verify.errors import KeyFetchError
 MAX_DOCUMENT_BYTES = 1 << 20
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are refused: one could lead an https:// URL to plain http://, where anyone on the path
+    could hand over keys of their own. The URL to configure is the one hookline publishes."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class Jwks:
     def __init__(
         self,
@@ -77,7 +88,7 @@ class Jwks:
     def _download(self) -> bytes:
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+            with _OPENER.open(request, timeout=self._timeout_s) as response:
                 body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise KeyFetchError(f"cannot fetch the JWKS document {self.url}: {exc}") from exc
