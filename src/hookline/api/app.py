@@ -10,6 +10,7 @@ from hookline.api import (
     deps,
     events,
     health,
+    jwks,
     merchants,
     objects,
     problems,
@@ -29,7 +30,8 @@ def build() -> FastAPI:
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
         dependencies=[Depends(deps.refuse_nul)],
     )
-    for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api, prometheus):
+    modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)
+    for module in modules:
         app.include_router(module.router, responses=problems.RESPONSES)
     # /webhook_targets: Ordergroove-shaped, errors included
     app.include_router(ordergroove_api.router, responses=ordergroove_api.ERRORS)
