@@ -193,6 +193,34 @@ async def test_out_of_range_or_unknown_fields_are_400(merchant: Client) -> None:
         await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, **extra))
 
 
+async def test_booleans_are_not_numbers(merchant: Client) -> None:
+    tid = await _target(merchant)
+    numbers = [
+        ({"timeout_s": True}, "timeout_s"),
+        ({"retry": {"initial_interval_s": True}}, "retry.initial_interval_s"),
+        ({"retry": {"max_interval_s": True}}, "retry.max_interval_s"),
+        ({"retry": {"max_attempts": True}}, "retry.max_attempts"),
+        ({"retry": {"max_attempts": False}}, "retry.max_attempts"),
+        ({"auto_halt": {"failures": False}}, "auto_halt.failures"),
+        ({"auto_halt": {"window_s": True}}, "auto_halt.window_s"),
+        ({"retry": {"max_attempts": "3"}}, "retry.max_attempts"),  # nor is a number in quotes
+        ({"timeout_s": "5"}, "timeout_s"),
+    ]
+    for extra, field in numbers:
+        _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, **extra)), 400, field)
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, retry={"max_attempts": 3}))
+    for extra, field in numbers:
+        response = await merchant.call("PATCH", f"/v1/routes/{route['id']}", json=extra)
+        _problem(response, 400, field)
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
+    # Whole numbers written with a fraction and integers for seconds stay numbers.
+    patched = await merchant.ok(
+        "PATCH", f"/v1/routes/{route['id']}", json={"timeout_s": 7, "retry": {"max_attempts": 4.0}}
+    )
+    assert patched["timeout_s"] == 7 and patched["retry"]["max_attempts"] == 4
+
+
 async def test_missing_fields_are_400(merchant: Client) -> None:
     for missing in ("name", "target_id", "event_types"):
         body = _route("tgt_x")
