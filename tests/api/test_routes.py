@@ -221,6 +221,25 @@ async def test_booleans_are_not_numbers(merchant: Client) -> None:
     assert patched["timeout_s"] == 7 and patched["retry"]["max_attempts"] == 4
 
 
+# Characters that hide or reorder text: a right-to-left override, zero-width space, joiner and non-joiner,
+# word joiner, byte-order mark, left-to-right mark, isolates, the line and paragraph separators, controls.
+DISGUISING = ["\u202e", "\u200b", "\u200d", "\u200c", "\u2060", "\ufeff", "\u200e", "\u2066", "\u2028"]
+DISGUISING += ["\u2029", "\x1b", "\t", "\n", "\x85"]
+
+
+async def test_names_that_hide_or_reorder_text_are_400(merchant: Client) -> None:
+    tid = await _target(merchant)
+    for char in DISGUISING:
+        response = await merchant.call("POST", "/v1/routes", json=_route(tid, name=f"pay{char}ments"))
+        assert f"U+{ord(char):04X}" in _problem(response, 400, "name")["detail"]
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, name="Zahlungen für Ω ☕ 注文"))
+    for char in DISGUISING:
+        patch = {"name": f"{char}orders"}
+        _problem(await merchant.call("PATCH", f"/v1/routes/{route['id']}", json=patch), 400, "name")
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
+
+
 async def test_missing_fields_are_400(merchant: Client) -> None:
     for missing in ("name", "target_id", "event_types"):
         body = _route("tgt_x")

@@ -8,7 +8,7 @@ from typing import Any
 from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
-from hookline.service import operational
+from hookline.service import names, operational
 from hookline.service.context import Context
 from hookline.storage import records
 from hookline.storage import routes as route_store
@@ -120,12 +120,6 @@ def _check_timeout(timeout_s: float) -> float:
     return timeout_s
 
 
-def _check_name(name: str) -> str:
-    if not name.strip() or len(name) > 200:
-        raise Invalid("a route needs a name of 1 to 200 characters", fields={"name": "1 to 200 characters"})
-    return name.strip()
-
-
 async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
     try:
         await records.get(ctx.db, targets, merchant_id, target_id)
@@ -140,7 +134,7 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
     row = {
         "id": ids.new("rte"),
         "merchant_id": merchant_id,
-        "name": _check_name(spec["name"]),
+        "name": names.check(spec["name"], "a route"),
         "target_id": await _check_target(ctx, merchant_id, spec["target_id"]),
         "event_types": routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements),
         "state": RouteState(spec.get("state") or RouteState.ACTIVE).value,
@@ -171,7 +165,7 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
     current = await get(ctx, merchant_id, route_id)
     values: Row = {}
     if patch.get("name") is not None:
-        values["name"] = _check_name(patch["name"])
+        values["name"] = names.check(patch["name"], "a route")
     if patch.get("target_id") is not None:
         values["target_id"] = await _check_target(ctx, merchant_id, patch["target_id"])
     if patch.get("event_types") is not None:
