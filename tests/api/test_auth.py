@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -174,6 +175,37 @@ async def test_new_key_works_and_revoked_key_stops(operator: Client, merchant: C
     keys = {k["id"]: k for k in (await operator.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]}
     assert keys[first["id"]]["revoked"] is not None and keys[added["id"]]["revoked"] is None
     _problem(await operator.call("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}"), 404)
+
+
+async def test_a_merchant_cannot_revoke_its_last_key(operator: Client, merchant: Client) -> None:
+    mid = merchant.merchant_id  # type: ignore[attr-defined]
+    [first] = (await merchant.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    body = _problem(await merchant.call("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}"), 409)
+    assert "last active API key" in body["detail"] and f"/v1/merchants/{mid}/api-keys" in body["detail"]
+    await merchant.ok("GET", "/v1/targets")  # nothing changed
+
+    # With a new key first, the old one can go (even the one the request is made with).
+    added = await merchant.ok("POST", f"/v1/merchants/{mid}/api-keys", 201)
+    second = Client(merchant.http, added["api_key"])
+    assert await merchant.ok("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}", 204) is None
+    _problem(await merchant.call("GET", "/v1/targets"), 401)
+    _problem(await second.call("DELETE", f"/v1/merchants/{mid}/api-keys/{added['id']}"), 409)
+    await second.ok("GET", "/v1/targets")
+
+    # Each of two keys revokes the other at once: one of them stays (the other request is refused as the
+    # last key's revocation, or, if its own key went first, as unauthorised).
+    third = await second.ok("POST", f"/v1/merchants/{mid}/api-keys", 201)
+    pairs = [(second, third["id"]), (Client(merchant.http, third["api_key"]), added["id"])]
+    answers = await asyncio.gather(*(c.call("DELETE", f"/v1/merchants/{mid}/api-keys/{k}") for c, k in pairs))
+    assert sorted(a.status_code for a in answers) in ([204, 401], [204, 409])
+    keys = (await operator.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    assert len([k for k in keys if k["revoked"] is None]) == 1
+
+    # The operator may cut a merchant off (a leaked key, a closed account): it keeps its own key.
+    [last] = [k for k in keys if k["revoked"] is None]
+    assert await operator.ok("DELETE", f"/v1/merchants/{mid}/api-keys/{last['id']}", 204) is None
+    keys = (await operator.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    assert all(k["revoked"] is not None for k in keys)
 
 
 async def test_merchant_manages_only_its_own_keys(operator: Client, merchant: Client) -> None:

@@ -49,8 +49,10 @@ async def add_key(ctx: Context, merchant_id: str) -> tuple[Row, str]:
     return row, key
 
 
-async def revoke_key(ctx: Context, merchant_id: str, key_id: str) -> None:
-    await merchants.revoke_key(ctx.db, merchant_id, key_id, ctx.clock())
+async def revoke_key(ctx: Context, merchant_id: str, key_id: str, *, by_operator: bool) -> None:
+    """Revoke a key. A merchant may not revoke its last active key (it would lock itself out for good);
+    the operator may, to cut a merchant off."""
+    await merchants.revoke_key(ctx.db, merchant_id, key_id, ctx.clock(), keep_one=not by_operator)
     forget_keys(ctx)
 
 

@@ -42,17 +42,29 @@ async def add_key(db: Database, key: dict[str, Any]) -> None:
         await conn.execute(insert(api_keys).values(**key))
 
 
-async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float) -> None:
+async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float, *, keep_one: bool) -> None:
+    """Revoke an active key of the merchant; with ``keep_one``, never its last active one (Conflict)."""
     async with db.write() as conn:
-        result = await conn.execute(
-            update(api_keys)
-            .where(
-                api_keys.c.id == key_id, api_keys.c.merchant_id == merchant_id, api_keys.c.revoked.is_(None)
-            )
-            .values(revoked=now)
+        # The merchant's row locked first: two revocations at once count each other's keys (PostgreSQL;
+        # SQLite writes one transaction at a time anyway).
+        await conn.execute(select(merchants.c.id).where(merchants.c.id == merchant_id).with_for_update())
+        active = set(
+            (
+                await conn.execute(
+                    select(api_keys.c.id).where(
+                        api_keys.c.merchant_id == merchant_id, api_keys.c.revoked.is_(None)
+                    )
+                )
+            ).scalars()
         )
-    if result.rowcount == 0:
-        raise NotFound(f"API key {key_id} not found")
+        if key_id not in active:
+            raise NotFound(f"API key {key_id} not found")
+        if keep_one and active == {key_id}:
+            raise Conflict(
+                f"{key_id} is the merchant's last active API key: revoking it would lock the merchant out. "
+                f"Create a new key first (POST /v1/merchants/{merchant_id}/api-keys), then revoke this one"
+            )
+        await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked=now))
 
 
 async def keys(db: Database, merchant_id: str) -> list[dict[str, Any]]:
