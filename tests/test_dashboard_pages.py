@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from typing import Any
@@ -174,6 +175,40 @@ async def test_a_route_is_created_and_edited_through_the_form(
     edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
     assert "{kind: type}" in edit.text and 'value="5"' in edit.text
     assert len((await merchant.ok("GET", "/v1/targets"))["data"]) == 1
+
+
+TEXTAREA = re.compile(r'<textarea id="f-headers-input"[^>]*>(.*?)</textarea>', re.S)
+
+
+async def test_the_edit_form_round_trips_custom_headers_exactly(
+    http: httpx.AsyncClient, merchant: Client
+) -> None:
+    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/x"})
+    headers = {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b" & <c>', "X-Empty": "", "X-Colon": ":"}
+    body = {"name": "r", "target_id": target["id"], "event_types": ["order.*"], "headers": headers}
+    route = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    token = await signed_in(http, merchant.key)
+    edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
+    found = TEXTAREA.search(edit.text)
+    assert found, edit.text
+    shown = html.unescape(found.group(1))
+    form = {"csrf": token, "name": "r", "target_id": target["id"], "event_types": "order.*"}
+    # A browser sends a textarea's lines with CRLF.
+    saved = await http.post(
+        f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": shown.replace("\n", "\r\n")}
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["headers"] == headers
+
+    # A line separator inside a value is part of that value (refused), never a second header.
+    for sneaky in ["X-Shop: acme\u2028X-Injected: yes", "X-Shop: acme\x85X-Injected: yes", "X-Shop: a\x0bb"]:
+        answer = await http.post(f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": sneaky})
+        assert answer.status_code == 400 and 'id="err-headers"' in answer.text
+    twice = await http.post(
+        f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": "X-A: 1\r\nx-a: 2"}
+    )
+    assert twice.status_code == 400 and 'id="err-headers"' in twice.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["headers"] == headers
 
 
 async def test_form_errors_are_shown_next_to_their_fields(http: httpx.AsyncClient, merchant: Client) -> None:

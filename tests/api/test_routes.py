@@ -144,6 +144,33 @@ async def test_reserved_or_malformed_headers_are_400(merchant: Client) -> None:
     assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
 
 
+async def test_header_values_are_visible_ascii_and_framing_headers_are_reserved(merchant: Client) -> None:
+    tid = await _target(merchant)
+    hop_by_hop = ["Transfer-Encoding", "Content-Encoding", "Connection", "Upgrade", "Expect", "Trailer"]
+    for name in [*hop_by_hop, "TE", "Keep-Alive", "Proxy-Authorization", "hookline-event-id", "User-Agent"]:
+        response = await merchant.call("POST", "/v1/routes", json=_route(tid, headers={name: "x"}))
+        assert name in _problem(response, 400, "headers")["detail"]
+    # Vertical tab, form feed, line and paragraph separators, NEL, DEL, raw non-ASCII, other controls.
+    for char in ["\x0b", "\x0c", "\u2028", "\u2029", "\x85", "\x7f", "\u00e9", "\x1b", "\u200b"]:
+        response = await merchant.call(
+            "POST", "/v1/routes", json=_route(tid, headers={"X-Shop": f"a{char}b"})
+        )
+        assert f"U+{ord(char):04X}" in _problem(response, 400, "headers")["detail"]
+    twice = {"X-Shop": "a", "x-shop": "b"}
+    _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, headers=twice)), 400, "headers")
+    too_long = {"X-Shop": "a" * 4097}
+    _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, headers=too_long)), 400, "headers")
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+
+    # Spaces and tabs inside a value are kept; around it they mean nothing in HTTP, and are dropped.
+    kept = {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b", <c>', "X-Padded": "  v\t"}
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, headers=kept))
+    assert route["headers"] == {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b", <c>', "X-Padded": "v"}
+    for bad in [{"Connection": "close"}, {"X-Shop": "a\u2028X-Injected: yes"}]:
+        _problem(await merchant.call("PATCH", f"/v1/routes/{route['id']}", json={"headers": bad}), 400)
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
+
+
 async def test_custom_headers_arrive(merchant: Client, receiver: Receiver) -> None:
     tid = await _target(merchant, receiver.url + "/custom")
     await merchant.ok(
