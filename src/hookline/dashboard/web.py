@@ -126,7 +126,12 @@ def redirect(request: Request, path: str, **query: str) -> RedirectResponse:
 
 
 async def read_form(request: Request, csrf: str) -> FormData:
-    """The POSTed form, after checking its CSRF token and refusing NUL characters (PostgreSQL has none)."""
+    """The POSTed form, after checking its CSRF token and refusing NUL characters (PostgreSQL has none).
+
+    Every change the dashboard makes comes through here, so a read-only session is refused here too.
+    """
+    if getattr(getattr(request.state, "session", None), "read_only", False):
+        raise errors.Forbidden("This session can look but not change anything.")
     form = await request.form(max_files=0, max_fields=2000)
     sent = form.get("csrf")
     # Bytes: compare_digest refuses str holding non-ASCII characters, which a forged form may send.
