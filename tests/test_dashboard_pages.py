@@ -82,6 +82,18 @@ async def test_sign_in_with_a_wrong_key_shows_an_error(http: httpx.AsyncClient) 
     assert empty.status_code == 401 and "Enter your API key" in empty.text
 
 
+async def test_failed_sign_ins_are_throttled(db_url: str) -> None:
+    async with running_app(app_settings(db_url, auth_failure_limit=3), worker=False) as http:
+        for _ in range(3):
+            assert (await sign_in(http, "hl_mk_wrong")).status_code == 401
+        answer = await sign_in(http, OPERATOR_KEY)  # the right key waits as well
+        assert answer.status_code == 429 and 18 <= int(answer.headers["retry-after"]) <= 20  # 60 s / 3
+        assert "Too many failed sign-ins" in answer.text and "hookline_session" not in str(http.cookies)
+        # The API answers the same address in the same way: one count for both.
+        api = await http.get("/v1/merchants", headers={"Authorization": f"Bearer {OPERATOR_KEY}"})
+        assert api.status_code == 429
+
+
 async def test_session_cookie_is_httponly_samesite_and_secure_over_https(
     http: httpx.AsyncClient, merchant: Client
 ) -> None:

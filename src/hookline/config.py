@@ -51,6 +51,12 @@ class Settings:
     #: The worker's HTTP client: ``curl`` (libcurl through pycurl), or ``aiohttp``. Same behaviour (the sender
     #: tests run on both); curl takes about half the CPU per request (bench/senders.py).
     http_client: str = "curl"
+    #: Failed authentications (unknown or revoked API keys, failed dashboard sign-ins) a client address may
+    #: make at once before it is answered 429; after that one more per ``auth_failure_window_s / limit``
+    #: seconds (0: no throttling). Counted per process, in a table of at most ``auth_failure_addresses``.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: float = 60.0
+    auth_failure_addresses: int = 100_000
     #: Database connection pool size (PostgreSQL).
     pool_size: int = 10
     #: Log as JSON lines instead of text.

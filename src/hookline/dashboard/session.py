@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hookline.dashboard import web
-from hookline.errors import Forbidden, NotFound, Unauthorized
+from hookline.errors import Forbidden, NotFound, Throttled, Unauthorized
 from hookline.service import auth, merchants, sessions
 
 COOKIE = "hookline_session"
@@ -159,12 +159,12 @@ async def sign_in(request: Request) -> Response:
     pending = unseal(await sessions.secret(ctx), request.cookies.get(SIGN_IN_COOKIE), "sign_in", ctx.clock())
     form = await web.read_form(request, str(pending["csrf"]) if pending else "")
     key, wanted = web.text(form, "key"), web.text(form, "next")
+    client = request.client.host if request.client else None
     try:
-        principal = await auth.authenticate(ctx, key or None)
-    except Unauthorized:
-        problem = "Enter your API key." if not key else "That key is not valid (unknown or revoked)."
+        principal = await auth.authenticate(ctx, key or None, client=client, via="dashboard")
+    except (Unauthorized, Throttled) as exc:
         csrf = str(pending["csrf"]) if pending else ""
-        return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
+        return _refused(request, exc, bool(key), csrf, wanted)
     where = "/merchants" if principal.operator else _safe_next(request, wanted)
     signed_in = web.redirect(request, where)
     token, _ = await sessions.open_session(
@@ -173,6 +173,17 @@ async def sign_in(request: Request) -> Response:
     _set_cookie(request, signed_in, COOKIE, token, int(sessions.SESSION_S))
     _drop_cookie(request, signed_in, SIGN_IN_COOKIE)
     return signed_in
+
+
+def _refused(request: Request, exc: Exception, sent_key: bool, csrf: str, wanted: str) -> Response:
+    """The sign-in form again, saying why: no key, a wrong one, or too many wrong ones (429)."""
+    if isinstance(exc, Throttled):
+        problem = f"Too many failed sign-ins from your address. Try again in {exc.retry_after_s} seconds."
+        page = web.page(request, "sign_in.html", 429, csrf=csrf, next=wanted, errors={"key": problem})
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
+    problem = "That key is not valid (unknown or revoked)." if sent_key else "Enter your API key."
+    return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
 
 
 async def sign_out(request: Request) -> Response:

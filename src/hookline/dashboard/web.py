@@ -153,6 +153,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -162,6 +163,7 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "That conflicts with the current state",
+    429: "Too many attempts",
     503: "Temporarily unavailable",
 }
 
@@ -177,7 +179,10 @@ async def on_error(request: Request, exc: Exception) -> Response:
     if status == 404:
         detail = "There is nothing here, or it belongs to another merchant."
         return error_page(request, 404, detail)
-    return error_page(request, status, exc.detail)
+    page = error_page(request, status, exc.detail)
+    if isinstance(exc, errors.Throttled):
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+    return page
 
 
 async def on_http(request: Request, exc: Exception) -> Response:
