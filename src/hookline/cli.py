@@ -19,7 +19,7 @@ from typing import Any
 import click
 import uvicorn
 
-from hookline import __version__
+from hookline import __version__, server
 from hookline.asgi import create_app, create_probes_app
 from hookline.config import Settings
 from hookline.runtime import Runtime, open_runtime
@@ -88,13 +88,8 @@ def _serve(
     settings: Settings, *, worker: bool, migrate_db: bool, demo: bool = False, demo_port: int = 8081
 ) -> None:
     app = create_app(settings, worker=worker, migrate_db=migrate_db, demo=demo, demo_port=demo_port)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=15,
+    config = server.config(
+        app, settings, host=settings.host, port=settings.port, lifespan="on", timeout_graceful_shutdown=15
     )
     _run(uvicorn.Server(config).serve())
 
@@ -186,16 +181,16 @@ async def _serving_probes(runtime: Runtime, probes: socket.socket | None) -> Asy
     if probes is None:
         yield
         return
-    config = uvicorn.Config(create_probes_app(runtime), log_level="warning", lifespan="off")
-    server = _ProbeServer(config)
-    task = asyncio.create_task(server.serve(sockets=[probes]))
+    config = server.config(create_probes_app(runtime), runtime.settings, lifespan="off")
+    probe_server = _ProbeServer(config)
+    task = asyncio.create_task(probe_server.serve(sockets=[probes]))
     host, port = probes.getsockname()[:2]
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     print(f"hookline: worker metrics at http://{where}/metrics", flush=True)
     try:
         yield
     finally:
-        server.should_exit = True
+        probe_server.should_exit = True
         await task
         probes.close()
 

@@ -19,6 +19,7 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.service.throttle import FailureLimiter
 from hookline.storage import autohalt, migrate
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -76,6 +77,9 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             entitlements=settings.entitlements,
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
+            failures=FailureLimiter(
+                settings.auth_failure_limit, settings.auth_failure_window_s, settings.auth_failure_addresses
+            ),
         )
         runtime = Runtime(settings, context)
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)

@@ -105,6 +105,19 @@ async def test_same_id_same_body_answers_the_same_and_creates_nothing(merchant: 
     assert await _delivery_count(merchant) == 2
 
 
+async def test_a_repeat_lists_the_deliveries_in_the_first_answers_order(merchant: Client) -> None:
+    # Eight routes: the deliveries of one event are made in the same millisecond, so their ids differ in
+    # their random part only, and an order by id would be one of 8! orders.
+    for _ in range(8):
+        await _route(merchant, ["order.*"])
+    first = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    assert len(first["deliveries"]) == 8
+    for _ in range(3):
+        assert await merchant.ok("POST", "/v1/events", 202, json=_event()) == first
+    batch = await merchant.ok("POST", "/v1/events", 202, json={"events": [_event("evt-2"), _event()]})
+    assert batch[1] == first
+
+
 async def test_posts_of_one_new_id_at_once_store_it_once(merchant: Client) -> None:
     await _route(merchant, ["order.*"])
     answers = await asyncio.gather(

@@ -109,6 +109,16 @@ async def test_private_targets_refused_unless_allowed(db_url: str) -> None:
             "http://192.168.1.10:8080/hook",
             "http://2130706433/",
             "http://metadata.google.internal/",
+            # Disguised: the forms a browser, a resolver or libcurl read as an internal address.
+            "http://127.0.0.1./",
+            "http://2130706433./",
+            "http://0.0.0.0./",
+            "http://%6c%6f%63%61%6c%68%6f%73%74/",
+            "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",
+            "http://localhost/",
+            "http://127.0.0.1 /",
+            "http://127.0.0.1\t/",
+            "http://0177.1/",
         ]:
             _problem(await merchant.call("POST", "/v1/targets", json={"url": url}), 400, "url")
         assert (await merchant.ok("GET", "/v1/targets"))["data"] == []
@@ -123,6 +133,19 @@ async def test_private_targets_refused_unless_allowed(db_url: str) -> None:
         assert (await merchant.ok("GET", f"/v1/targets/{target['id']}"))[
             "url"
         ] == "https://hooks.example.com/in"
+        for url in ("http://127.0.0.1./", "http://%6c%6f%63%61%6c%68%6f%73%74/"):
+            patch = {"url": url}
+            _problem(await merchant.call("PATCH", f"/v1/targets/{target['id']}", json=patch), 400, "url")
+        assert len((await merchant.ok("GET", "/v1/targets"))["data"]) == 1
+
+
+async def test_urls_are_stored_as_a_browser_reads_them(merchant: Client) -> None:
+    created = await merchant.ok("POST", "/v1/targets", 201, json={"url": "  HTTP://0x7f.1:9/Hook?a=B "})
+    assert created["url"] == "http://127.0.0.1:9/Hook?a=B"
+    patch = {"url": "https://B\u00fccher.Example.:443"}
+    patched = await merchant.ok("PATCH", f"/v1/targets/{created['id']}", json=patch)
+    assert patched["url"] == "https://xn--bcher-kva.example./"
+    assert (await merchant.ok("GET", f"/v1/targets/{created['id']}"))["url"] == patched["url"]
 
 
 async def test_signing_key_shape(merchant: Client) -> None:

@@ -29,7 +29,8 @@ async def principal(request: Request) -> auth.Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else request.headers.get("x-api-key")
-    return await auth.authenticate(context_of(request), key)
+    client = request.client.host if request.client else None
+    return await auth.authenticate(context_of(request), key, client=client)
 
 
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")

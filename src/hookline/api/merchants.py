@@ -59,5 +59,5 @@ async def add_key(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
 @router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204)
 async def revoke_key(merchant_id: str, key_id: str, ctx: Ctx, caller: Caller) -> Response:
     _own(caller, merchant_id)
-    await merchants.revoke_key(ctx, merchant_id, key_id)
+    await merchants.revoke_key(ctx, merchant_id, key_id, by_operator=caller.operator)
     return Response(status_code=204)

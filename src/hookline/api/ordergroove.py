@@ -91,7 +91,9 @@ class OrdergrooveRoute(APIRoute):
                 return await handler(request)
             except errors.HooklineError as exc:
                 status = next((code for kind, code in problems.STATUS.items() if isinstance(exc, kind)), 500)
-                return _detail(status, exc.detail)
+                answer = _detail(status, exc.detail)
+                answer.headers.update(problems.headers_of(exc))
+                return answer
             except RequestValidationError as exc:
                 return _detail(400, _summary(exc))
             except HTTPException as exc:  # e.g. FastAPI's 400 for a body that is not UTF-8

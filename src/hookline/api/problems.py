@@ -21,6 +21,7 @@ STATUS: dict[type[errors.HooklineError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -33,6 +34,7 @@ TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -82,7 +84,14 @@ async def _ours(_: Request, exc: Exception) -> JSON:
     assert isinstance(exc, errors.HooklineError)
     status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
     fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
-    return problem(status, exc.detail, fields)
+    response = problem(status, exc.detail, fields)
+    response.headers.update(headers_of(exc))
+    return response
+
+
+def headers_of(exc: errors.HooklineError) -> dict[str, str]:
+    """Headers an error's answer carries besides its body: when a throttled client may try again."""
+    return {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.Throttled) else {}
 
 
 async def _validation(_: Request, exc: Exception) -> JSON:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookline import ids
-from hookline.errors import Invalid
+from hookline.service import names
 from hookline.service.auth import MERCHANT_PREFIX, digest, forget_keys, hint
 from hookline.service.context import Context
 from hookline.storage import merchants
@@ -26,11 +26,7 @@ def _key_row(ctx: Context, merchant_id: str) -> tuple[str, dict[str, Any]]:
 
 async def create(ctx: Context, name: str) -> tuple[Row, str]:
     """A new merchant and its first API key (returned in clear only here)."""
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise Invalid(
-            "a merchant needs a name of 1 to 200 characters", fields={"name": "1 to 200 characters"}
-        )
+    name = names.check(name, "a merchant")
     merchant_id = ids.new("mer")
     merchant = {"id": merchant_id, "name": name, "created": ctx.clock()}
     key, key_row = _key_row(ctx, merchant_id)
@@ -53,8 +49,10 @@ async def add_key(ctx: Context, merchant_id: str) -> tuple[Row, str]:
     return row, key
 
 
-async def revoke_key(ctx: Context, merchant_id: str, key_id: str) -> None:
-    await merchants.revoke_key(ctx.db, merchant_id, key_id, ctx.clock())
+async def revoke_key(ctx: Context, merchant_id: str, key_id: str, *, by_operator: bool) -> None:
+    """Revoke a key. A merchant may not revoke its last active key (it would lock itself out for good);
+    the operator may, to cut a merchant off."""
+    await merchants.revoke_key(ctx.db, merchant_id, key_id, ctx.clock(), keep_one=not by_operator)
     forget_keys(ctx)
 
 

@@ -25,10 +25,10 @@ def _check_url(ctx: Context, url: object) -> str:
         raise Invalid("a target needs a url", fields={"url": "required"})
     if len(url) > 2000:
         raise Invalid("the url is too long (2000 characters at most)", fields={"url": "too long"})
-    reason = guard.check_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
-    if reason:
-        raise Invalid(f"the url is not acceptable: {reason}", fields={"url": reason})
-    return url.strip()
+    try:
+        return guard.target_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
+    except guard.Blocked as exc:
+        raise Invalid(f"the url is not acceptable: {exc.reason}", fields={"url": exc.reason}) from None
 
 
 def new_signing_key() -> str:

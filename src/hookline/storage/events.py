@@ -137,10 +137,12 @@ async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], A
         if not hashes:
             continue
         sent: dict[str, list[str]] = {event_id: [] for event_id in hashes}
+        # In the first answer's order: ingestion makes an event's deliveries in the order of their routes'
+        # ids (``routes.for_ingest``), in one millisecond, so their own ids differ only in a random part.
         rows = await conn.execute(
             select(deliveries.c.event_id, deliveries.c.id)
             .where(deliveries.c.merchant_id == merchant_id, deliveries.c.event_id.in_(list(hashes)))
-            .order_by(deliveries.c.id)
+            .order_by(deliveries.c.route_id, deliveries.c.id)
         )
         for event_id, delivery_id in rows.all():
             sent[event_id].append(delivery_id)

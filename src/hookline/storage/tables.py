@@ -47,6 +47,25 @@ api_keys = Table(
     Column("revoked", Float, nullable=True),
 )
 
+# Signed-in browser sessions (migration 0006). The cookie holds a random token; only its SHA-256 is kept, so
+# a copy of this table signs nobody in. A session belongs to a merchant, or to the operator (acting for
+# ``merchant_id`` once chosen); ``key_hash`` is the API key it was opened with (null: opened another way),
+# whose revocation ends it. Sign-out and revocation set ``revoked``; rows are deleted once expired.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("operator", Boolean, nullable=False),
+    Column("merchant_id", String(40), nullable=True),
+    Column("key_hash", String(64), nullable=True, index=True),
+    Column("read_only", Boolean, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False, index=True),
+    Column("last_seen", Float, nullable=False),
+    Column("revoked", Float, nullable=True),
+)
+
 targets = Table(
     "targets",
     metadata,
