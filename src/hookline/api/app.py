@@ -14,6 +14,7 @@ from hookline.api import (
     objects,
     problems,
     prometheus,
+    query,
     routes,
     targets,
 )
@@ -27,7 +28,7 @@ def build() -> FastAPI:
         title="hookline",
         version=__version__,
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
-        dependencies=[Depends(deps.refuse_nul)],
+        dependencies=[Depends(deps.refuse_nul), Depends(query.refuse_unknown)],
     )
     for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api, prometheus):
         app.include_router(module.router, responses=problems.RESPONSES)
@@ -41,7 +42,12 @@ def build() -> FastAPI:
 def build_probes() -> FastAPI:
     """What a worker process serves on its metrics port: ``/healthz``, ``/readyz`` and ``/metrics``."""
     app = FastAPI(
-        title="hookline worker", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
+        title="hookline worker",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(query.refuse_unknown)],
     )
     app.include_router(health.router)
     app.include_router(prometheus.router)
