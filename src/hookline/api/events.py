@@ -94,8 +94,14 @@ async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str 
 
 @router.get("/v1/events", responses=PAGE)
 async def list_events(
-    ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None, type: str | None = None
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    event_type: str | None = None,
+    type: str | None = None,  # the older spelling of ``event_type``
 ) -> JSON:
+    types = deliveries.event_types(ctx, event_type, type)
     raw = decode_cursor(cursor)
     before = None
     if raw:
@@ -104,7 +110,7 @@ async def list_events(
             before = (float(received), last_id)
         except ValueError:
             raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
-    rows = await deliveries.event_page(ctx, merchant_id, limit, before, type)
+    rows = await deliveries.event_page(ctx, merchant_id, limit, before, types)
     nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
     return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})
 

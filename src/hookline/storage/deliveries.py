@@ -21,7 +21,9 @@ _LISTED = [c for c in deliveries.c if c.name != "payload"]
 class Filters:
     route_id: str | None = None
     status: tuple[str, ...] = ()
-    event_type: str | None = None
+    event_types: tuple[
+        str, ...
+    ] = ()  # concrete types (a filter's wildcards expanded by ``routing.selected``)
     event_id: str | None = None
     object_id: str | None = None
     customer_id: str | None = None
@@ -37,8 +39,8 @@ def _conditions(merchant_id: str, f: Filters) -> list[ColumnElement[bool]]:
         where.append(d.route_id == f.route_id)
     if f.status:
         where.append(d.status.in_(f.status))
-    if f.event_type:
-        where.append(d.event_type == f.event_type)
+    if f.event_types:
+        where.append(d.event_type.in_(f.event_types))
     if f.event_id:
         where.append(d.event_id == f.event_id)
     if f.since is not None:

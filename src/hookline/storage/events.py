@@ -163,12 +163,13 @@ async def page(
     merchant_id: str,
     limit: int,
     before: tuple[float, str] | None,
-    event_type: str | None = None,
+    event_types: Sequence[str] = (),
 ) -> list[Row]:
-    """Newest received first; ``before`` is (received, id) of the previous page's last row."""
+    """Newest received first; ``before`` is (received, id) of the previous page's last row; only the
+    ``event_types`` given (concrete types) when there are any."""
     query = select(events).where(events.c.merchant_id == merchant_id)
-    if event_type:
-        query = query.where(events.c.type == event_type)
+    if event_types:
+        query = query.where(events.c.type.in_(event_types))
     if before is not None:
         received, last_id = before
         query = query.where(
