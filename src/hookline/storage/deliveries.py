@@ -9,9 +9,10 @@ from sqlalchemy import ColumnElement, Select, select, update
 from hookline.errors import Conflict
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
+from hookline.storage import routes as route_store
 from hookline.storage.database import Database
 from hookline.storage.records import Row
-from hookline.storage.tables import attempts, deliveries, events, objects, routes
+from hookline.storage.tables import attempts, deliveries, events, objects
 
 # Everything but the payload bytes, which only the worker and the detail view need.
 _LISTED = [c for c in deliveries.c if c.name != "payload"]
@@ -94,7 +95,8 @@ async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, li
 
 
 async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Row:
-    """A finished delivery is due again (held if its route is halted), with a fresh attempt budget."""
+    """A finished delivery is due again (held if its route is halted), with a fresh attempt budget; only
+    where deliveries can be made (``routes.deliverable``)."""
     async with db.write() as conn:
         row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
         if row["status"] in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
@@ -108,14 +110,13 @@ async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -
                 f"delivery {delivery_id} was never sent because the route's transformation failed "
                 f"({row['last_error']}); fix the transformation and replay the event"
             )
-        route_state = (
-            await conn.execute(select(routes.c.state).where(routes.c.id == row["route_id"]))
-        ).scalar_one_or_none()
+        # A deleted or disabled route, or a disabled target, receives nothing: Invalid.
+        route = await route_store.deliverable(conn, merchant_id, row["route_id"])
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .values(
-                status=DeliveryStatus.HELD if route_state == RouteState.HALTED else DeliveryStatus.PENDING,
+                status=DeliveryStatus.HELD if route["state"] == RouteState.HALTED else DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 completed=None,
                 attempt_base=deliveries.c.attempts,
