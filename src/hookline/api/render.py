@@ -25,7 +25,12 @@ def iso(ts: float | None) -> str | None:
 
 
 def merchant(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "created": iso(row["created"])}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "public_id": row.get("public_id"),
+        "created": iso(row["created"]),
+    }
 
 
 def api_key(row: dict[str, Any]) -> dict[str, Any]:

@@ -26,3 +26,5 @@ class Context:
     principals: dict[str, tuple[float, Any]] = field(default_factory=dict)
     #: Merchant ids known to exist (see ``auth.merchant_for``).
     merchants_seen: set[str] = field(default_factory=set)
+    #: Merchants' platform ids: merchant id → (valid until, public id). See ``merchants.public_id_of``.
+    merchant_public_ids: dict[str, tuple[float, str | None]] = field(default_factory=dict)

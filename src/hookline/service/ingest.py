@@ -12,7 +12,7 @@ from typing import Any
 from hookline import catalog, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Conflict, Invalid
 from hookline.models import JSON, DeliveryStatus, Event
-from hookline.service import objects
+from hookline.service import merchants, objects
 from hookline.service.context import Context
 from hookline.snapshot import Pending
 from hookline.storage import events, queue
@@ -32,8 +32,14 @@ class Ingested:
     created: bool
 
 
-def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
-    """One event from its JSON form, or Invalid naming the field at fault."""
+def parse(
+    ctx: Context, merchant_id: str, raw: Any, where: str = "", *, platform_id: str | None = None
+) -> Event:
+    """One event from its JSON form, or Invalid naming the field at fault.
+
+    ``platform_id`` (the merchant's ``public_id``) fills ``data.object.merchant`` when the event has none,
+    in a copy: the body as posted is what a repeat of the event id is compared with.
+    """
     if not isinstance(raw, dict):
         raise Invalid(f"{where}an event is a JSON object", fields={where or "body": "not an object"})
     event_id = raw.get("id")
@@ -66,12 +72,15 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
     context = raw.get("context")
     if context is not None and not isinstance(context, dict):
         raise Invalid(f"{where}context must be an object", fields={where + "context": "not an object"})
+    obj = data["object"]
+    if platform_id is not None and obj.get("merchant") in (None, ""):
+        obj = {**obj, "merchant": platform_id}
     return Event(
         id=event_id or ids.new("evt"),
         merchant_id=merchant_id,
         type=kind,
         created=created if created is not None else int(ctx.clock()),
-        object=data["object"],
+        object=obj,
         context=context,
     )
 
@@ -132,8 +141,10 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     if not raws or len(raws) > MAX_BATCH:
         raise Invalid(f"send 1 to {MAX_BATCH} events at a time", fields={"events": "1 to 500 events"})
     batch_many = len(raws) > 1
+    platform_id = await merchants.public_id_of(ctx, merchant_id)
     parsed = [
-        parse(ctx, merchant_id, raw, f"events[{i}]." if batch_many else "") for i, raw in enumerate(raws)
+        parse(ctx, merchant_id, raw, f"events[{i}]." if batch_many else "", platform_id=platform_id)
+        for i, raw in enumerate(raws)
     ]
     _no_duplicate_ids(parsed)
     _none_of_ours(parsed, batch_many)

@@ -34,6 +34,11 @@ merchants = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created", Float, nullable=False),
+    # The merchant's id on the commerce platform (Ordergroove's merchant public id), set by the operator
+    # (migration 0006): accepted by /webhook_targets as the merchant, and an event's default
+    # ``data.object.merchant``.
+    Column("public_id", String(100), nullable=True),
+    Index("ux_merchants_public_id", "public_id", unique=True),
 )
 
 api_keys = Table(
