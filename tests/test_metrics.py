@@ -388,7 +388,11 @@ async def test_prometheus_counts_a_real_delivery(db_url: str, receiver: Receiver
         assert _value(before, "hookline_queue_depth", status="pending") == 0
         assert _value(before, "hookline_queue_depth", status="held") == 0
 
-        event = {"id": "evt-m", "type": "order.reminder", "data": {"object": {"public_id": "o-1"}}}
+        event = {
+            "id": "evt-m",
+            "type": "order.reminder",
+            "data": {"object": {"type": "order", "public_id": "o-1", "customer": "c-1"}},
+        }
         await acme.ok("POST", "/v1/events", 202, json=event)
         await receiver.wait_for(1, timeout=15)
 

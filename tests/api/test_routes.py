@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from support.events import object_of
 from support.receiver import Receiver, Status
 
 
@@ -36,7 +37,7 @@ def _event(event_id: str, type_: str = "order.reminder") -> dict[str, Any]:
         "id": event_id,
         "type": type_,
         "created": 1_700_000_000,
-        "data": {"object": {"public_id": event_id}},
+        "data": {"object": object_of(type_, event_id)},
     }
 
 

@@ -108,6 +108,9 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "received": iso(row["received"]),
         "data": {"object": row["object"]},
         "context": row["context"],
+        # Accepted in spite of its type's schema (HOOKLINE_EVENT_VALIDATION=flag), and where it broke it.
+        "flagged": row.get("schema_errors") is not None,
+        "schema_errors": row.get("schema_errors") or [],
     }
 
 

@@ -17,6 +17,9 @@ class Context:
     db: Database
     wakeup: Wakeup
     entitlements: bool = False
+    #: ``strict``: an event breaking its type's schema is refused; ``flag``: accepted, stored with its
+    #: problems.
+    event_validation: str = "strict"
     allow_private_targets: bool = False
     require_https: bool = False
     clock: Callable[[], float] = field(default=time.time)

@@ -30,9 +30,14 @@ async def event(ctx: Context, merchant_id: str, event_id: str) -> Row:
 
 
 async def event_page(
-    ctx: Context, merchant_id: str, limit: int, before: tuple[float, str] | None, event_types: list[str]
+    ctx: Context,
+    merchant_id: str,
+    limit: int,
+    before: tuple[float, str] | None,
+    event_types: list[str],
+    flagged: bool | None = None,
 ) -> list[Row]:
-    return await events.page(ctx.db, merchant_id, limit, before, event_types)
+    return await events.page(ctx.db, merchant_id, limit, before, event_types, flagged)
 
 
 def event_types(ctx: Context, *filters: str | None) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, fanout, ids, routing, snapshot, telemetry
+from hookline import catalog, event_schemas, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Conflict, Invalid
 from hookline.models import JSON, DeliveryStatus, Event
 from hookline.service import merchants, objects
@@ -82,7 +82,25 @@ def parse(
         created=created if created is not None else int(ctx.clock()),
         object=obj,
         context=context,
+        schema_errors=_check_schema(ctx, kind, obj, where),
     )
+
+
+def _check_schema(ctx: Context, kind: str, obj: JSON, where: str) -> tuple[tuple[str, str], ...]:
+    """The object's problems against its type's schema: Invalid naming every failing path (``strict``), or
+    the problems to store with the event (``flag``). hookline's own notices are refused later anyway."""
+    if catalog.is_operational(kind):
+        return ()
+    found = event_schemas.problems(kind, obj)
+    if found and ctx.event_validation != "flag":
+        shown = "; ".join(f"{where}{path}: {detail}" for path, detail in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise Invalid(
+            f"{where}data.object does not match the schema of {kind} (GET /v1/event-types/{kind}): "
+            f"{shown}{more}",
+            fields={where + path: detail for path, detail in found},
+        )
+    return tuple(found)
 
 
 def _family(event_type: str) -> str:

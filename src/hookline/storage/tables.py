@@ -157,6 +157,9 @@ events = Table(
     Column("customer_id", String(100), nullable=True),
     Column("object", JSON, nullable=False),
     Column("context", JSON, nullable=True),
+    # An event accepted in spite of its type's schema (HOOKLINE_EVENT_VALIDATION=flag): [{"path", "detail"}]
+    # (migration 0007); SQL NULL (not JSON null) for an event that matched, so that flagged ones are found.
+    Column("schema_errors", JSON(none_as_null=True), nullable=True),
     Index("ix_events_merchant_received", "merchant_id", "received"),
     Index("ix_events_object", "merchant_id", "object_id"),
     Index("ix_events_customer", "merchant_id", "customer_id"),
