@@ -2,10 +2,10 @@
 the payloads, store), without HTTP, on a real database.
 
 A merchant with two routes taking ``order.*`` (fan-out 2), batches of realistic order events (the size of
-``common.event_body``), no worker in the process (the deliveries stay in the queue). Rounds alternate
-nothing: each round is one batch, timed alone; the median and the quartiles of µs per event are reported,
-with the cost of the schema check alone on the same events (``event_schemas.problems``) when this version
-has one.
+``common.event_body``), no worker in the process (the deliveries stay in the queue). Each round is one
+batch, timed alone; the median and the quartiles of µs per event are reported, with the cost of the schema
+check alone on the same events (``event_schemas.problems``) when the version measured has one (run an older
+checkout's ``src`` through ``PYTHONPATH`` to compare).
 
     .venv/bin/python bench/ingest_cost.py --engine sqlite --rounds 30 --batch 100
 """
@@ -33,7 +33,7 @@ def _quartiles(values: list[float]) -> dict[str, float]:
 def _schema_check_us(events: list[dict[str, Any]], repeat: int) -> float | None:
     """µs per event of the schema check alone, or None when this version has none."""
     try:
-        from hookline import event_schemas  # type: ignore[attr-defined]
+        from hookline import event_schemas
     except ImportError:
         return None
     for event in events:  # compile the validators first, as the first ingest of each type does
