@@ -122,6 +122,7 @@ class _Seeder:
             "merchant", "POST", "/v1/routes/{route_id}/resend", 202, path_parameters=known, body={}
         )
         known["job_id"] = job["job"]["id"]
+        known["event_type"] = "order.success"  # GET /v1/event-types/{event_type}
 
 
 @pytest.fixture(scope="module")
