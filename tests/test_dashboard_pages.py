@@ -438,7 +438,10 @@ async def test_bulk_resend_and_replay(
     }
     route = await merchant.ok("POST", "/v1/routes", 201, json=body)
     merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
-    event = {"type": "order.reminder", "data": {"object": {"public_id": "ord-1", "customer": "c-1"}}}
+    event = {
+        "type": "order.reminder",
+        "data": {"object": {"type": "order", "public_id": "ord-1", "customer": "c-1"}},
+    }
     await operator.ok("POST", "/v1/events", 202, params={"merchant": merchant_id}, json=event)
 
     async def failed() -> Any:

@@ -28,6 +28,9 @@ class Settings:
     require_https: bool = False
     #: Offer the optional ``entitlement`` event family.
     entitlements: bool = False
+    #: An event whose ``data.object`` breaks its type's schema (docs/event-types.md): ``strict`` refuses it
+    #: (400 naming the failing paths), ``flag`` accepts and delivers it, stored with its problems.
+    event_validation: str = "strict"
     #: Deliveries in flight at once in one worker process, and the ceiling of each target's learned limit
     #: (it starts at 4, grows while the target answers fast, halves on 429/503/timeouts).
     concurrency: int = 256

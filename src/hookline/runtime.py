@@ -63,6 +63,17 @@ def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManag
     raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
 
 
+EVENT_VALIDATION = ("strict", "flag")
+
+
+def _event_validation(settings: Settings) -> str:
+    if settings.event_validation not in EVENT_VALIDATION:
+        raise SystemExit(
+            f"HOOKLINE_EVENT_VALIDATION={settings.event_validation!r} is not a mode; use strict or flag"
+        )
+    return settings.event_validation
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
     """Everything a process needs, opened in order and closed in reverse."""
@@ -75,6 +86,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             db=db,
             wakeup=wakeup,
             entitlements=settings.entitlements,
+            event_validation=_event_validation(settings),
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
             failures=FailureLimiter(

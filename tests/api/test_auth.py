@@ -14,6 +14,8 @@ from conftest import OPERATOR_KEY, Client, app_settings
 from hookline.asgi import create_app
 from hookline.config import Settings
 
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
+
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
@@ -41,7 +43,7 @@ async def test_no_key_is_401_problem(http: httpx.AsyncClient) -> None:
     ]:
         body = _problem(await http.get(path), 401)
         assert "Authorization: Bearer" in body["detail"]
-    _problem(await http.post("/v1/events", json={"type": "order.reminder", "data": {"object": {}}}), 401)
+    _problem(await http.post("/v1/events", json={"type": "order.reminder", "data": {"object": ORDER}}), 401)
 
 
 async def test_unknown_key_is_401(http: httpx.AsyncClient, merchant: Client) -> None:
@@ -88,7 +90,7 @@ async def test_operator_must_name_the_merchant(operator: Client, merchant: Clien
         ("GET", "/v1/deliveries", None),
         ("POST", "/v1/targets", {"url": "http://127.0.0.1:9/hook"}),
         ("POST", "/v1/routes", {"name": "r", "target_id": target["id"], "event_types": ["order.*"]}),
-        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
     ]:
         body = _problem(await operator.call(method, path, json=json), 400)
         assert "?merchant=" in body["detail"], (path, body)
@@ -116,7 +118,7 @@ async def test_operator_naming_an_unknown_merchant_is_404(operator: Client) -> N
     for method, path, json in [
         ("GET", "/v1/targets", None),
         ("POST", "/v1/targets", {"url": "http://127.0.0.1:9/hook"}),
-        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
     ]:
         body = _problem(await operator.call(method, path, params={"merchant": "mer_missing"}, json=json), 404)
         assert "mer_missing" in body["detail"]
@@ -126,7 +128,10 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
     other = await _new_merchant(operator)
     theirs = await other.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/theirs"})
     await other.ok(
-        "POST", "/v1/events", 202, json={"id": "evt-theirs", "type": "order.reminder", "data": {"object": {}}}
+        "POST",
+        "/v1/events",
+        202,
+        json={"id": "evt-theirs", "type": "order.reminder", "data": {"object": ORDER}},
     )
     foreign = {"merchant": other.merchant_id}  # type: ignore[attr-defined]
 
@@ -143,10 +148,13 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
 
     posted = [
         ("/v1/targets", {"url": "http://127.0.0.1:9/mine"}),
-        ("/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
         (
             "/v1/events",
-            {"events": [{"type": "order.reminder", "data": {"object": {}}}], "merchant": foreign["merchant"]},
+            {
+                "events": [{"type": "order.reminder", "data": {"object": ORDER}}],
+                "merchant": foreign["merchant"],
+            },
         ),
     ]
     for path, json in posted:

@@ -33,7 +33,7 @@ async def test_create_returns_id_name_and_key_once(operator: Client) -> None:
 
     # The key is never shown again: not by the merchant, the list, or the key list.
     shown = await operator.ok("GET", f"/v1/merchants/{body['id']}")
-    assert shown == {"id": body["id"], "name": "Bean Box", "created": shown["created"]}
+    assert shown == {"id": body["id"], "name": "Bean Box", "public_id": None, "created": shown["created"]}
     listed = await operator.ok("GET", "/v1/merchants")
     keys = await operator.ok("GET", f"/v1/merchants/{body['id']}/api-keys")
     for text in (str(shown), str(listed), str(keys)):

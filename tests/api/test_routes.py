@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from support.events import object_of
 from support.receiver import Receiver, Status
 
 
@@ -36,7 +37,7 @@ def _event(event_id: str, type_: str = "order.reminder") -> dict[str, Any]:
         "id": event_id,
         "type": type_,
         "created": 1_700_000_000,
-        "data": {"object": {"public_id": event_id}},
+        "data": {"object": object_of(type_, event_id)},
     }
 
 
@@ -113,7 +114,9 @@ async def test_snapshot_rules(merchant: Client) -> None:
         ({"order": ["customer", "wishlist"]}, "unknown data 'wishlist'"),
         ({"refund": ["customer"]}, "unknown event family 'refund'"),
     ]:
-        response = await merchant.call("POST", "/v1/routes", json=_route(tid, snapshot=snapshot))
+        response = await merchant.call(
+            "POST", "/v1/routes", json=_route(tid, snapshot=snapshot, event_types=["*"])
+        )
         assert words in _problem(response, 400, "snapshot")["detail"]
     assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
 
@@ -123,8 +126,39 @@ async def test_snapshot_rules(merchant: Client) -> None:
         {"subscriber": ["customer", "subscriptions"]},
         {"item": ["items", "orders"]},
     ]:
-        route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, snapshot=snapshot))
+        route = await merchant.ok(
+            "POST", "/v1/routes", 201, json=_route(tid, snapshot=snapshot, event_types=["*"])
+        )
         assert route["snapshot"] == snapshot
+
+
+async def test_snapshot_rows_for_families_the_route_does_not_subscribe_to_are_400(merchant: Client) -> None:
+    tid = await _target(merchant)
+    orders_only = {"order": ["customer"], "subscriber": ["customer"], "item": ["items"]}
+    response = await merchant.call("POST", "/v1/routes", json=_route(tid, snapshot=orders_only))
+    detail = _problem(response, 400, "snapshot")["detail"]
+    assert "does not subscribe to subscriber, item events" in detail and "order.*" in detail
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+
+    # A named type subscribes to its family; an empty row asks for nothing and passes.
+    body = _route(
+        tid, event_types=["order.success", "item.create"], snapshot={**orders_only, "subscriber": []}
+    )
+    route = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    path = f"/v1/routes/{route['id']}"
+    # A snapshot patched in is checked against the route's event types ...
+    response = await merchant.call("PATCH", path, json={"snapshot": {"subscription": ["customer"]}})
+    assert "does not subscribe to subscription events" in _problem(response, 400, "snapshot")["detail"]
+    # ... and new event types against the snapshot kept (or the one sent with them).
+    response = await merchant.call("PATCH", path, json={"event_types": ["order.*"]})
+    assert "does not subscribe to item events" in _problem(response, 400, "snapshot")["detail"]
+    unchanged = await merchant.ok("GET", path)
+    assert unchanged["event_types"] == ["order.success", "item.create"]
+    assert unchanged["snapshot"] == {**orders_only, "subscriber": []}
+    patched = await merchant.ok(
+        "PATCH", path, json={"event_types": ["order.*"], "snapshot": {"order": ["customer", "items"]}}
+    )
+    assert patched["snapshot"] == {"order": ["customer", "items"]}
 
 
 async def test_reserved_or_malformed_headers_are_400(merchant: Client) -> None:

@@ -15,6 +15,8 @@ from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline import signing
 from support.receiver import Receiver
 
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
+
 
 def _problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
@@ -203,7 +205,7 @@ async def test_delivery_after_rotation_is_signed_by_both_keys(merchant: Client, 
     keys = await merchant.ok("POST", f"/v1/targets/{target['id']}/signing-key/rotate")
     new = keys["signing_key"]
     await merchant.ok(
-        "POST", "/v1/events", 202, json={"id": "evt-rot", "type": "order.reminder", "data": {"object": {}}}
+        "POST", "/v1/events", 202, json={"id": "evt-rot", "type": "order.reminder", "data": {"object": ORDER}}
     )
 
     [request] = await receiver.wait_for(1, path="/signed")
@@ -231,7 +233,7 @@ async def test_delivery_without_rotation_has_one_signature(merchant: Client, rec
         "POST", "/v1/routes", 201, json={"name": "r", "target_id": target["id"], "event_types": ["order.*"]}
     )
     key = (await merchant.ok("GET", f"/v1/targets/{target['id']}/signing-key"))["signing_key"]
-    await merchant.ok("POST", "/v1/events", 202, json={"type": "order.reminder", "data": {"object": {}}})
+    await merchant.ok("POST", "/v1/events", 202, json={"type": "order.reminder", "data": {"object": ORDER}})
     [request] = await receiver.wait_for(1, path="/one")
     header = request.headers["ordergroove-signature"]
     assert header.count("sig=") == 1

@@ -15,6 +15,7 @@ from hookline.api import (
     objects,
     problems,
     prometheus,
+    query,
     routes,
     targets,
 )
@@ -28,7 +29,7 @@ def build() -> FastAPI:
         title="hookline",
         version=__version__,
         description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
-        dependencies=[Depends(deps.refuse_nul)],
+        dependencies=[Depends(deps.refuse_nul), Depends(query.refuse_unknown)],
     )
     modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)
     for module in modules:
@@ -43,7 +44,12 @@ def build() -> FastAPI:
 def build_probes() -> FastAPI:
     """What a worker process serves on its metrics port: ``/healthz``, ``/readyz`` and ``/metrics``."""
     app = FastAPI(
-        title="hookline worker", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
+        title="hookline worker",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(query.refuse_unknown)],
     )
     app.include_router(health.router)
     app.include_router(prometheus.router)

@@ -8,8 +8,8 @@ from starlette.responses import Response
 from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
-from hookline.api.schemas import MerchantIn
-from hookline.errors import NotFound
+from hookline.api.schemas import MerchantIn, MerchantPatch
+from hookline.errors import Invalid, NotFound
 from hookline.service import merchants
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
@@ -24,7 +24,7 @@ def _own(caller: Caller, merchant_id: str) -> None:
 @router.post("", status_code=201)
 async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
     caller.require_operator()
-    row, key = await merchants.create(ctx, body.name)
+    row, key = await merchants.create(ctx, body.name, body.public_id)
     return JSON({**render.merchant(row), "api_key": key}, status_code=201)
 
 
@@ -39,6 +39,16 @@ async def list_merchants(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: st
 async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
     _own(caller, merchant_id)
     return JSON(render.merchant(await merchants.get(ctx, merchant_id)))
+
+
+@router.patch("/{merchant_id}")
+async def update_merchant(merchant_id: str, body: MerchantPatch, ctx: Ctx, caller: Caller) -> JSON:
+    """The operator renames a merchant or sets its platform id (``public_id``; null clears it)."""
+    caller.require_operator()
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if changes.get("name", "") is None:
+        raise Invalid("a merchant's name cannot be null", fields={"name": "null"})
+    return JSON(render.merchant(await merchants.update(ctx, merchant_id, changes)))
 
 
 @router.get("/{merchant_id}/api-keys", responses=PAGE)

@@ -26,6 +26,14 @@ class Body(BaseModel):
 
 class MerchantIn(Body):
     name: str = Field(min_length=1, max_length=200)
+    public_id: str | None = None  # the platform's merchant id (checked by the service)
+
+
+class MerchantPatch(Body):
+    """Only the fields sent change; ``"public_id": null`` clears it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    public_id: str | None = None
 
 
 class TargetIn(Body):

@@ -56,10 +56,20 @@ TIMEOUT_LIMITS = (0.5, 30.0)
 SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.transform
 
 
-def check_snapshot(ctx: Context, snapshot: dict[str, Any]) -> dict[str, list[str]]:
+def check_snapshot(ctx: Context, snapshot: dict[str, Any], event_types: list[str]) -> dict[str, list[str]]:
+    """The snapshot settings, checked against the catalogue, Ordergroove's matrix and the route's
+    ``event_types``: a row asking for data for a family the route does not subscribe to would silently
+    never apply, so it is refused (an empty row asks for nothing and is let through)."""
     families = catalog.families(entitlements=ctx.entitlements)
+    subscribed = {t.partition(".")[0] for t in routing.expand(event_types, entitlements=ctx.entitlements)}
     problems: list[str] = []
     clean: dict[str, list[str]] = {}
+    unsubscribed = [f for f, columns in snapshot.items() if columns and f in families and f not in subscribed]
+    if unsubscribed:
+        problems.append(
+            f"the route does not subscribe to {', '.join(unsubscribed)} events "
+            f"(its event types: {', '.join(event_types)})"
+        )
     for family, columns in snapshot.items():
         if family not in families:
             problems.append(f"unknown event family {family!r}")
@@ -177,14 +187,15 @@ async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
 async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
     now = ctx.clock()
     retry = check_retry(spec.get("retry") or {})
+    event_types = routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements)
     row = {
         "id": ids.new("rte"),
         "merchant_id": merchant_id,
         "name": names.check(spec["name"], "a route"),
         "target_id": await _check_target(ctx, merchant_id, spec["target_id"]),
-        "event_types": routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements),
+        "event_types": event_types,
         "state": RouteState(spec.get("state") or RouteState.ACTIVE).value,
-        "snapshot": check_snapshot(ctx, spec.get("snapshot") or {}),
+        "snapshot": check_snapshot(ctx, spec.get("snapshot") or {}, event_types),
         "retry_initial_interval_s": retry["initial_interval_s"],
         "retry_max_interval_s": retry["max_interval_s"],
         "retry_max_attempts": retry["max_attempts"],
@@ -218,8 +229,11 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["event_types"] = routing.validate_patterns(patch["event_types"], entitlements=ctx.entitlements)
     if patch.get("state") is not None:
         values["state"] = RouteState(patch["state"]).value
-    if patch.get("snapshot") is not None:
-        values["snapshot"] = check_snapshot(ctx, patch["snapshot"])
+    if patch.get("snapshot") is not None or "event_types" in values:
+        # New event types are checked against the snapshot the route keeps, unless one comes with them.
+        snapshot = patch["snapshot"] if patch.get("snapshot") is not None else current["snapshot"] or {}
+        event_types = values["event_types"] if "event_types" in values else current["event_types"]
+        values["snapshot"] = check_snapshot(ctx, snapshot, event_types)
     if patch.get("retry") is not None:
         retry = check_retry({**_retry_of(current), **patch["retry"]})
         values.update({f"retry_{k}": v for k, v in retry.items()})

@@ -29,6 +29,23 @@ async def get(db: Database, merchant_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+async def change(db: Database, merchant_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Change a merchant's name or public id; NotFound when missing, Conflict when the public id is taken."""
+    async with db.write() as conn:
+        result = await conn.execute(update(merchants).where(merchants.c.id == merchant_id).values(**values))
+    if result.rowcount == 0:
+        raise NotFound(f"merchant {merchant_id} not found")
+    return await get(db, merchant_id)
+
+
+async def with_public_id(db: Database, public_id: str) -> str | None:
+    """The id of the merchant whose platform id is ``public_id``, if any."""
+    async with db.read() as conn:
+        query = select(merchants.c.id).where(merchants.c.public_id == public_id)
+        found: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return found
+
+
 async def page(db: Database, limit: int, before: str | None) -> list[dict[str, Any]]:
     """Newest first; ``before`` is the last id of the previous page."""
     query = select(merchants).order_by(merchants.c.id.desc()).limit(limit)
