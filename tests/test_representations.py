@@ -8,9 +8,17 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from conftest import Client
 from hookline import catalog, representations, snapshot
+from hookline.service import ingest, merchants, objects, routes, targets
+from hookline.service.context import Context
+from hookline.simulator import driver
+from hookline.simulator.model import DEFAULT_START, Simulation, seeded
+from hookline.storage import migrate, tables
+from hookline.storage.database import Database
+from hookline.storage.wakeup import Wakeup
 
 # A customer as Ordergroove's REST API shows it (reference §4): REST time strings, no display labels.
 CUSTOMER = {
@@ -239,3 +247,58 @@ async def test_every_snapshot_element_carries_its_identity_field(merchant: Clien
     for column, kind in snapshot.COLUMN_KINDS.items():
         elements = [snap[column]] if column == "customer" else snap[column]
         assert all(snapshot.key_field(kind) in e for e in elements), column
+
+
+# -- secrets over the simulator's whole stream ---------------------------------------------------------------
+
+
+class InProcess:
+    """The simulator driver's API client, answered by hookline's services in this process (no sockets,
+    so the stream runs on both engines in seconds)."""
+
+    def __init__(self, ctx: Context, merchant_id: str) -> None:
+        self.ctx, self.merchant_id = ctx, merchant_id
+
+    async def post(self, path: str, body: Any, params: Any = None) -> Any:
+        if path == "/v1/objects":
+            return await objects.put_many(self.ctx, self.merchant_id, body["objects"])
+        answers = await ingest.ingest(self.ctx, self.merchant_id, body["events"])
+        return [{"id": a.id, "deliveries": a.deliveries} for a in answers]
+
+
+@pytest.mark.timeout(240)
+async def test_no_secret_is_stored_or_in_a_snapshot_over_the_simulators_stream(db_url: str) -> None:
+    db = Database(db_url)
+    await migrate.upgrade(db)
+    ctx = Context(db=db, wakeup=Wakeup(), allow_private_targets=True)
+    try:
+        merchant, _ = await merchants.create(ctx, "Sim Coffee")
+        target = await targets.create(ctx, merchant["id"], "http://127.0.0.1:9/hook")
+        every = list(snapshot.COLUMN_KINDS)
+        without = [c for c in every if c not in ("orders", "items")]
+        matrix = {"subscriber": without, "subscription": without, "order": every, "item": every}
+        spec = {"name": "all", "target_id": target["id"], "event_types": ["*"], "snapshot": matrix}
+        await routes.create(ctx, merchant["id"], {**spec, "state": "halted"})
+        simulation = Simulation(seeded(13, DEFAULT_START), merchant=merchant["id"], customers=40)
+        options = driver.Options(rate=1e9, events=3000, batch=50)
+        progress = await driver.Driver(InProcess(ctx, merchant["id"]), simulation, options).run()  # type: ignore[arg-type]
+        assert progress.sent == 3000 and progress.errors == 0
+
+        async with db.read() as conn:
+            stored = [data for (data,) in await conn.execute(select(tables.objects.c.data))]
+            stored += [data for (data,) in await conn.execute(select(tables.object_versions.c.data))]
+            events = [obj for (obj,) in await conn.execute(select(tables.events.c.object))]
+            payloads = [orjson.loads(p) for (p,) in await conn.execute(select(tables.deliveries.c.payload))]
+    finally:
+        await db.close()
+
+    secret = set().union(*(catalog.secret_fields(f) for f in catalog.FAMILIES))
+    tokens = {e[name] for e in events for name in secret if name in e}
+    assert len(tokens) > 100  # the stream carries them: this test could fail
+    assert len(payloads) == 3000 and len(stored) > 1000
+    written = orjson.dumps([stored, [p["snapshot"] for p in payloads]]).decode()
+    assert not any(name in written for name in secret)
+    assert not any(token in written for token in tokens)
+    # Only where the platform put them: in their own event's data.object.
+    carried = [p for p in payloads if catalog.secrets_carried(p["type"])]
+    assert carried and all("one_click_token" in p["data"]["object"] for p in carried)
