@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import sqlalchemy as sa
 from alembic import command
 
+from hookline.errors import Unavailable
 from hookline.models import JSON
 from hookline.service.objects import row, writes
 from hookline.snapshot import Need
@@ -104,5 +106,29 @@ async def test_the_migration_fills_the_column_of_stored_items(db_url: str) -> No
             parents = {key: parent for key, parent in found}
         assert parents == {**PARENTS, "o1": None}
         assert await _items_by_order(db, "o1", "7") == {"o1": ["i1", "i4"], "7": ["i2"]}
+    finally:
+        await db.close()
+
+
+async def test_two_writers_locking_objects_in_opposite_orders_never_give_a_500(db_url: str) -> None:
+    """PostgreSQL breaks the deadlock by failing one transaction: that one is Unavailable (503: retry),
+    and the other goes through. SQLite has one writer at a time: the second waits, both go through."""
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        await _put(db, "m1", {"a": {"order": "o1"}, "b": {"order": "o2"}}, time.time())
+        concurrent = db.is_postgres
+        both_locked_one = asyncio.Barrier(2 if concurrent else 1)
+
+        async def writer(first: str, then: str) -> None:
+            async with db.write() as conn:
+                await objects.current(conn, "m1", [("item", first)])
+                await both_locked_one.wait()
+                await objects.current(conn, "m1", [("item", then)])
+
+        results = await asyncio.gather(writer("a", "b"), writer("b", "a"), return_exceptions=True)
+        failed = [r for r in results if r is not None]
+        assert all(isinstance(r, Unavailable) for r in failed), results
+        assert len(failed) == (1 if concurrent else 0)
     finally:
         await db.close()
