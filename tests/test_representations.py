@@ -4,6 +4,7 @@ engines."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -302,3 +303,15 @@ async def test_no_secret_is_stored_or_in_a_snapshot_over_the_simulators_stream(d
     # Only where the platform put them: in their own event's data.object.
     carried = [p for p in payloads if catalog.secrets_carried(p["type"])]
     assert carried and all("one_click_token" in p["data"]["object"] for p in carried)
+
+
+async def test_concurrent_first_writes_of_one_object_all_succeed(merchant: Client) -> None:
+    """Writers of an object not stored yet race to insert it (PostgreSQL); the losers run again over the
+    winner's version instead of answering 409, and every version is kept."""
+    bodies = [{**CUSTOMER, "first_name": f"Ada {i}"} for i in range(8)]
+    answers = await asyncio.gather(
+        *(merchant.call("PUT", "/v1/objects/customer/cust-1", json=body) for body in bodies)
+    )
+    assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+    current = await _data(merchant, "customer", "cust-1")
+    assert current in bodies
