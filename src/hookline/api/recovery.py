@@ -55,6 +55,10 @@ async def resend_route(
 async def replay_route(
     route_id: str, body: ReplayIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
+    """Deliver the events received in ``[since, until)`` to this route again, as new deliveries built with
+    its current settings (a background job). Replays are point in time: each snapshot shows the objects as
+    they were when its event was accepted, the original body when the settings are unchanged;
+    ``"point_in_time": false`` shows them as they are now."""
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
     assert since is not None  # required by ReplayIn

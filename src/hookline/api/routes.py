@@ -70,7 +70,8 @@ async def resume_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON
 async def preview_route(
     route_id: str, ctx: Ctx, merchant_id: MerchantId, body: PreviewIn | None = None
 ) -> JSON:
-    """The body the route's receiver would get for an event (a sample without one); nothing is stored."""
+    """The body the route's receiver would get for an event (a sample without one); nothing is stored.
+    ``event_id`` names an accepted event: its snapshot shows the objects as they were when it was accepted."""
     body = body or PreviewIn()
     route = await preview.settings(ctx, merchant_id, route_id, _shaping(body))
     if body.event_id is None:
