@@ -155,9 +155,11 @@ async def find(conn: Conn, merchant_id: str, needs: Iterable[Need]) -> dict[Need
         groups[(need.kind, need.via, need.at is not None)].add(need)
     answers: dict[Need, list[tuple[str, Any]]] = {}
     for (kind, via, timed), group in groups.items():
+        by_value: dict[str, list[Need]] = defaultdict(list)
         for need in group:
             answers[need] = []
-        values = sorted({need.value for need in group})
+            by_value[need.value].append(need)
+        values = sorted(by_value)
         times = [need.at for need in group if need.at is not None]
         span = (min(times), max(times)) if timed else None
         for start in range(0, len(values), CHUNK):
@@ -166,12 +168,10 @@ async def find(conn: Conn, merchant_id: str, needs: Iterable[Need]) -> dict[Need
                 conn, merchant_id, kind, via, chunk, span
             ):
                 hit = (key, with_identity(kind, key, data))
-                if not timed:
-                    answers[Need(kind, value, via)].append(hit)
-                    continue
                 until = math.inf if valid_until is None else valid_until
-                for need in group:
-                    if need.value == value and need.at is not None and valid_from <= need.at < until:
+                # Current versions answer the needs without a time; each version, those of its span.
+                for need in by_value[value]:
+                    if need.at is None or valid_from <= need.at < until:
                         answers[need].append(hit)
     return {need: tuple(sorted(hits, key=lambda hit: hit[0])) for need, hits in answers.items()}
 
