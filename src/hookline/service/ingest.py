@@ -110,7 +110,7 @@ def received(now: float, seq: int) -> float:
     return now + seq * RECEIVED_STEP_S
 
 
-def own_key(event: Event) -> tuple[str, str] | None:
+def _own_key(event: Event) -> tuple[str, str] | None:
     """(kind, id) of the object an event is about, as the object store keys it; None: not stored."""
     return snapshot.own_object(_family(event.type), event.object)
 
@@ -124,7 +124,7 @@ def _own_objects(
     written: list[objects.Written] = []
     latest = {key: s.data for key, s in stored.items()}
     for seq, event in parsed:
-        key = own_key(event)
+        key = _own_key(event)
         if key is None:
             continue
         version = representations.apply(latest.get(key), representations.rest_update(key[0], event.object))
@@ -191,7 +191,7 @@ async def _store(
             routes = await route_store.for_ingest(conn, merchant_id)
             # A batch has few event types: routes are matched, and their shaping worked out, once per type.
             by_type = {kind: _Matched.of(kind, routes) for kind in {e.type for _, e in new}}
-            stored = await store.current(conn, merchant_id, {k for _, e in new if (k := own_key(e))})
+            stored = await store.current(conn, merchant_id, {k for _, e in new if (k := _own_key(e))})
             pending, written = _own_objects(new, stored, now)
             requests = [objects.request(e, by_type[e.type].kinds, seq) for seq, e in new]
             involved = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)

@@ -129,8 +129,8 @@ def writes(
                 )
             previous = Stored(data, start, now)
         if previous is not old and previous is not None:
-            added = row(merchant_id, kind, public_id, previous.data, now, previous.valid_from)
-            (out.added if old is None else out.changed).append(added)
+            latest = row(merchant_id, kind, public_id, previous.data, now, previous.valid_from)
+            (out.added if old is None else out.changed).append(latest)
     return out
 
 
