@@ -311,8 +311,9 @@ def purge(database_url: str | None, older_than_days: float | None) -> None:
         finally:
             await db.close()
         click.echo(
-            f"hookline: purged {purged.deliveries} deliveries, {purged.attempts} attempts and "
-            f"{purged.events} events older than {settings.retention_days:g} days"
+            f"hookline: purged {purged.deliveries} deliveries, {purged.attempts} attempts, "
+            f"{purged.events} events and {purged.versions} object versions older than "
+            f"{settings.retention_days:g} days"
         )
 
     _run(run())

@@ -390,8 +390,9 @@ def translate_errors() -> Iterator[None]:
         raise Unavailable("the database is unreachable; retry later") from exc
 
 
-# SQLSTATE classes of a server that is unreachable, out of connections, or shutting down / starting up.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+# SQLSTATE classes of a server that is unreachable, out of connections, or shutting down / starting up;
+# and a transaction the server chose to fail to break a deadlock (nothing of it stays: it can run again).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "40P01")
 
 
 def _refused(exc: DBAPIError) -> bool:
