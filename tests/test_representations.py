@@ -11,7 +11,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from conftest import Client
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline import catalog, representations, snapshot
 from hookline.service import ingest, merchants, objects, routes, targets
 from hookline.service.context import Context
@@ -155,11 +155,16 @@ async def test_an_event_about_an_object_not_stored_yet_stores_its_rest_fields(me
 
 
 @pytest.mark.parametrize("value", [-1, 10**13, 1.5, "2026-01-01", True])
-async def test_a_time_that_is_not_epoch_seconds_leaves_the_rest_value(merchant: Client, value: Any) -> None:
-    await merchant.ok("PUT", "/v1/objects/customer/cust-1", json=CUSTOMER)
-    event = _event("evt-1", "subscriber.create", {**SUBSCRIBER_CREATE, "last_updated": value})
-    await merchant.ok("POST", "/v1/events", 202, json=event)
-    assert (await _data(merchant, "customer", "cust-1"))["last_updated"] == CUSTOMER["last_updated"]
+async def test_a_time_that_is_not_epoch_seconds_leaves_the_rest_value(db_url: str, value: Any) -> None:
+    # Accepted only where schema problems are flagged rather than refused (HOOKLINE_EVENT_VALIDATION=flag).
+    async with running_app(app_settings(db_url, event_validation="flag"), worker=False) as http:
+        operator = Client(http, OPERATOR_KEY)
+        body = await operator.ok("POST", "/v1/merchants", 201, json={"name": "Acme"})
+        merchant = Client(http, body["api_key"])
+        await merchant.ok("PUT", "/v1/objects/customer/cust-1", json=CUSTOMER)
+        event = _event("evt-1", "subscriber.create", {**SUBSCRIBER_CREATE, "last_updated": value})
+        await merchant.ok("POST", "/v1/events", 202, json=event)
+        assert (await _data(merchant, "customer", "cust-1"))["last_updated"] == CUSTOMER["last_updated"]
 
 
 # -- secrets: one-click tokens ------------------------------------------------------------------------
@@ -174,11 +179,19 @@ async def test_a_one_click_token_is_never_stored_nor_in_a_later_snapshot(merchan
         json={"public_id": "itm-1", "order": "ord-1", "subscription": "sub-1"},
     )
     await _route(merchant, {"subscription": ["subscriptions"], "order": ["orders", "subscriptions"]})
-    refresh = {"type": "subscription", **SUBSCRIPTION, "one_click_token": TOKEN, "created": 1_767_258_000}
+    # As events carry them: epoch seconds where REST has time strings.
+    refresh = {
+        **SUBSCRIPTION,
+        "type": "subscription",
+        "one_click_token": TOKEN,
+        "created": 1_767_258_000,
+        "updated": 1_767_258_000,
+    }
     refreshed = await _snapshot(merchant, _event("evt-1", "subscription.refresh_one_click_token", refresh))
-    reminder = {**ORDER, "type": "order", "one_click_token": TOKEN + "-order"}
+    order = {**ORDER, "type": "order", "created": 1_767_344_400}
+    reminder = {**order, "one_click_token": TOKEN + "-order"}
     reminded = await _snapshot(merchant, _event("evt-2", "order.reminder", reminder))
-    change = {**ORDER, "type": "order", "payment": "pay-2"}
+    change = {**order, "payment": "pay-2"}
     changed = await _snapshot(merchant, _event("evt-3", "order.change_payment", change))
 
     for snap in (refreshed, reminded, changed):
