@@ -241,6 +241,15 @@ def duplicates(receiver: Receiver) -> int:
     return sum(count - 1 for count in received(receiver).values())
 
 
+async def all_delivered_and_succeeded(
+    client: Api, receiver: Receiver, delivery_ids: list[str], timeout: float
+) -> float:
+    """Wait until each delivery reached the receiver and is ``success`` in the API; the seconds it took."""
+    took = await until(lambda: not missing(receiver, delivery_ids), timeout, "every delivery to arrive")
+    took += await until(lambda: client.all_succeeded(delivery_ids), timeout, "every delivery success", 0.2)
+    return took
+
+
 class Api:
     """The HTTP API of one running hookline process."""
 

@@ -148,6 +148,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.StorageFull: 507,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -158,6 +159,7 @@ TITLES = {
     405: "Not allowed",
     409: "That conflicts with the current state",
     503: "Temporarily unavailable",
+    507: "Temporarily out of storage",
 }
 
 
