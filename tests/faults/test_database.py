@@ -1,4 +1,5 @@
-"""The database adapter under faults, in process: deadlines, dead connections, one deadline per request.
+"""The database adapter under faults, in process: deadlines, dead connections, one deadline per request,
+readiness.
 
 PostgreSQL is reached through a relay the test controls (``support.relay``); SQLite's own fault here is a
 write lock another process holds. Deadlines are short (0.5 s) so that each test takes a few seconds.
@@ -11,13 +12,18 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
-from conftest import PG_URL
+from conftest import OPERATOR_KEY, PG_URL, Client, app_settings, running_app
 from hookline import telemetry
+from hookline.api import problems
+from hookline.api.deadline import DatabaseDeadline
 from hookline.errors import Unavailable
 from hookline.storage import migrate
 from hookline.storage.database import Database
@@ -175,4 +181,69 @@ async def test_sqlite_waits_for_another_process_s_lock_only_until_the_deadline(t
         assert db.availability.up
     finally:
         other.close()
+        await db.close()
+
+
+async def test_readiness_follows_the_database(relay: Relay, pg_url: str) -> None:
+    settings = app_settings(relay.url_for(pg_url), db_timeout_s=DEADLINE_S)
+    async with running_app(settings, worker=False) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        for cut, heal in ((relay.stall, relay.heal), (relay.refuse, relay.heal)):
+            result = cut()
+            if asyncio.iscoroutine(result):
+                await result
+            started = time.monotonic()
+            answer = await http.get("/readyz")
+            assert answer.status_code == 503
+            assert answer.json() == {"status": "unavailable", "database": "unreachable"}
+            assert time.monotonic() - started < DEADLINE_S + SLACK_S
+            await heal()
+            assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_request_too_slow_for_its_deadline_answers_503_within_it(relay: Relay, pg_url: str) -> None:
+    settings = app_settings(relay.url_for(pg_url), db_timeout_s=1.0)
+    async with running_app(settings, worker=False) as http:
+        operator = Client(http, OPERATOR_KEY)
+        merchant = await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        client = Client(http, merchant["api_key"])
+        target = await client.ok("POST", "/v1/targets", 201, json={"url": "https://example.com/hook"})
+        route = {"name": "r", "target_id": target["id"], "event_types": ["order.*"]}
+        await client.ok("POST", "/v1/routes", 201, json=route)
+        event = {"id": "e1", "type": "order.reminder", "data": {"object": {"public_id": "o1"}}}
+        relay.slow(0.15)  # each round trip 0.3 s: an ingest's transactions need more than 1 s in all
+        started = time.monotonic()
+        answer = await client.call("POST", "/v1/events", json=event)
+        took = time.monotonic() - started
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "1"
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert took < 1.0 + SLACK_S, f"answered after {took:.2f}s"
+        await relay.heal()
+        await client.ok(
+            "POST", "/v1/events", 202, json=event
+        )  # the same event, posted again as a client does
+        assert len((await client.ok("GET", "/v1/deliveries"))["data"]) == 1
+
+
+async def test_the_api_gives_each_request_one_deadline(pg_url: str) -> None:
+    db = Database(pg_url, timeout_s=DEADLINE_S)
+    app = FastAPI()
+    problems.install(app)
+    app.add_middleware(DatabaseDeadline)
+    app.state.context = SimpleNamespace(db=db)
+
+    @app.get("/two")
+    async def two() -> dict[str, str]:
+        await _select(db, DEADLINE_S * 0.6)
+        await _select(db, DEADLINE_S * 0.6)  # alone within its own deadline; not within the request's
+        return {}
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            started = time.monotonic()
+            answer = await http.get("/two")
+            assert answer.status_code == 503
+            assert time.monotonic() - started < DEADLINE_S + SLACK_S
+    finally:
         await db.close()
