@@ -292,15 +292,18 @@ class Worker:
             )
         except Unavailable:
             return batch
-        except Exception:
-            logger.warning("cannot record %d results as they are; recording them one by one", len(batch))
+        except Exception as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            logger.warning("cannot record %d results as they are (%s); one by one now", len(batch), said)
             return await self._write_apart(batch, again=again)
         self._recorded(batch, halted)
         return []
 
     async def _write_apart(self, batch: list[Result], *, again: bool) -> list[Result]:
         """One result at a time, its text made storable (a target's NUL bytes, say); one that still cannot
-        be stored is given up: its lease ends and it is attempted again."""
+        be stored is given up: its lease ends and it is attempted again. The first failure is logged with
+        its traceback, the others counted in one line (a bug would otherwise log the whole batch)."""
+        given_up: list[str] = []
         for i, result in enumerate(batch):
             try:
                 halted = await queue.record(
@@ -314,13 +317,17 @@ class Worker:
             except Unavailable:
                 return batch[i:]
             except Exception:
-                logger.exception(
-                    "cannot record attempt %d of delivery %s; it will be attempted again after its lease",
-                    result.number,
-                    result.job.delivery_id,
-                )
+                if not given_up:
+                    logger.exception("cannot record the attempt of delivery %s", result.job.delivery_id)
+                given_up.append(result.job.delivery_id)
                 continue
             self._recorded([result], halted)
+        if given_up:
+            logger.error(
+                "%d results not recorded (%s…): their deliveries will be attempted again after their leases",
+                len(given_up),
+                ", ".join(given_up[:5]),
+            )
         return []
 
     def _recorded(self, batch: list[Result], halted: list[autohalt.Halted]) -> None:
