@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from hookline.storage.availability import Availability, Fault
+from hookline.storage.availability import Availability
+from hookline.storage.faults import Fault
 
 
 class Counted:

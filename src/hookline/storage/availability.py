@@ -13,27 +13,17 @@ so the log never says the database is away for longer than it was.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from hookline.storage.faults import Fault
+
 logger = logging.getLogger(__name__)
 
 LOG_EVERY_S = 5.0
-
-
-class Fault(enum.StrEnum):
-    """Why the database could not be used (the ``kind`` label of the fault metric)."""
-
-    REFUSED = "refused"  # no connection: the server is down, starting, or out of connections
-    LOST = "lost"  # a connection broke while in use (a reset, a restart, a terminated backend)
-    TIMEOUT = "timeout"  # no answer within the deadline (a stalled or overloaded server or network)
-    FULL = "full"  # the disk is full
-    LOCKED = "locked"  # SQLite: another process held the write lock past the deadline
-    ERROR = "error"  # the database failed the operation otherwise (an I/O error, a read-only file)
 
 
 class Observer(Protocol):

@@ -13,9 +13,8 @@ not outlive the fault:
   or the network closed while it sat in the pool (a restart, a reset) is known closed without one: it is
   replaced at checkout instead of failing the transaction it would have been handed. One that dies in use
   fails that transaction only, and is discarded with the error; the connections that sat idle meanwhile are
-  then replaced too (``_PoolGuard``). TCP keepalives let the kernel notice a pooled connection whose peer
-  vanished without a word.
-- Each fault and each recovery is reported to ``availability`` (logged, rate-limited, and counted).
+  then replaced too (``pool_guard``).
+- Each fault (``faults``) and each recovery is reported to ``availability`` (logged, rate-limited, counted).
 
 SQLite is a library in this process, not a server: a statement takes microseconds and waits on nothing but
 the file. Its calls therefore run inline on the event loop (the plain ``sqlite3`` driver) rather than on a
@@ -37,9 +36,7 @@ import contextlib
 import enum
 import functools
 import logging
-import math
 import operator
-import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -63,24 +60,23 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import (
     DBAPIError,
-    DisconnectionError,
     IntegrityError,
     InterfaceError,
     OperationalError,
 )
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from hookline.errors import Conflict, StorageFull, Unavailable
-from hookline.storage.availability import Availability, Fault, Observer
+from hookline.storage.availability import Availability, Observer
+from hookline.storage.faults import MESSAGES, Fault, classify, detail
+from hookline.storage.pool_guard import PoolGuard
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 5.0  # a transaction's deadline (``HOOKLINE_DB_TIMEOUT_S``)
 CONNECT_TIMEOUT_S = 2.0  # connecting to PostgreSQL, within that (``HOOKLINE_DB_CONNECT_TIMEOUT_S``)
 _ABORT_AFTER_S = 0.05  # past the deadline, a cleanup still on the connection (a rollback) is cut off
-_KEEPALIVE = (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))  # dead peer: ~25 s idle
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's transaction, in all
 _SQLITE_INLINE_WAIT_MS = 20  # how long one inline call may block the loop on another process's lock
 _SQLITE_READERS = 4
@@ -142,7 +138,7 @@ class Database:
         self.connect_timeout_s = min(connect_timeout_s, timeout_s)
         self.availability = Availability(observer)
         self._engine: AsyncEngine | None = None
-        self._guard: _PoolGuard | None = None
+        self._guard: PoolGuard | None = None
         self._sqlite: _Sqlite | None = None
         if self.dialect == "sqlite":
             self._sqlite = _Sqlite(self.url)
@@ -158,7 +154,7 @@ class Database:
                 json_serializer=_json_text,
                 json_deserializer=orjson.loads,
             )
-            self._guard = _PoolGuard(self._engine)
+            self._guard = PoolGuard(self._engine)
         else:
             raise SystemExit(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
@@ -259,15 +255,15 @@ class Database:
         except IntegrityError as exc:
             raise Conflict("the object already exists") from exc
         except Exception as exc:
-            fault = _fault(exc)
+            fault = classify(exc)
             if fault is None:
                 raise
-            self.availability.fault(fault, _detail(exc))
+            self.availability.fault(fault, detail(exc))
             if self._guard is not None and fault in (Fault.LOST, Fault.TIMEOUT):
                 self._guard.suspect_idle()
             if fault is Fault.FULL:
-                raise StorageFull("the database's disk is full; retry later") from exc
-            raise Unavailable(_UNAVAILABLE[fault]) from exc
+                raise StorageFull(MESSAGES[fault]) from exc
+            raise Unavailable(MESSAGES[fault]) from exc
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -275,7 +271,7 @@ class Database:
                 # Bounded: closing politely waits for each pooled connection's server, which may be away.
                 await asyncio.wait_for(self._engine.dispose(), self.connect_timeout_s)
             except (TimeoutError, OSError, DBAPIError) as exc:
-                logger.warning("database connections not closed cleanly: %s", _detail(exc))
+                logger.warning("database connections not closed cleanly: %s", detail(exc))
         if self._sqlite is not None:
             await self._sqlite.close()
 
@@ -283,67 +279,6 @@ class Database:
         """The URL in libpq form, for a plain driver connection (LISTEN)."""
         dsn: str = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         return dsn
-
-
-_UNAVAILABLE = {
-    Fault.REFUSED: "the database cannot be reached; retry later",
-    Fault.LOST: "the database connection was lost; retry later",
-    Fault.TIMEOUT: "the database did not answer in time; retry later",
-    Fault.FULL: "the database's disk is full; retry later",
-    Fault.LOCKED: "the database is busy; retry later",
-    Fault.ERROR: "the database is unavailable; retry later",
-}
-
-
-class _PoolGuard:
-    """The pool's part in fault handling: keepalives on new connections; at checkout, no connection known to
-    be closed, nor one that sat idle in the pool through a fault that suggests it is dead too.
-
-    After a connection was lost or did not answer, the others opened before are suspect: a dropped network
-    path or a failover leaves them open on our side with nobody at the other end, and each would cost the
-    next transaction handed it a whole deadline. Replacing them costs a connect each.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.suspect_before = -math.inf  # connections idle in the pool since before then are replaced
-        sync = engine.sync_engine
-        event.listen(sync, "connect", self._connected)
-        event.listen(sync, "checkin", self._checked_in)
-        event.listen(sync, "checkout", self._checkout)
-        event.listen(sync, "invalidate", self._drop)
-
-    def suspect_idle(self) -> None:
-        self.suspect_before = time.monotonic()
-
-    @staticmethod
-    def _connected(_dbapi_connection: Any, record: Any) -> None:
-        record.info.pop("idle_since", None)
-        transport = getattr(record.driver_connection, "_transport", None)  # asyncpg keeps it private
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-            return
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        for name, value in _KEEPALIVE:
-            if hasattr(socket, name):  # Linux names; other systems keep their defaults
-                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-
-    @staticmethod
-    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    def _checkout(self, _dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        # Raising this makes the pool replace the connection by a new one (SQLAlchemy's checkout protocol).
-        if record.driver_connection.is_closed():
-            raise DisconnectionError("closed while in the pool")
-        if record.info.get("idle_since", math.inf) < self.suspect_before:
-            raise DisconnectionError("idle in the pool through a fault")
-
-    @staticmethod
-    def _drop(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
-        # An invalidated connection is dropped at once: a polite close waits up to 2 s for the server.
-        driver = record.driver_connection
-        if driver is not None:
-            driver.terminate()
 
 
 def _watch(conn: AsyncConnection, when: float) -> asyncio.TimerHandle:
@@ -431,7 +366,7 @@ async def _copy_rows(driver: asyncpg.Connection, table: Table, rows: Sequence[Ma
         raise IntegrityError(statement, None, exc) from exc
     except asyncpg.InterfaceError as exc:  # the connection is closed or broken
         raise InterfaceError(statement, None, exc) from exc
-    except asyncpg.PostgresError as exc:  # ``_fault`` tells a refusing server by its SQLSTATE
+    except asyncpg.PostgresError as exc:  # ``faults.classify`` tells a refusing server by its SQLSTATE
         raise DBAPIError(statement, None, exc) from exc
 
 
@@ -580,61 +515,6 @@ async def _begin(sync: Connection, seconds: float) -> None:
 
 def _locked(exc: OperationalError) -> bool:
     return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
-
-
-# SQLSTATE classes of a server that is unreachable, out of connections, or shutting down / starting up.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
-_DISK_FULL_SQLSTATE = "53100"
-_SQLITE_FAULTS = {
-    "SQLITE_FULL": Fault.FULL,
-    "SQLITE_BUSY": Fault.LOCKED,
-    "SQLITE_LOCKED": Fault.LOCKED,
-}
-
-
-def _fault(exc: Exception) -> Fault | None:
-    """The kind of database fault ``exc`` is, or None if it is not one (a bug, a statement at fault)."""
-    if isinstance(exc, TimeoutError | PoolTimeout):
-        return Fault.TIMEOUT
-    if isinstance(exc, DBAPIError):
-        if isinstance(exc.orig, sqlite3.Error):
-            return _sqlite_fault(exc)
-        return _postgres_fault(exc)
-    if isinstance(exc, ConnectionRefusedError | socket.gaierror):
-        return Fault.REFUSED
-    if isinstance(exc, OSError):  # reset, broken pipe, unreachable
-        return Fault.LOST
-    return None
-
-
-def _sqlite_fault(exc: DBAPIError) -> Fault | None:
-    if not isinstance(exc, OperationalError):
-        return None
-    return _SQLITE_FAULTS.get(getattr(exc.orig, "sqlite_errorname", ""), Fault.ERROR)
-
-
-def _postgres_fault(exc: DBAPIError) -> Fault | None:
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    if sqlstate == _DISK_FULL_SQLSTATE:
-        return Fault.FULL
-    if exc.statement is None:
-        # While connecting: refused, or "the database system is starting up / shutting down".
-        return Fault.REFUSED
-    if exc.connection_invalidated or isinstance(exc, InterfaceError):
-        return Fault.LOST
-    if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
-        # The server ended the session (a shutdown, a terminated backend), or is out of resources.
-        return Fault.LOST if sqlstate.startswith(("08", "57P")) else Fault.ERROR
-    return Fault.ERROR if isinstance(exc, OperationalError) else None
-
-
-def _detail(exc: BaseException) -> str:
-    """What the driver (or the deadline) said, on one line."""
-    said = getattr(exc, "orig", None) or exc
-    if not str(said).strip() and exc.__cause__ is not None:
-        said = exc.__cause__
-    text = str(said).strip()
-    return text.splitlines()[0][:300] if text else type(said).__name__
 
 
 def _json_text(value: Any) -> str:

@@ -19,9 +19,9 @@ from typing import Any
 
 import asyncpg
 
-from hookline.storage.availability import Fault
 from hookline.storage.database import Database
 from hookline.storage.events import WAKE_CHANNEL
+from hookline.storage.faults import Fault
 
 logger = logging.getLogger(__name__)
 
