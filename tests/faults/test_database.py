@@ -96,6 +96,20 @@ async def _timed_failure_of_sleep(db: Database, seconds: float) -> float:
     return time.monotonic() - started
 
 
+async def test_a_rollback_on_a_stalled_server_is_cut_off_at_the_deadline(db: Database, relay: Relay) -> None:
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="did not answer in time"):
+        async with db.write() as conn:
+            await conn.execute(text("SELECT 1"))
+            relay.stall()
+            await asyncio.sleep(
+                DEADLINE_S * 4
+            )  # the deadline strikes here; the rollback then finds no answer
+    assert time.monotonic() - started < DEADLINE_S + SLACK_S
+    await relay.heal()
+    await _select(db)
+
+
 async def test_connections_reset_in_the_pool_are_replaced_without_failing(db: Database, relay: Relay) -> None:
     await asyncio.gather(*(_select(db, 0.05) for _ in range(6)))  # six connections in the pool
     assert relay.reset() == 6
@@ -133,6 +147,25 @@ async def test_after_a_silent_drop_one_transaction_waits_not_one_per_pooled_conn
     started = time.monotonic()
     await asyncio.gather(*(_select(db) for _ in range(4)))
     assert time.monotonic() - started < DEADLINE_S / 2
+
+
+async def test_a_transaction_whose_connection_is_lost_before_its_end_is_a_loss(
+    db: Database, relay: Relay
+) -> None:
+    # The rollback (or commit) then fails with no statement of its own, as a refused connect does: it is
+    # told by the connection, and counted as lost.
+    lost = _faults("lost")
+    with pytest.raises(Unavailable, match="connection was lost"):
+        async with db.write() as conn:
+            await conn.execute(text("SELECT 1"))
+            relay.reset()
+            await asyncio.sleep(0.05)
+            raise LookupError("the caller gives up")
+    assert _faults("lost") == lost + 1
+    with pytest.raises(LookupError):  # on a live connection, the caller's own error goes through
+        async with db.write() as conn:
+            await conn.execute(text("SELECT 1"))
+            raise LookupError("the caller gives up")
 
 
 async def test_a_database_refusing_connections_is_unavailable_at_once(db: Database, relay: Relay) -> None:

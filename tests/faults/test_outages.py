@@ -130,7 +130,7 @@ async def _check(
 ) -> dict[str, Any]:
     """The figures of a run, once everything accepted was delivered; fails on any loss or slow answer."""
     traffic = posters.traffic
-    assert not traffic.problems, traffic.problems[:5]
+    assert not traffic.problems, f"{traffic.problems[:3]}\n{server.log(tail=20_000)}"
     await all_delivered_and_succeeded(client, receiver, traffic.accepted, timeout=40)
     assert all(p.alive() for p in (server, *workers)), "a process died"
     dups = duplicates(receiver)

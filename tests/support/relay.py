@@ -55,7 +55,7 @@ def _rst(writer: asyncio.StreamWriter) -> None:
     """Close with a TCP RST: SO_LINGER 0 makes the kernel send it instead of a FIN."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # ValueError: closed already (uvloop)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
 

@@ -216,7 +216,13 @@ class Database:
         scope = asyncio.timeout(seconds)
         try:
             async with scope, self._engine.connect() as conn:
-                watchdog = _watch(conn, (scope.when() or 0.0) + _ABORT_AFTER_S)
+                driver = _driver(conn)
+                # The deadline's cancellation ends a statement, but SQLAlchemy finishes its cleanup (the
+                # rollback) shielded from it, which on a stalled server would wait without end: just past the
+                # deadline, the socket is aborted under whatever still waits on it.
+                watchdog = asyncio.get_running_loop().call_at(
+                    (scope.when() or 0.0) + _ABORT_AFTER_S, driver.terminate
+                )
                 try:
                     if write:
                         async with conn.begin():
@@ -225,8 +231,9 @@ class Database:
                         yield conn
                 finally:
                     watchdog.cancel()
-        except TimeoutError as exc:
-            if scope.expired():
+        except Exception as exc:
+            # Past the deadline, the fault is the deadline's, whatever the cut-off cleanup raised instead.
+            if scope.expired() and classify(exc) is not None:
                 raise _Expired(f"no answer within {seconds:.3g} s") from exc
             raise
 
@@ -266,9 +273,11 @@ class Database:
             raise Unavailable(MESSAGES[fault]) from exc
 
     async def close(self) -> None:
-        if self._engine is not None:
+        if self._engine is not None and self._guard is not None:
+            # The pooled connections are dropped without the protocol's goodbye, which would wait for a server
+            # that may be away (PostgreSQL does not log the end of an idle connection). Bounded all the same.
+            self._guard.suspect_idle()
             try:
-                # Bounded: closing politely waits for each pooled connection's server, which may be away.
                 await asyncio.wait_for(self._engine.dispose(), self.connect_timeout_s)
             except (TimeoutError, OSError, DBAPIError) as exc:
                 logger.warning("database connections not closed cleanly: %s", detail(exc))
@@ -281,14 +290,12 @@ class Database:
         return dsn
 
 
-def _watch(conn: AsyncConnection, when: float) -> asyncio.TimerHandle:
-    """Abort the socket of ``conn`` at ``when`` (loop time) unless cancelled: the deadline's cancellation
-    ends a statement, but SQLAlchemy finishes its cleanup (the rollback) shielded from it, and on a stalled
-    server that would wait without end."""
+def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``."""
     assert conn.sync_connection is not None
     driver = conn.sync_connection.connection.driver_connection
     assert driver is not None
-    return asyncio.get_running_loop().call_at(when, driver.terminate)
+    return driver
 
 
 class _Inline:

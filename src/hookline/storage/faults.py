@@ -71,11 +71,12 @@ def _postgres_fault(exc: DBAPIError) -> Fault | None:
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
     if sqlstate == _DISK_FULL_SQLSTATE:
         return Fault.FULL
-    if exc.statement is None:
-        # While connecting: refused, or "the database system is starting up / shutting down".
-        return Fault.REFUSED
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return Fault.LOST
+    if exc.statement is None:
+        # While connecting (a commit or rollback on a lost connection is told above): refused, or "the
+        # database system is starting up / shutting down".
+        return Fault.REFUSED
     if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         # The server ended the session (a shutdown, a terminated backend), or is out of resources.
         return Fault.LOST if sqlstate.startswith(("08", "57P")) else Fault.ERROR

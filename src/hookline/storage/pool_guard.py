@@ -35,6 +35,7 @@ class PoolGuard:
         event.listen(sync, "checkin", self._checked_in)
         event.listen(sync, "checkout", self._checkout)
         event.listen(sync, "invalidate", self._drop)
+        event.listen(sync, "close", self._closing)
 
     def suspect_idle(self) -> None:
         self.suspect_before = time.monotonic()
@@ -61,6 +62,12 @@ class PoolGuard:
             raise DisconnectionError("closed while in the pool")
         if record.info.get("idle_since", math.inf) < self.suspect_before:
             raise DisconnectionError("idle in the pool through a fault")
+
+    def _closing(self, _dbapi_connection: Any, record: Any) -> None:
+        # A connection closed (recycled, or the pool disposed of) after sitting idle through a fault is
+        # dropped at once too: a polite close would wait for a server that may not be there.
+        if record.info.get("idle_since", math.inf) < self.suspect_before:
+            self._drop(_dbapi_connection, record, None)
 
     @staticmethod
     def _drop(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
