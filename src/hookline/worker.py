@@ -86,6 +86,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._holding_logged_at = -HOLDING_LOG_EVERY_S
+        self._holding_told = False  # a "holding" line was logged that no "recorded" line has answered yet
 
     @property
     def lease_s(self) -> float:
@@ -268,9 +269,10 @@ class Worker:
                     held.append(result)
             left = await self._write(held, again=failing_since is not None)
             if not left:
-                if failing_since is not None:
+                if failing_since is not None and self._holding_told:
                     took = time.monotonic() - failing_since
                     logger.warning("recorded %d held results after %.1f s", len(held), took)
+                    self._holding_told = False
                 held, failing_since, pause = [], None, RECORD_RETRY_S
                 continue
             now = time.monotonic()
@@ -335,9 +337,10 @@ class Worker:
         telemetry.observe(batch)
 
     def _log_holding(self, count: int, held_s: float) -> None:
+        """At most every ``HOLDING_LOG_EVERY_S``; the recovery is logged after a line logged here."""
         now = time.monotonic()
         if now - self._holding_logged_at >= HOLDING_LOG_EVERY_S:
-            self._holding_logged_at = now
+            self._holding_logged_at, self._holding_told = now, True
             logger.warning(
                 "holding %d results for %.1f s: the database cannot record them; retrying, leases extended",
                 count,
