@@ -22,12 +22,11 @@ import uvicorn
 from hookline import __version__, server
 from hookline.asgi import create_app, create_probes_app
 from hookline.config import Settings
-from hookline.runtime import Runtime, open_runtime
+from hookline.runtime import Runtime, database, open_runtime
 from hookline.sender.api_client import ApiError
 from hookline.service import retention
 from hookline.simulator import driver
 from hookline.storage import migrate as migrations
-from hookline.storage.database import Database
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -55,6 +54,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        fields = getattr(
+            record, "fields", None
+        )  # structured details: ``logger.warning(..., extra={"fields": …})``
+        if isinstance(fields, dict):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -202,7 +206,7 @@ def migrate(database_url: str | None) -> None:
     settings = _settings(database_url=database_url)
 
     async def run() -> None:
-        db = Database(settings.database_url)
+        db = database(settings)
         try:
             await migrations.upgrade(db)
         finally:
@@ -305,7 +309,7 @@ def purge(database_url: str | None, older_than_days: float | None) -> None:
         return
 
     async def run() -> None:
-        db = Database(settings.database_url)
+        db = database(settings)
         try:
             purged = await retention.purge(db, settings.retention_days * 86400, now=time.time())
         finally:

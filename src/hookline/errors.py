@@ -8,6 +8,7 @@ HooklineError
 ├── Forbidden        a valid key that may not do this
 ├── Throttled        too many failed authentications from this client; retry after ``retry_after_s``
 └── Unavailable      a dependency (the database) cannot be reached; retry later
+    └── StorageFull  the database's disk is full; retry once space is freed
 
 ``api/problems.py`` is the only place that maps these to HTTP statuses.
 """
@@ -54,3 +55,7 @@ class Throttled(HooklineError):
 
 class Unavailable(HooklineError):
     """The service is temporarily unavailable; retry later."""
+
+
+class StorageFull(Unavailable):
+    """The database's disk is full; retry later."""
