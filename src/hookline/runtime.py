@@ -73,6 +73,8 @@ def _event_validation(settings: Settings) -> str:
             f"HOOKLINE_EVENT_VALIDATION={settings.event_validation!r} is not a mode; use strict or flag"
         )
     return settings.event_validation
+
+
 def database(settings: Settings) -> Database:
     """The database of ``settings``, its faults and recoveries counted in this process's metrics."""
     return Database(

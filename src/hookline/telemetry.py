@@ -201,6 +201,8 @@ def auth_failed(via: str) -> None:
 
 def auth_throttled(via: str) -> None:
     AUTH_THROTTLED.labels(via=via).inc()
+
+
 class DatabaseMetrics:
     """The database's faults and recoveries as metrics (a process's ``storage.availability.Observer``)."""
 

@@ -27,6 +27,7 @@ from hookline.api.deadline import DatabaseDeadline
 from hookline.errors import Unavailable
 from hookline.storage import migrate
 from hookline.storage.database import Database
+from support import events
 from support.relay import Relay, start_relay
 
 pytestmark = pytest.mark.timeout(60)
@@ -243,7 +244,7 @@ async def test_a_request_too_slow_for_its_deadline_answers_503_within_it(relay: 
         target = await client.ok("POST", "/v1/targets", 201, json={"url": "https://example.com/hook"})
         route = {"name": "r", "target_id": target["id"], "event_types": ["order.*"]}
         await client.ok("POST", "/v1/routes", 201, json=route)
-        event = {"id": "e1", "type": "order.reminder", "data": {"object": {"public_id": "o1"}}}
+        event = events.event("order.reminder", "e1", public_id="o1")
         relay.slow(0.15)  # each round trip 0.3 s: an ingest's transactions need more than 1 s in all
         started = time.monotonic()
         answer = await client.call("POST", "/v1/events", json=event)
