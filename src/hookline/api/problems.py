@@ -78,9 +78,13 @@ def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None
     return JSON(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def status_of(exc: errors.HooklineError) -> int:
+    return next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+
+
 async def _ours(_: Request, exc: Exception) -> JSON:
     assert isinstance(exc, errors.HooklineError)
-    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    status = status_of(exc)
     fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
     return problem(status, exc.detail, fields)
 

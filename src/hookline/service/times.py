@@ -22,7 +22,8 @@ def parse_time(value: str | float | None, field: str) -> float | None:
 
 
 def _seconds(value: str | float) -> float | None:
-    if not isinstance(value, str) or value.replace(".", "", 1).isdigit():
+    # ASCII digits only: str.isdigit() is also true of "²" and "٣", which float() refuses or reads as 3.
+    if not isinstance(value, str) or (value.isascii() and value.replace(".", "", 1).isdigit()):
         return float(value)  # a long run of digits is infinity, refused by the range check
     try:
         parsed = datetime.fromisoformat(value)
