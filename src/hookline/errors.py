@@ -6,6 +6,8 @@ HooklineError
 ├── Conflict         the object exists with other content (idempotency, uniqueness)
 ├── Unauthorized     no key, or an unknown key
 ├── Forbidden        a valid key that may not do this
+├── TooLarge         the request asks for more work than one request may take
+├── TooManyRequests  the caller has used its share for now; retry after ``retry_after`` seconds
 └── Unavailable      a dependency (the database) cannot be reached; retry later
 
 ``api/problems.py`` is the only place that maps these to HTTP statuses.
@@ -41,6 +43,20 @@ class Unauthorized(HooklineError):
 
 class Forbidden(HooklineError):
     """This key may not do that."""
+
+
+class TooLarge(HooklineError):
+    """The request asks for more work than one request may take."""
+
+
+class TooManyRequests(HooklineError):
+    """Too much at once; retry later."""
+
+    def __init__(
+        self, detail: str | None = None, *, retry_after: float, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, fields=fields)
+        self.retry_after = retry_after
 
 
 class Unavailable(HooklineError):

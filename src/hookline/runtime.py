@@ -19,6 +19,8 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.service.shaping import Limits as ShapingLimits
+from hookline.service.shaping import Shaping
 from hookline.storage import autohalt, migrate
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -47,6 +49,14 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     )
 
 
+def shaping_limits(settings: Settings) -> ShapingLimits:
+    return ShapingLimits(
+        event_units=settings.shaping_event_units,
+        request_units=settings.shaping_request_units,
+        merchant_units_per_s=settings.shaping_merchant_units_per_s,
+    )
+
+
 def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManager[Port]:
     """The worker's sender, on the HTTP client ``HOOKLINE_HTTP_CLIENT`` names."""
     options: dict[str, Any] = {
@@ -67,6 +77,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     """Everything a process needs, opened in order and closed in reverse."""
     db = Database(settings.database_url, pool_size=settings.pool_size)
     wakeup = Wakeup()
+    context: Context | None = None
     try:
         if migrate_db:
             await migrate.upgrade(db)
@@ -76,6 +87,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             entitlements=settings.entitlements,
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
+            shaping=Shaping(shaping_limits(settings)),
         )
         runtime = Runtime(settings, context)
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)
@@ -107,6 +119,8 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 with contextlib.suppress(asyncio.CancelledError):
                     await purger
     finally:
+        if context is not None:
+            context.shaping.close()
         await wakeup.close()
         await db.close()
 

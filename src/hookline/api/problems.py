@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,8 @@ STATUS: dict[type[errors.HooklineError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -33,6 +36,7 @@ TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -86,7 +90,10 @@ async def _ours(_: Request, exc: Exception) -> JSON:
     assert isinstance(exc, errors.HooklineError)
     status = status_of(exc)
     fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
-    return problem(status, exc.detail, fields)
+    response = problem(status, exc.detail, fields)
+    if isinstance(exc, errors.TooManyRequests):
+        response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+    return response
 
 
 async def _validation(_: Request, exc: Exception) -> JSON:

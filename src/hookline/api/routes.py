@@ -72,6 +72,6 @@ async def preview_route(
     """The body the route's receiver would get for an event (a sample without one); nothing is stored."""
     body = body or PreviewIn()
     route = await preview.settings(ctx, merchant_id, route_id, _shaping(body))
-    shown = preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
+    shown = await preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
     answer = {"body": orjson.loads(shown.body), "bytes": len(shown.body)}
     return JSON({**answer, "event_type": shown.event_type, "sample": shown.sample})

@@ -148,6 +148,8 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -157,6 +159,8 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "That conflicts with the current state",
+    413: "That is too much at once",
+    429: "Too much at once: try again shortly",
     503: "Temporarily unavailable",
 }
 

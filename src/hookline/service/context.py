@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.models import Dispatch
+from hookline.service.shaping import Shaping
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 
@@ -26,3 +27,5 @@ class Context:
     principals: dict[str, tuple[float, Any]] = field(default_factory=dict)
     #: Merchant ids known to exist (see ``auth.merchant_for``).
     merchants_seen: set[str] = field(default_factory=set)
+    #: The budgets and the threads of the routes' transformations (``service/shaping.py``).
+    shaping: Shaping = field(default_factory=Shaping)

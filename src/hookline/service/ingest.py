@@ -6,10 +6,11 @@ creates nothing; the same id with another body is a conflict. A body without an 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, fanout, ids, routing, snapshot, telemetry
+from hookline import catalog, fanout, ids, routing, snapshot, telemetry, transform
 from hookline.errors import Conflict, Invalid
 from hookline.models import JSON, DeliveryStatus, Event
 from hookline.service import objects
@@ -112,15 +113,33 @@ def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pen
     return pending, rows
 
 
-def _deliveries(event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
+def _deliveries(
+    event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float, budget: transform.Budget
+) -> list[Row]:
     """One delivery per route; routes that shape the body alike share one build of it."""
     bodies: dict[tuple[Any, ...], fanout.Body] = {}
     rows = []
     for route, key in zip(matched.routes, matched.keys, strict=True):
         if key not in bodies:
-            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route)
+            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route, budget)
         rows.append(fanout.delivery(ids.new("dlv", now=now), event, route, bodies[key], now))
     return rows
+
+
+def _shape(
+    parsed: list[Event],
+    raws: list[Any],
+    matched: list[_Matched],
+    found: list[dict[str, dict[str, JSON]]],
+    now: float,
+    budget: transform.Budget,
+) -> list[tuple[Row, list[Row]]]:
+    """Each event's row and its deliveries, paying the routes' transformations from ``budget``."""
+    batch = []
+    for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True):
+        budget.next_event()
+        batch.append((events.row(e, raw, now), _deliveries(e, rs, f, now, budget)))
+    return batch
 
 
 async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingested]:
@@ -172,10 +191,10 @@ async def _store(
             pending, own = _own_objects(merchant_id, parsed, now)
             requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
             found = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
-            batch = [
-                (events.row(e, raw, now), _deliveries(e, rs, f, now))
-                for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
-            ]
+            # Bounded per event, per request and per merchant; off the event loop when a route transforms.
+            transforms = any(r.get("transform") for m in by_type.values() for r in m.routes)
+            shape = functools.partial(_shape, parsed, raws, matched, found, now)
+            batch = await ctx.shaping.run(merchant_id, shape, transforms=transforms)
             due = _due(batch, routes)
             if dispatch is not None and due:
                 reserved = dispatch.reserve(len(due))
