@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from hookline import catalog
+from hookline import catalog, numerals
 from hookline.api import render
 from hookline.api.deps import (
     PAGE,
@@ -100,10 +100,10 @@ async def list_events(
     before = None
     if raw:
         received, _, last_id = raw.partition("|")
-        try:
-            before = (float(received), last_id)
-        except ValueError:
-            raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
+        at = numerals.decimal(received)
+        if at is None:
+            raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"})
+        before = (at, last_id)
     rows = await deliveries.event_page(ctx, merchant_id, limit, before, type)
     nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
     return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from hookline import errors
+from hookline import errors, numerals
 from hookline.api import problems
 from hookline.api.deps import Caller, Ctx, MerchantId
 from hookline.api.render import JSON
@@ -174,17 +174,16 @@ def _filter(row: Row) -> dict[str, Any]:
 
 
 def _number(page: str | None) -> int:
-    try:
-        return int(page) if page not in (None, "") else 1
-    except ValueError:
-        raise errors.NotFound("Invalid page.") from None
+    number = numerals.integer(page) if page not in (None, "") else 1
+    if number is None:
+        raise errors.NotFound("Invalid page.")
+    return number
 
 
 def _size(page_size: str | None) -> int:
     """Like Django REST framework: a missing or unusable ``page_size`` is the default, a big one the max."""
-    try:
-        size = int(page_size or PAGE_SIZE)
-    except ValueError:
+    size = numerals.integer(page_size) if page_size else PAGE_SIZE
+    if size is None:
         return PAGE_SIZE
     return min(size, MAX_PAGE_SIZE) if size > 0 else PAGE_SIZE
 
