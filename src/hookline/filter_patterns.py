@@ -28,6 +28,10 @@ MAX_LENGTH: Final = 500  # characters of one pattern
 MAX_ALTERNATIVES: Final = 50  # event types and wildcards in one pattern
 EVERYTHING: Final = "*"
 _WORD_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# The same language as a regular expression, for the OpenAPI document (nothing matches with it).
+_WORD: Final = "[A-Za-z0-9_]+"
+_ALTERNATIVE: Final = rf"\^?(?:\*|\.\*|{_WORD}(?:\\\.\.\*|\.\*)|{_WORD}(?:\\?\.{_WORD})*)\$?"
+REGEX: Final = rf"^{_ALTERNATIVE}(?:\|{_ALTERNATIVE}){{0,{MAX_ALTERNATIVES - 1}}}$"
 _FORMS: Final = (
     "an event type (order.success), a family wildcard (order.*) or everything (*), several joined with |"
 )

@@ -34,7 +34,7 @@ from support.hostile import stored
 LIMITS = {"max_body_bytes": 20_000, "max_keyless_body_bytes": 4_000, "max_json_depth": 16}
 FULL_WIDTH_2024 = "\uff12\uff10\uff12\uff14"
 UNICODE_DIGITS = ["²", "٣", FULL_WIDTH_2024, "1٣", "\U0001d7d9"]  # the last: a double-struck 1
-TIMES = [*UNICODE_DIGITS, FULL_WIDTH_2024 + "-01-01T00:00:00", "1e400", "nan", "-1", "99999999999999"]
+TIMES = [*UNICODE_DIGITS, FULL_WIDTH_2024 + "-01-01T00:00:00", "1e400", "nan", "-1e20", "99999999999999"]
 NUL = "a\x00b"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

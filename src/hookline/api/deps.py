@@ -10,6 +10,7 @@ import orjson
 from fastapi import Depends, Query, Request
 from starlette.datastructures import Headers
 
+from hookline.api import openapi
 from hookline.errors import HooklineError, Invalid
 from hookline.service import auth
 from hookline.service.context import Context
@@ -68,6 +69,8 @@ async def merchant_id(ctx: Ctx, caller: Caller, merchant: Annotated[str | None, 
 
 MerchantId = Annotated[str, Depends(merchant_id)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(json_schema_extra=openapi.CURSOR)]
+TimeQuery = Annotated[str | None, Query(json_schema_extra=openapi.TIME_QUERY)]
 
 
 def encode_cursor(value: str) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from hookline.api.deps import Ctx, MerchantId
+from hookline.api import openapi
+from hookline.api.deps import Ctx, MerchantId, TimeQuery
 from hookline.api.render import JSON, iso
 from hookline.service import metrics, times
 
@@ -18,9 +19,9 @@ async def route_metrics(
     route_id: str,
     ctx: Ctx,
     merchant_id: MerchantId,
-    series: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    series: Annotated[str | None, Query(json_schema_extra=openapi.SERIES)] = None,
+    since: TimeQuery = None,
+    until: TimeQuery = None,
 ) -> JSON:
     """The route's counters over deliveries created in the last 30 days; with ``?series=15m|1h|1d`` also the
     buckets of ``[since, until)`` (default: the last 6 h, 24 h or 30 days, ending now) and latency

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from hookline import errors, numerals
-from hookline.api import problems
+from hookline.api import openapi, problems
 from hookline.api.deps import Caller, Ctx, MerchantId
 from hookline.api.render import JSON
 from hookline.service import auth
@@ -132,21 +132,21 @@ class _Body(BaseModel):
 
 class WebhookTargetIn(_Body):
     merchant: str | None = None
-    target_url: str
+    target_url: str = Field(json_schema_extra=openapi.URL)
     enabled: bool = True
 
 
 class WebhookTargetPatch(_Body):
-    target_url: str | None = None
+    target_url: str | None = Field(default=None, json_schema_extra=openapi.URL)
     enabled: bool | None = None
 
 
 class FilterIn(_Body):
-    pattern: str
+    pattern: str = Field(json_schema_extra=openapi.FILTER_PATTERN)
 
 
 class FilterPatch(_Body):
-    pattern: str | None = None
+    pattern: str | None = Field(default=None, json_schema_extra=openapi.FILTER_PATTERN)
 
 
 def _epoch(ts: float) -> int:
