@@ -12,6 +12,7 @@ from hookline.api import (
     health,
     merchants,
     objects,
+    openapi,
     problems,
     prometheus,
     routes,
@@ -26,7 +27,8 @@ def build() -> FastAPI:
     app = FastAPI(
         title="hookline",
         version=__version__,
-        description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
+        description="Webhook delivery for subscription commerce: routes, payloads, signing, retries. "
+        + openapi.NO_NUL,
         dependencies=[Depends(deps.refuse_nul)],
     )
     for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api, prometheus):
