@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from hookline import dashboard
 from hookline.api import app as api_app
+from hookline.api import bodies
 from hookline.config import Settings
 from hookline.runtime import Runtime, demo_merchant, open_runtime
 from hookline.simulator import demo as demo_mode
@@ -82,6 +83,7 @@ def create_app(
 
     app = api_app.build()
     dashboard.mount(app)
+    app.add_middleware(bodies.BodyGuard, limits=bodies.Limits.of(settings))
     app.router.lifespan_context = lifespan
     return app
 

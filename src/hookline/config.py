@@ -49,6 +49,18 @@ class Settings:
     #: everything. The worker process purges every ``retention_interval_s`` seconds.
     retention_days: float = 30.0
     retention_interval_s: float = 600.0
+    #: Request bodies (see docs/security.md): the most a request with a valid API key may send, the most
+    #: any other request may (the dashboard's forms, its sign-in, a request without a key), and how deeply
+    #: a JSON body may nest. Checked before the body is read, or while it streams in.
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_keyless_body_bytes: int = 64 * 1024
+    max_json_depth: int = 64
+    #: Shaping work (the routes' transformations; see docs/security.md), in units (a transformation step,
+    #: or a value walked): the most one event's routes may take, the most one request may take, and each
+    #: merchant's sustained share per second (one request's worth in hand).
+    shaping_event_units: int = 250_000
+    shaping_request_units: int = 1_000_000
+    shaping_merchant_units_per_s: float = 300_000.0
     #: Bytes of a response body kept with an attempt.
     response_body_limit: int = 4096
     #: The worker's HTTP client: ``curl`` (libcurl through pycurl), or ``aiohttp``. Same behaviour (the sender

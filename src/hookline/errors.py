@@ -6,7 +6,9 @@ HooklineError
 ├── Conflict         the object exists with other content (idempotency, uniqueness)
 ├── Unauthorized     no key, or an unknown key
 ├── Forbidden        a valid key that may not do this
-├── Throttled        too many failed authentications from this client; retry after ``retry_after_s``
+├── TooLarge         the request asks for more work than one request may take
+├── TooManyRequests  the caller has used its share for now, or failed to authenticate too often;
+│                    retry after ``retry_after`` seconds
 └── Unavailable      a dependency (the database) cannot be reached; retry later
     └── StorageFull  the database's disk is full; retry once space is freed
 
@@ -14,6 +16,8 @@ HooklineError
 """
 
 from __future__ import annotations
+
+import math
 
 
 class HooklineError(Exception):
@@ -45,12 +49,23 @@ class Forbidden(HooklineError):
     """This key may not do that."""
 
 
-class Throttled(HooklineError):
-    """Too many failed attempts from this address; try again later."""
+class TooLarge(HooklineError):
+    """The request asks for more work than one request may take."""
 
-    def __init__(self, detail: str | None = None, *, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s
+
+class TooManyRequests(HooklineError):
+    """Too much at once; retry later."""
+
+    def __init__(
+        self, detail: str | None = None, *, retry_after: float, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, fields=fields)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds to wait, as a ``Retry-After`` header says them (never 0: that would mean now)."""
+        return max(1, math.ceil(self.retry_after))
 
 
 class Unavailable(HooklineError):

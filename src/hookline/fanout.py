@@ -36,16 +36,28 @@ def shaping_key(route: Row, family: str) -> tuple[Any, ...]:
     )
 
 
-def body(event: Event, snap: JSON, route: Row) -> Body:
-    """The route's payload bytes, or the untransformed envelope and why the route's transformation failed."""
+def body(event: Event, snap: JSON, route: Row, budget: transform.Budget | None = None) -> Body:
+    """The route's payload bytes, or the untransformed envelope and why the route's transformation failed.
+    A transformation pays its work from ``budget`` too, when given (``transform.OverBudget``)."""
     envelope = payloads.envelope(event, snap)
     try:
         shaped = transform.apply(
-            envelope, route.get("fields_include"), route.get("fields_exclude"), route.get("transform")
+            envelope,
+            route.get("fields_include"),
+            route.get("fields_exclude"),
+            route.get("transform"),
+            budget,
         )
     except transform.Failed as exc:
-        return payloads.render(envelope), (str(exc) or "the transformation failed")[:MAX_ERROR]
+        return failed(event, snap, str(exc))
     return shaped, None
+
+
+def failed(event: Event, snap: JSON, reason: str) -> Body:
+    """The untransformed envelope and why the route could not shape it: its delivery fails at once."""
+    return payloads.render(payloads.envelope(event, snap)), (reason or "the transformation failed")[
+        :MAX_ERROR
+    ]
 
 
 def delivery(

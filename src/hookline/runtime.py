@@ -20,6 +20,8 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.service.shaping import Limits as ShapingLimits
+from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
 from hookline.storage import autohalt, migrate
 from hookline.storage.database import Database
@@ -46,6 +48,14 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         poll_interval_s=settings.poll_interval_s,
         lease_s=settings.lease_s,
         auto_halt=autohalt.Policy(settings.auto_halt_failures, settings.auto_halt_window_s),
+    )
+
+
+def shaping_limits(settings: Settings) -> ShapingLimits:
+    return ShapingLimits(
+        event_units=settings.shaping_event_units,
+        request_units=settings.shaping_request_units,
+        merchant_units_per_s=settings.shaping_merchant_units_per_s,
     )
 
 
@@ -91,6 +101,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     """Everything a process needs, opened in order and closed in reverse."""
     db = database(settings)
     wakeup = Wakeup()
+    context: Context | None = None
     try:
         if migrate_db:
             await migrate.upgrade(db)
@@ -104,6 +115,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             failures=FailureLimiter(
                 settings.auth_failure_limit, settings.auth_failure_window_s, settings.auth_failure_addresses
             ),
+            shaping=Shaping(shaping_limits(settings)),
         )
         runtime = Runtime(settings, context)
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)
@@ -135,6 +147,8 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 with contextlib.suppress(asyncio.CancelledError):
                     await purger
     finally:
+        if context is not None:
+            context.shaping.close()
         await wakeup.close()
         await db.close()
 

@@ -18,6 +18,11 @@ bound tied to the input, and a body that would exceed :data:`MAX_OUTPUT` is refu
 serialised. The budget counts work, not time, so the same event and expression always give the same answer
 (a preview that succeeds will not fail at ingest because the machine was busy).
 
+One event goes to many routes and one request carries many events, so the work of all of them is also
+paid from a shared :class:`Budget` (a request's, with a share per event): the walk of each input (once per
+event, whichever routes read it) and every route's steps. When that runs out the caller refuses the whole
+request (:class:`OverBudget`), rather than failing whichever route happened to be evaluating.
+
 The module is pure: no I/O, no clock, no configuration.
 """
 
@@ -56,13 +61,68 @@ class Failed(Exception):
     """The route's transformation could not produce a body (error, too slow, too large)."""
 
 
+class OverBudget(Exception):
+    """The shared budget of a request (or of one of its events) is used up: refuse the request."""
+
+    def __init__(self, message: str, *, event: bool) -> None:
+        super().__init__(message)
+        self.event = event  # the event's share ran out (else the whole request's)
+
+
+class Budget:
+    """Work shared by the transformations of one request: ``request_units`` in all, ``event_units`` for the
+    routes of each event (``next_event`` starts the next one's share).
+
+    It also keeps the sizes of the inputs' lists and objects, measured once (and paid for once) however
+    many routes evaluate the same event; it holds them, so their ids stay theirs while it lives.
+    """
+
+    def __init__(self, request_units: int, event_units: int) -> None:
+        self.request_units = request_units
+        self.event_units = event_units
+        self.request_left = request_units
+        self.event_left = event_units
+        self.spent = 0
+        self.sizes: dict[int, tuple[Any, int]] = {}
+
+    @classmethod
+    def unlimited(cls) -> Budget:
+        return cls(sys.maxsize, sys.maxsize)
+
+    @property
+    def left(self) -> int:
+        return min(self.request_left, self.event_left)
+
+    def next_event(self) -> None:
+        self.event_left = self.event_units
+
+    def pay(self, units: int) -> None:
+        self.spent += units
+        self.request_left -= units
+        self.event_left -= units
+        if self.event_left < 0:
+            raise OverBudget(
+                f"shaping one event for its routes needs more than {self.event_units} units of work "
+                "(transformation steps and the values they walk); simplify the routes' transformations",
+                event=True,
+            )
+        if self.request_left < 0:
+            raise OverBudget(
+                f"shaping this request's events for their routes needs more than {self.request_units} "
+                "units of work (transformation steps and the values they walk); send fewer events at a time",
+                event=False,
+            )
+
+
 def apply(
     body: dict[str, Any],
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     expression: str | None = None,
+    budget: Budget | None = None,
 ) -> bytes:
-    """The final body bytes for one route; raises Failed when the transformation fails.
+    """The final body bytes for one route; raises Failed when the transformation fails, OverBudget when
+    the shared ``budget`` runs out.
 
     ``body`` is never modified. Without an expression the selected body is serialised as is; the
     :data:`MAX_OUTPUT` limit applies to what an expression makes (selection can only shrink a body).
@@ -70,7 +130,7 @@ def apply(
     selected = select(body, include, exclude)
     if not expression:
         return _dump(selected)
-    data = _dump(evaluate(expression, selected))
+    data = _dump(evaluate(expression, selected, budget))
     if len(data) > MAX_OUTPUT:
         raise Failed(f"the transformed body is {len(data)} bytes; the limit is {MAX_OUTPUT} bytes")
     return data
@@ -165,19 +225,20 @@ def validate(expression: str) -> str | None:
     return None
 
 
-def evaluate(expression: str, value: Any) -> Any:
-    """The expression's result on ``value``, within the work budget; raises Failed.
+def evaluate(expression: str, value: Any, budget: Budget | None = None) -> Any:
+    """The expression's result on ``value``, within the work budget; raises Failed (or OverBudget when
+    the shared ``budget`` runs out first).
 
     A result whose JSON is sure to exceed :data:`MAX_OUTPUT` is refused before anything serialises it.
     """
     parsed = _compile(expression)
-    interpreter = _Bounded(value)
+    interpreter = _Bounded(value, budget or Budget.unlimited())
     try:
         result = interpreter.visit(parsed.parsed, value)
         if interpreter.measure(result) > MAX_OUTPUT:
             raise Failed(f"the transformed body is larger than the limit of {MAX_OUTPUT} bytes")
         return result
-    except Failed:
+    except (Failed, OverBudget):
         raise
     except RecursionError:
         raise Failed("the transformation is nested too deeply") from None
@@ -185,6 +246,8 @@ def evaluate(expression: str, value: Any) -> Any:
         raise Failed(f"the transformation failed: {exc}") from None
     except Exception as exc:  # a sandbox: whatever the expression does wrong is its failure, not ours
         raise Failed(f"the transformation failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        interpreter.settle()
 
 
 @functools.lru_cache(maxsize=256)
@@ -250,14 +313,33 @@ class _Bounded(TreeInterpreter):
     the whole evaluation.
     """
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, budget: Budget) -> None:
         super().__init__()
+        self.budget = budget
         self._sizes: dict[int, tuple[Any, int]] = {}  # id -> (the value, kept alive; its size)
-        # The input is measured for free (it is bounded already) and sets the bound on what may be built.
+        # The input is measured outside the route's steps (it is bounded already), into the budget's sizes,
+        # so a value that several routes read is walked once; the walk is paid from the shared budget.
         self.bound = sys.maxsize
         self.steps = sys.maxsize
-        self.bound = 2 * max(self.measure(value), MIN_VALUE_BOUND)
-        self.steps = MAX_STEPS
+        size = self._measure_into(value, budget.sizes)
+        budget.pay(sys.maxsize - self.steps)
+        self.bound = 2 * max(size, MIN_VALUE_BOUND)
+        # The route's own steps, unless the shared budget has less left: then running out is the budget's.
+        self.allowance = min(MAX_STEPS, budget.left)
+        self.steps = self.allowance
+        self.settled = False
+
+    def settle(self) -> None:
+        """Pay the steps taken into the shared budget (at most the allowance it granted), once."""
+        if not self.settled:
+            self.settled = True
+            self.budget.pay(min(self.allowance - self.steps, self.allowance))
+
+    def _out_of_steps(self) -> Exception:
+        if self.allowance < MAX_STEPS:
+            self.settled = True
+            self.budget.pay(self.allowance + 1)  # raises OverBudget, saying which budget ran out
+        return Failed("the transformation needs too much work for this event")
 
     def visit(self, node: Any, *args: Any, **kwargs: Any) -> Any:
         result = super().visit(node, *args, **kwargs)
@@ -269,39 +351,48 @@ class _Bounded(TreeInterpreter):
             if len(result) > self.bound:
                 raise Failed(f"the transformation builds a value larger than {self.bound} bytes")
         if self.steps < 0:
-            raise Failed("the transformation needs too much work for this event")
+            raise self._out_of_steps()
         return result
 
     def measure(self, value: Any) -> int:
         """The JSON size of a value (a lower bound), refusing lists and objects past the bound."""
+        return self._measure_into(value, self._sizes)
+
+    def _measure_into(self, value: Any, into: dict[int, tuple[Any, int]]) -> int:
         if not isinstance(value, (list, dict)):
             return len(value) + 2 if isinstance(value, str) else 1
-        known = self._sizes.get(id(value))
-        return known[1] if known is not None else self._walk(value)
+        known = self._known(id(value))
+        return known[1] if known is not None else self._walk(value, into)
 
-    def _walk(self, value: list[Any] | dict[str, Any]) -> int:
-        sizes = self._sizes
+    def _known(self, key: int) -> tuple[Any, int] | None:
+        """A size measured before: of a value built by this evaluation, or of an input's value."""
+        return self._sizes.get(key) or self.budget.sizes.get(key)
+
+    def _walk(self, value: list[Any] | dict[str, Any], into: dict[int, tuple[Any, int]]) -> int:
         stack = [value]
         while stack:
             node = stack[-1]
             members = node.values() if isinstance(node, dict) else node
-            unknown = [m for m in members if isinstance(m, (list, dict)) and id(m) not in sizes]
+            unknown = [m for m in members if isinstance(m, (list, dict)) and self._known(id(m)) is None]
             if unknown:
                 stack.extend(unknown)
                 continue
             stack.pop()
-            if id(node) not in sizes:  # a value shared within the walk may be done already
-                sizes[id(node)] = (node, self._size_of(node, members))
-        return sizes[id(value)][1]
+            if self._known(id(node)) is None:  # a value shared within the walk may be done already
+                into[id(node)] = (node, self._size_of(node, members))
+        known = self._known(id(value))
+        assert known is not None
+        return known[1]
 
     def _size_of(self, node: list[Any] | dict[str, Any], members: Any) -> int:
-        sizes = self._sizes
         size = 1 + len(node)  # brackets and separators
         for member in members:
             if isinstance(member, str):
                 size += len(member) + 2
             elif isinstance(member, (list, dict)):
-                size += sizes[id(member)][1]
+                known = self._known(id(member))
+                assert known is not None
+                size += known[1]
             else:
                 size += 1  # a number, true, false or null takes at least one byte
         if isinstance(node, dict):
@@ -310,7 +401,7 @@ class _Bounded(TreeInterpreter):
         if size > self.bound:
             raise Failed(f"the transformation builds a value larger than {self.bound} bytes")
         if self.steps < 0:
-            raise Failed("the transformation needs too much work for this event")
+            raise self._out_of_steps()
         return size
 
 

@@ -133,7 +133,7 @@ async def test_bad_filters_are_400(merchant: Client) -> None:
         ({"since": "yesterday"}, "since"),
         ({"until": "2024-13-01"}, "until"),
         ({"since": "nan"}, "since"),
-        ({"since": "-5"}, "since"),
+        ({"since": "-1e20"}, "since"),  # before year 1
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
         ({"cursor": "!!!"}, "cursor"),

@@ -14,6 +14,7 @@ from hookline.api import (
     jwks,
     merchants,
     objects,
+    openapi,
     problems,
     prometheus,
     query,
@@ -29,7 +30,8 @@ def build() -> FastAPI:
     app = FastAPI(
         title="hookline",
         version=__version__,
-        description="Webhook delivery for subscription commerce: routes, payloads, signing, retries.",
+        description="Webhook delivery for subscription commerce: routes, payloads, signing, retries. "
+        + openapi.NO_NUL,
         dependencies=[Depends(deps.refuse_nul), Depends(query.refuse_unknown)],
     )
     modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hookline.api import render
-from hookline.api.deps import PAGE, Ctx, Limit, MerchantId, decode_cursor, next_cursor
+from hookline.api import openapi, render
+from hookline.api.deps import PAGE, Ctx, Cursor, Limit, MerchantId, TimeQuery, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.errors import Invalid
 from hookline.models import DeliveryStatus
@@ -27,21 +27,24 @@ def _statuses(values: list[str]) -> tuple[str, ...]:
     return tuple(wanted)
 
 
+Statuses = Annotated[list[str], Query(json_schema_extra={"items": openapi.DELIVERY_STATUS})]
+
+
 @router.get("", responses=PAGE)
 async def list_deliveries(
     ctx: Ctx,
     merchant_id: MerchantId,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     route_id: str | None = None,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies query defaults
+    status: Statuses = [],  # noqa: B006 - FastAPI copies query defaults
     event_type: str | None = None,
     event_id: str | None = None,
     object_id: str | None = None,
     customer_id: str | None = None,
     customer_email: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: TimeQuery = None,
+    until: TimeQuery = None,
 ) -> JSON:
     filters = Filters(
         route_id=route_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from hookline import catalog, event_schemas
-from hookline.api import render
+from hookline import catalog, event_schemas, numerals
+from hookline.api import openapi, render
 from hookline.api.deps import (
     PAGE,
     Caller,
@@ -23,23 +23,6 @@ from hookline.service import auth, deliveries, ingest
 router = APIRouter(tags=["events"])
 
 # The body is read by hand (``json_body``: one event or a batch), so the OpenAPI document describes it here.
-_EVENT = {
-    "type": "object",
-    "required": ["type", "data"],
-    "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 100},
-        "type": {
-            "type": "string",
-            "description": "see GET /v1/event-types (the entitlement family only where enabled)",
-            "enum": [
-                t.type for t in catalog.event_types(entitlements=True) if not catalog.is_operational(t.type)
-            ],
-        },
-        "created": {"type": "integer", "minimum": 0, "maximum": ingest.MAX_CREATED},
-        "data": {"type": "object", "required": ["object"], "properties": {"object": {"type": "object"}}},
-        "context": {"type": "object"},
-    },
-}
 _EVENTS_BODY = {
     "requestBody": {
         "required": True,
@@ -47,7 +30,7 @@ _EVENTS_BODY = {
             "application/json": {
                 "schema": {
                     "anyOf": [
-                        _EVENT,
+                        openapi.EVENT,
                         {
                             "type": "object",
                             "required": ["events"],
@@ -57,7 +40,7 @@ _EVENTS_BODY = {
                                     "type": "array",
                                     "minItems": 1,
                                     "maxItems": ingest.MAX_BATCH,
-                                    "items": _EVENT,
+                                    "items": openapi.EVENT,
                                 },
                             },
                         },
@@ -124,10 +107,10 @@ async def list_events(
     before = None
     if raw:
         received, _, last_id = raw.partition("|")
-        try:
-            before = (float(received), last_id)
-        except ValueError:
-            raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
+        at = numerals.decimal(received)
+        if at is None:
+            raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"})
+        before = (at, last_id)
     rows = await deliveries.event_page(ctx, merchant_id, limit, before, types, flagged)
     nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
     return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})

@@ -30,6 +30,7 @@ _BULK_BODY = {
             "application/json": {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["objects"],
                     "properties": {
                         "merchant": {"type": "string"},
@@ -39,6 +40,7 @@ _BULK_BODY = {
                             "maxItems": 500,
                             "items": {
                                 "type": "object",
+                                "additionalProperties": False,
                                 "required": ["kind", "public_id", "data"],
                                 "properties": {
                                     "kind": KIND,

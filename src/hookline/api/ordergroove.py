@@ -16,12 +16,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from hookline import errors
-from hookline.api import problems
+from hookline import errors, numerals
+from hookline.api import openapi, problems
 from hookline.api.deps import Caller, Ctx
 from hookline.api.render import JSON
 from hookline.service import auth, merchants
@@ -144,21 +144,21 @@ class _Body(BaseModel):
 
 class WebhookTargetIn(_Body):
     merchant: str | None = None
-    target_url: str
+    target_url: str = Field(json_schema_extra=openapi.URL)
     enabled: bool = True
 
 
 class WebhookTargetPatch(_Body):
-    target_url: str | None = None
+    target_url: str | None = Field(default=None, json_schema_extra=openapi.URL)
     enabled: bool | None = None
 
 
 class FilterIn(_Body):
-    pattern: str
+    pattern: str = Field(json_schema_extra=openapi.FILTER_PATTERN)
 
 
 class FilterPatch(_Body):
-    pattern: str | None = None
+    pattern: str | None = Field(default=None, json_schema_extra=openapi.FILTER_PATTERN)
 
 
 def _epoch(ts: float) -> int:
@@ -186,17 +186,16 @@ def _filter(row: Row) -> dict[str, Any]:
 
 
 def _number(page: str | None) -> int:
-    try:
-        return int(page) if page not in (None, "") else 1
-    except ValueError:
-        raise errors.NotFound("Invalid page.") from None
+    number = numerals.integer(page) if page not in (None, "") else 1
+    if number is None:
+        raise errors.NotFound("Invalid page.")
+    return number
 
 
 def _size(page_size: str | None) -> int:
     """Like Django REST framework: a missing or unusable ``page_size`` is the default, a big one the max."""
-    try:
-        size = int(page_size or PAGE_SIZE)
-    except ValueError:
+    size = numerals.integer(page_size) if page_size else PAGE_SIZE
+    if size is None:
         return PAGE_SIZE
     return min(size, MAX_PAGE_SIZE) if size > 0 else PAGE_SIZE
 

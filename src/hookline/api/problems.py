@@ -21,7 +21,8 @@ STATUS: dict[type[errors.HooklineError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.Throttled: 429,
+    errors.TooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.StorageFull: 507,
     errors.Unavailable: 503,
 }
@@ -83,9 +84,13 @@ def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None
     return JSON(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def status_of(exc: errors.HooklineError) -> int:
+    return next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+
+
 async def _ours(_: Request, exc: Exception) -> JSON:
     assert isinstance(exc, errors.HooklineError)
-    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    status = status_of(exc)
     fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
     response = problem(status, exc.detail, fields)
     response.headers.update(headers_of(exc))
@@ -93,8 +98,10 @@ async def _ours(_: Request, exc: Exception) -> JSON:
 
 
 def headers_of(exc: errors.HooklineError) -> dict[str, str]:
-    """Headers an error's answer carries besides its body: when a throttled client may try again."""
-    return {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.Throttled) else {}
+    """Headers an error's answer carries besides its body: when a client held back may try again."""
+    if isinstance(exc, errors.TooManyRequests):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return {}
 
 
 async def _validation(_: Request, exc: Exception) -> JSON:

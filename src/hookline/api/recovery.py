@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from hookline.api import render
+from hookline.api import openapi, render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import Body
@@ -13,11 +15,13 @@ from hookline.service import auth, recovery, testevents, times
 
 router = APIRouter(tags=["recovery"])
 
-Time = StrictInt | StrictFloat | StrictStr
+Time = Annotated[StrictInt | StrictFloat | StrictStr, Field(json_schema_extra=openapi.TIME)]
+Resendable = Annotated[str, Field(json_schema_extra=openapi.RESENDABLE)]
+TestEventType = Annotated[str, Field(json_schema_extra=openapi.TEST_EVENT_TYPE)]
 
 
 class ResendIn(Body):
-    status: list[str] | None = Field(default=None, max_length=3)
+    status: list[Resendable] | None = Field(default=None, max_length=3)
     since: Time | None = None
     until: Time | None = None
     merchant: str | None = None
@@ -32,7 +36,7 @@ class ReplayIn(Body):
 
 
 class TestEventsIn(Body):
-    event_types: list[str] | None = Field(default=None, max_length=100)
+    event_types: list[TestEventType] | None = Field(default=None, max_length=100)
     merchant: str | None = None
 
 

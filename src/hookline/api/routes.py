@@ -75,7 +75,7 @@ async def preview_route(
     body = body or PreviewIn()
     route = await preview.settings(ctx, merchant_id, route_id, _shaping(body))
     if body.event_id is None:
-        shown = preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
+        shown = await preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
     elif body.event is not None or body.snapshot is not None:
         given = "event" if body.event is not None else "snapshot"
         raise Invalid(

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from hookline.api import openapi
 from hookline.models import RouteState
 
 
@@ -25,71 +26,79 @@ class Body(BaseModel):
 
 
 class MerchantIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     public_id: str | None = None  # the platform's merchant id (checked by the service)
 
 
 class MerchantPatch(Body):
     """Only the fields sent change; ``"public_id": null`` clears it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     public_id: str | None = None
 
 
 class TargetIn(Body):
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(min_length=1, max_length=2000, json_schema_extra=openapi.URL)
     enabled: bool = True
     merchant: str | None = None
 
 
 class TargetPatch(Body):
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    url: str | None = Field(default=None, min_length=1, max_length=2000, json_schema_extra=openapi.URL)
     enabled: bool | None = None
 
 
 class RetryIn(Body):
-    initial_interval_s: Number | None = None
-    max_interval_s: Number | None = None
-    max_attempts: Int | None = None
+    initial_interval_s: Number | None = Field(
+        default=None, json_schema_extra=openapi.RETRY["initial_interval_s"]
+    )
+    max_interval_s: Number | None = Field(default=None, json_schema_extra=openapi.RETRY["max_interval_s"])
+    max_attempts: Int | None = Field(default=None, json_schema_extra=openapi.RETRY["max_attempts"])
 
 
 class AutoHaltIn(Body):
     """Halt after ``failures`` consecutive failed attempts spanning ``window_s``; null: the default."""
 
-    failures: Int | None = None  # 0: never halt this route
-    window_s: Number | None = None
+    failures: Int | None = Field(
+        default=None, json_schema_extra=openapi.AUTO_HALT["failures"]
+    )  # 0: never halt
+    window_s: Number | None = Field(default=None, json_schema_extra=openapi.AUTO_HALT["window_s"])
+
+
+EventPattern = Annotated[str, Field(json_schema_extra=openapi.ROUTE_EVENT_TYPE)]
+FieldPath = Annotated[str, Field(json_schema_extra=openapi.FIELD_PATH)]
 
 
 class RouteIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     target_id: str = Field(min_length=1, max_length=40)
-    event_types: list[str] = Field(min_length=1, max_length=100)
-    snapshot: dict[str, list[str]] = Field(default_factory=dict)
+    event_types: list[EventPattern] = Field(min_length=1, max_length=100)
+    snapshot: dict[str, list[str]] = Field(default_factory=dict, json_schema_extra=openapi.SNAPSHOT)
     state: RouteState = RouteState.ACTIVE
     retry: RetryIn | None = None
-    timeout_s: Number | None = None
-    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    timeout_s: Number | None = Field(default=None, json_schema_extra=openapi.TIMEOUT)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=20, json_schema_extra=openapi.HEADERS)
     auto_halt: AutoHaltIn | None = None
-    fields_include: list[str] | None = None
-    fields_exclude: list[str] | None = None
-    transform: str | None = None
+    fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
     merchant: str | None = None
 
 
 class RoutePatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     target_id: str | None = Field(default=None, min_length=1, max_length=40)
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=100)
-    snapshot: dict[str, list[str]] | None = None
+    event_types: list[EventPattern] | None = Field(default=None, min_length=1, max_length=100)
+    snapshot: dict[str, list[str]] | None = Field(default=None, json_schema_extra=openapi.SNAPSHOT)
     state: RouteState | None = None
     retry: RetryIn | None = None
-    timeout_s: Number | None = None
-    headers: dict[str, str] | None = Field(default=None, max_length=20)
+    timeout_s: Number | None = Field(default=None, json_schema_extra=openapi.TIMEOUT)
+    headers: dict[str, str] | None = Field(default=None, max_length=20, json_schema_extra=openapi.HEADERS)
     auto_halt: AutoHaltIn | None = None
     # Payload shaping: null clears a setting (passed on through model_fields_set, not dropped as None).
-    fields_include: list[str] | None = None
-    fields_exclude: list[str] | None = None
-    transform: str | None = None
+    fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
 
     @model_validator(mode="before")
     @classmethod
@@ -105,9 +114,9 @@ class PreviewIn(Body):
 
     ``event_id`` names an accepted event instead: its snapshot is built as of its acceptance."""
 
-    event: dict[str, Any] | None = None
+    event: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.PREVIEW_EVENT)
     event_id: str | None = Field(default=None, min_length=1, max_length=100)
     snapshot: dict[str, Any] | None = None
-    fields_include: list[str] | None = None
-    fields_exclude: list[str] | None = None
-    transform: str | None = None
+    fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
+    transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from hookline import catalog
+from hookline import catalog, numerals
 from hookline.service import routes
 
 MAX_HEADERS = 20
@@ -162,11 +162,8 @@ def _float(f: RouteForm, name: str, label: str, key: str) -> float | None:
     """The number in a field; None (the default) when left empty."""
     if not getattr(f, name):
         return None
-    try:
-        value = float(getattr(f, name))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
+    value = numerals.decimal(getattr(f, name))
+    if value is None or not math.isfinite(value):
         f.errors[key] = f"{label} must be a number"
         return None
     return value
@@ -175,11 +172,10 @@ def _float(f: RouteForm, name: str, label: str, key: str) -> float | None:
 def _int(f: RouteForm, name: str, label: str, key: str) -> int | None:
     if not getattr(f, name):
         return None
-    try:
-        return int(getattr(f, name))
-    except ValueError:
+    value = numerals.integer(getattr(f, name))
+    if value is None:
         f.errors[key] = f"{label} must be a whole number"
-        return None
+    return value
 
 
 # A textarea's lines as browsers send them (CRLF), or typed elsewhere (LF, CR). Not str.splitlines(): it

@@ -18,7 +18,7 @@ from hookline import catalog
 from hookline.dashboard import forms, web
 from hookline.dashboard.pages_routes import form_page
 from hookline.dashboard.session import acting
-from hookline.errors import Invalid
+from hookline.errors import Invalid, TooLarge, TooManyRequests
 from hookline.service import preview, routes
 from hookline.service.context import Context
 
@@ -38,14 +38,14 @@ def _chosen_type(ctx: Context, form: forms.RouteForm, wanted: str) -> str:
     return first if first in offered else offered[0]
 
 
-def render(ctx: Context, merchant_id: str, form: forms.RouteForm, wanted: str) -> str:
+async def render(ctx: Context, merchant_id: str, form: forms.RouteForm, wanted: str) -> str:
     """The body as text; Invalid (field ``transform`` or the paths) when the settings cannot make one."""
     settings = {
         "event_types": forms.patterns(form),
         "snapshot": forms.snapshot(form),
         **routes.check_shaping(forms.shaping(form)),
     }
-    shown = preview.preview(ctx, merchant_id, settings, event_type=_chosen_type(ctx, form, wanted))
+    shown = await preview.preview(ctx, merchant_id, settings, event_type=_chosen_type(ctx, form, wanted))
     return web.pretty(shown.body)
 
 
@@ -58,8 +58,8 @@ async def _preview(request: Request, route_id: str | None) -> Response:
     wanted = web.text(posted, "sample_type")
     body, error = "", ""
     try:
-        body = render(ctx, merchant_id, form, wanted)
-    except Invalid as exc:
+        body = await render(ctx, merchant_id, form, wanted)
+    except (Invalid, TooLarge, TooManyRequests) as exc:  # shown in the preview, as a failed transform is
         error = exc.detail
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"body": body, "error": error or None})

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hookline.dashboard import web
-from hookline.errors import Forbidden, NotFound, Throttled, Unauthorized
+from hookline.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from hookline.service import auth, merchants, sessions
 
 COOKIE = "hookline_session"
@@ -162,7 +162,7 @@ async def sign_in(request: Request) -> Response:
     client = request.client.host if request.client else None
     try:
         principal = await auth.authenticate(ctx, key or None, client=client, via="dashboard")
-    except (Unauthorized, Throttled) as exc:
+    except (Unauthorized, TooManyRequests) as exc:
         csrf = str(pending["csrf"]) if pending else ""
         return _refused(request, exc, bool(key), csrf, wanted)
     where = "/merchants" if principal.operator else _safe_next(request, wanted)
@@ -177,7 +177,7 @@ async def sign_in(request: Request) -> Response:
 
 def _refused(request: Request, exc: Exception, sent_key: bool, csrf: str, wanted: str) -> Response:
     """The sign-in form again, saying why: no key, a wrong one, or too many wrong ones (429)."""
-    if isinstance(exc, Throttled):
+    if isinstance(exc, TooManyRequests):
         problem = f"Too many failed sign-ins from your address. Try again in {exc.retry_after_s} seconds."
         page = web.page(request, "sign_in.html", 429, csrf=csrf, next=wanted, errors={"key": problem})
         page.headers["Retry-After"] = str(exc.retry_after_s)

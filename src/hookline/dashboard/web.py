@@ -153,7 +153,8 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.Throttled: 429,
+    errors.TooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.StorageFull: 507,
     errors.Unavailable: 503,
 }
@@ -164,7 +165,8 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "That conflicts with the current state",
-    429: "Too many attempts",
+    413: "That is too much at once",
+    429: "Too much at once: try again shortly",
     503: "Temporarily unavailable",
     507: "Temporarily out of storage",
 }
@@ -182,7 +184,7 @@ async def on_error(request: Request, exc: Exception) -> Response:
         detail = "There is nothing here, or it belongs to another merchant."
         return error_page(request, 404, detail)
     page = error_page(request, status, exc.detail)
-    if isinstance(exc, errors.Throttled):
+    if isinstance(exc, errors.TooManyRequests):
         page.headers["Retry-After"] = str(exc.retry_after_s)
     return page
 

@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 
 from hookline import ids, telemetry
-from hookline.errors import Forbidden, Invalid, Throttled, Unauthorized
+from hookline.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from hookline.service import throttle
 from hookline.service.context import Context
 from hookline.storage import merchants
@@ -80,7 +80,7 @@ async def ensure_operator_key(ctx: Context, configured: str) -> str | None:
 async def authenticate(ctx: Context, key: str | None, *, client: str | None, via: str = "api") -> Principal:
     """Who holds ``key``, asked by the client at address ``client`` (through ``via``: "api", "dashboard").
 
-    A client that has failed too often is refused (``Throttled``) before its key is looked at, and each
+    A client that has failed too often is refused (``TooManyRequests``) before its key is looked at, and each
     wrong key counts against it (``throttle``). A verified key is remembered for a few seconds, so a busy
     platform posting events does not pay a database round trip per request; revoking a key forgets them all
     in this process at once, and in other processes within ``KEY_CACHE_S``.
@@ -92,9 +92,9 @@ async def authenticate(ctx: Context, key: str | None, *, client: str | None, via
     wait = ctx.failures.wait(address, now)
     if wait is not None:
         telemetry.auth_throttled(via)
-        raise Throttled(
+        raise TooManyRequests(
             f"too many failed attempts with unknown keys from this address; try again in {wait} s",
-            retry_after_s=wait,
+            retry_after=wait,
         )
     hashed = digest(key)
     cached = ctx.principals.get(hashed)

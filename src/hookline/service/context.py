@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.models import Dispatch
+from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -34,3 +35,5 @@ class Context:
     failures: FailureLimiter = field(default_factory=FailureLimiter)
     #: Merchants' platform ids: merchant id → (valid until, public id). See ``merchants.public_id_of``.
     merchant_public_ids: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+    #: The budgets and the threads of the routes' transformations (``service/shaping.py``).
+    shaping: Shaping = field(default_factory=Shaping)

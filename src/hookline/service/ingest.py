@@ -6,11 +6,22 @@ creates nothing; the same id with another body is a conflict. A body without an 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, event_schemas, fanout, ids, representations, routing, snapshot, telemetry
+from hookline import (
+    catalog,
+    event_schemas,
+    fanout,
+    ids,
+    representations,
+    routing,
+    snapshot,
+    telemetry,
+    transform,
+)
 from hookline.errors import Invalid
 from hookline.models import JSON, DeliveryStatus, Event
 from hookline.service import merchants, objects
@@ -161,15 +172,37 @@ def _own_objects(
     return pending, written
 
 
-def _deliveries(event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
+def _deliveries(
+    event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float, budget: transform.Budget
+) -> list[Row]:
     """One delivery per route; routes that shape the body alike share one build of it."""
     bodies: dict[tuple[Any, ...], fanout.Body] = {}
     rows = []
     for route, key in zip(matched.routes, matched.keys, strict=True):
         if key not in bodies:
-            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route)
+            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route, budget)
         rows.append(fanout.delivery(ids.new("dlv", now=now), event, route, bodies[key], now))
     return rows
+
+
+def _shape(
+    parsed: list[Event],
+    rows: list[Row],
+    by_type: dict[str, _Matched],
+    found: dict[str, dict[str, dict[str, JSON]]],
+    now: float,
+    budget: transform.Budget,
+) -> list[tuple[Row, list[Row]]]:
+    """Each event's row and its deliveries, paying the routes' transformations from ``budget``; an event
+    accepted before (not in ``found``) gets none."""
+    batch: list[tuple[Row, list[Row]]] = []
+    for event, row in zip(parsed, rows, strict=True):
+        if event.id not in found:
+            batch.append((row, []))
+            continue
+        budget.next_event()
+        batch.append((row, _deliveries(event, by_type[event.type], found[event.id], now, budget)))
+    return batch
 
 
 async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingested]:
@@ -225,10 +258,10 @@ async def _store(
             requests = [objects.request(e, by_type[e.type].kinds, seq) for seq, e in new]
             involved = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
             found = {e.id: f for (_, e), f in zip(new, involved, strict=True)}
-            batch = [
-                (row, _deliveries(e, by_type[e.type], found[e.id], now) if e.id in found else [])
-                for e, row in zip(parsed, rows, strict=True)
-            ]
+            # Bounded per event, per request and per merchant; off the event loop when a route transforms.
+            transforms = any(r.get("transform") for m in by_type.values() for r in m.routes)
+            shape = functools.partial(_shape, parsed, rows, by_type, found, now)
+            batch = await ctx.shaping.run(merchant_id, shape, transforms=transforms)
             due = _due(batch, routes)
             if dispatch is not None and due:
                 reserved = dispatch.reserve(len(due))

@@ -14,6 +14,7 @@ are about), with the snapshot the route's matrix asks for.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ async def settings(ctx: Context, merchant_id: str, route_id: str, tried: dict[st
     return {**route, **routes.check_shaping(tried or {})}
 
 
-def preview(
+async def preview(
     ctx: Context,
     merchant_id: str,
     route: Row,
@@ -58,7 +59,9 @@ def preview(
     else:
         parsed, sampled = sample(ctx, merchant_id, route, event_type or first_type(ctx, route["event_types"]))
         snap = sampled if snapshot is None else snapshot
-    body, error = fanout.body(parsed, snap, route)
+    # As ingestion shapes: within a request's budget, and off the event loop when the route transforms.
+    shape = functools.partial(fanout.body, parsed, snap, route)
+    body, error = await ctx.shaping.run(merchant_id, shape, transforms=bool(route.get("transform")))
     if error is not None:
         raise Invalid(f"the route's transformation failed: {error}", fields={"transform": error})
     return Preview(body=body, event_type=parsed.type, sample=event is None)

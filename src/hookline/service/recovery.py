@@ -26,12 +26,13 @@ click does not replay twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from hookline import catalog, fanout, ids, routing, snapshot
+from hookline import catalog, fanout, ids, routing, snapshot, transform
 from hookline.errors import Invalid
-from hookline.models import DeliveryStatus, Event, RouteState
+from hookline.models import JSON, DeliveryStatus, Event, RouteState
 from hookline.service import objects
 from hookline.service.context import Context
 from hookline.storage import jobs, records
@@ -205,9 +206,12 @@ async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) 
     # Jobs recorded before replays were point in time have no such parameter: they are.
     as_of = [e["received"] if job["params"].get("point_in_time", True) else None for e in found]
     bodies = await bodies_for(ctx, job["merchant_id"], replayed, route, as_of)
+    # The bodies may be of the first events only (the batch's shaping budget ran out): the rest are next.
+    finished = len(found) < limit and len(bodies) == len(found)
+    found = found[: len(bodies)]
     rows = [
         fanout.delivery(ids.new("dlv", now=now), e, route, body, now)
-        for e, body in zip(replayed, bodies, strict=True)
+        for e, body in zip(replayed, bodies, strict=False)
     ]
     progress = Progress(
         done=len(found),
@@ -215,7 +219,7 @@ async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) 
             "after": [found[-1]["received"], found[-1]["id"]] if found else cursor.get("after"),
             "skipped": cursor.get("skipped", 0),
         },
-        finished=len(found) < limit,
+        finished=finished,
         total=total,
     )
     after, _ = await jobs.replay_batch(ctx.db, lease, scope, rows, progress, now, lease_s)
@@ -243,6 +247,11 @@ async def bodies_for(
 
     The snapshot shows the objects as they were at each event's ``as_of`` time (its acceptance: the
     versions then), or as they are now where that is None.
+
+    Shaped as ingestion shapes (``service/shaping.py``), but as background work: it waits for the
+    merchant's share rather than being refused, and when the batch's budget runs out the bodies are those
+    of the first events only (the others are the next batch's); an event that alone needs more than an
+    event's share gets a failed body, as a failed transformation does.
     """
     families = [e.type.partition(".")[0] for e in batch]
     requests = [
@@ -250,7 +259,23 @@ async def bodies_for(
         for seq, (e, family, at) in enumerate(zip(batch, families, as_of, strict=True))
     ]
     found = await objects.involved(ctx, merchant_id, requests, snapshot.Pending())
-    return [
-        fanout.body(e, snapshot.assemble(f, fanout.columns(route, family)), route)
-        for e, f, family in zip(batch, found, families, strict=True)
+    snapshots = [
+        snapshot.assemble(f, fanout.columns(route, family)) for f, family in zip(found, families, strict=True)
     ]
+    shape = functools.partial(_bodies, batch, snapshots, route)
+    return await ctx.shaping.run(merchant_id, shape, transforms=bool(route.get("transform")), background=True)
+
+
+def _bodies(
+    batch: list[Event], snapshots: list[JSON], route: Row, budget: transform.Budget
+) -> list[fanout.Body]:
+    bodies: list[fanout.Body] = []
+    for event, snap in zip(batch, snapshots, strict=True):
+        budget.next_event()
+        try:
+            bodies.append(fanout.body(event, snap, route, budget))
+        except transform.OverBudget as exc:
+            if not exc.event and bodies:
+                break
+            bodies.append(fanout.failed(event, snap, str(exc)))
+    return bodies

@@ -14,12 +14,13 @@ and are listed with ``GET /v1/deliveries?event_id=test_…`` like any other.
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from hookline import catalog, fanout, ids, routing, samples
+from hookline import catalog, fanout, ids, routing, samples, transform
 from hookline.errors import Invalid
 from hookline.models import Event
 from hookline.service import recovery
@@ -72,14 +73,38 @@ async def send(ctx: Context, merchant_id: str, route_id: str, event_types: list[
     # Python seeds a Random from a str through SHA-512: the same merchant gets the same graph everywhere.
     graph = samples.sample_graph(random.Random(merchant_id), merchant=merchant_id, now=int(now))
     rng = random.Random(secrets.randbits(128))
-    rows = [_delivery(merchant_id, route, name, graph, rng, now) for name in types]
+    # Shaped as ingestion shapes: within a request's budget, off the event loop when the route transforms.
+    make = functools.partial(_deliveries, merchant_id, route, types, graph, rng, now)
+    rows = await ctx.shaping.run(merchant_id, make, transforms=bool(route.get("transform")))
     made = await jobs.add_test_deliveries(ctx.db, merchant_id, route_id, rows)
     ctx.wakeup.ring()
     return Sent([r["id"] for r in made], [r["event_id"] for r in made])
 
 
+def _deliveries(
+    merchant_id: str,
+    route: Row,
+    types: list[str],
+    graph: samples.Graph,
+    rng: random.Random,
+    now: float,
+    budget: transform.Budget,
+) -> list[Row]:
+    rows = []
+    for name in types:
+        budget.next_event()
+        rows.append(_delivery(merchant_id, route, name, graph, rng, now, budget))
+    return rows
+
+
 def _delivery(
-    merchant_id: str, route: Row, event_type: str, graph: samples.Graph, rng: random.Random, now: float
+    merchant_id: str,
+    route: Row,
+    event_type: str,
+    graph: samples.Graph,
+    rng: random.Random,
+    now: float,
+    budget: transform.Budget,
 ) -> Row:
     found = catalog.get(event_type, entitlements=True)
     assert found is not None  # chosen from the catalogue
@@ -94,7 +119,7 @@ def _delivery(
         object=raw["data"]["object"],
         context=raw.get("context"),
     )
-    built = fanout.body(event, snapshot, route)
+    built = fanout.body(event, snapshot, route, budget)
     if built[1] is not None:
         raise Invalid(
             f"the route's transformation failed on a {event_type} test event: {built[1]}",
