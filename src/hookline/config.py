@@ -22,6 +22,9 @@ class Settings:
     metrics_port: int = 0
     #: The operator's key; when empty one is generated at first start and printed once.
     operator_key: str = ""
+    #: The hookline API that ``simulate`` and the management commands (``merchants``, ``routes``,
+    #: ``deliveries``) talk to; empty: ``http://HOST:PORT`` from the settings above.
+    api_url: str = ""
     #: Allow targets on loopback, private, link-local addresses (development and tests only).
     allow_private_targets: bool = False
     #: Refuse plain-http target URLs.

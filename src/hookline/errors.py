@@ -7,6 +7,7 @@ HooklineError
 ├── Unauthorized     no key, or an unknown key
 ├── Forbidden        a valid key that may not do this
 └── Unavailable      a dependency (the database) cannot be reached; retry later
+    └── NotMigrated  the database's schema is older than this hookline (run ``hookline migrate``)
 
 ``api/problems.py`` is the only place that maps these to HTTP statuses.
 """
@@ -45,3 +46,7 @@ class Forbidden(HooklineError):
 
 class Unavailable(HooklineError):
     """The service is temporarily unavailable; retry later."""
+
+
+class NotMigrated(Unavailable):
+    """The database schema is not up to date; run ``hookline migrate``."""

@@ -19,7 +19,7 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
-from hookline.storage import autohalt, migrate
+from hookline.storage import autohalt, migrate, preflight
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 from hookline.worker import Worker, WorkerSettings
@@ -64,12 +64,19 @@ def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManag
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
-    """Everything a process needs, opened in order and closed in reverse."""
+    """Everything a process needs, opened in order and closed in reverse.
+
+    The database is checked first: one that cannot be opened, or whose schema is behind (when this process
+    does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
+    """
     db = Database(settings.database_url, pool_size=settings.pool_size)
     wakeup = Wakeup()
     try:
+        await preflight.check(db, create=migrate_db)
         if migrate_db:
             await migrate.upgrade(db)
+        else:
+            await preflight.require_migrated(db)
         context = Context(
             db=db,
             wakeup=wakeup,

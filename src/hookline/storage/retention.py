@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 
 from hookline.models import DeliveryStatus
 from hookline.storage.database import Database
@@ -89,3 +89,24 @@ async def purge_events(db: Database, keys: Sequence[tuple[str, str]], cutoff: fl
             )
             deleted += result.rowcount
     return deleted
+
+
+async def count(db: Database, cutoff: float) -> tuple[int, int, int]:
+    """What a purge at ``cutoff`` would delete now: (deliveries, attempts, events), for ``--dry-run`` and a
+    progress bar. An event counts when every delivery it has is old and finished (it goes after them)."""
+    d = deliveries.c
+    old = select(d.id).where(*_old_delivery(cutoff))
+    kept = exists().where(
+        d.merchant_id == events.c.merchant_id,
+        d.event_id == events.c.id,
+        or_(d.completed.is_(None), d.completed >= cutoff, d.status.not_in(FINISHED)),
+    )
+    async with db.read() as conn:
+        old_deliveries = (await conn.execute(select(func.count()).select_from(old.subquery()))).scalar_one()
+        old_attempts = (
+            await conn.execute(select(func.count()).where(attempts.c.delivery_id.in_(old)))
+        ).scalar_one()
+        old_events = (
+            await conn.execute(select(func.count()).where(events.c.received < cutoff, ~kept))
+        ).scalar_one()
+    return old_deliveries, old_attempts, old_events

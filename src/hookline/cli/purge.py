@@ -1,0 +1,99 @@
+"""``hookline purge``: the retention, run once, with a look first (``--dry-run``) and a question.
+
+It counts what it would delete, says it, and asks before deleting unless ``--yes`` (without a terminal to
+ask on, it refuses instead of guessing); then it deletes in the worker's small batches with a progress bar.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+
+import click
+
+from hookline.cli import database, loop, options, output
+from hookline.cli.exits import Exit, Failure
+from hookline.config import Settings
+
+
+@click.command()
+@options.database_url
+@click.option(
+    "--older-than-days",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Delete what finished more than this many days ago [env: HOOKLINE_RETENTION_DAYS; 0: nothing].",
+)
+@options.dry_run
+@options.yes
+@options.as_json
+def purge(
+    database_url: str | None, older_than_days: float | None, dry_run: bool, yes: bool, as_json: bool
+) -> None:
+    """Delete finished deliveries, their attempts and events past the retention."""
+    settings = options.settings(database_url=database_url, retention_days=older_than_days)
+    if settings.retention_days <= 0:
+        if as_json:
+            output.emit_json({"retention_days": 0, "deliveries": 0, "attempts": 0, "events": 0})
+        else:
+            click.echo("hookline: retention is off (HOOKLINE_RETENTION_DAYS=0): nothing purged")
+        return
+    loop.run(_purge(settings, dry_run=dry_run, yes=yes, as_json=as_json))
+
+
+async def _purge(settings: Settings, *, dry_run: bool, yes: bool, as_json: bool) -> None:
+    from hookline.service import retention
+    from hookline.storage import preflight
+
+    older_than_s = settings.retention_days * 86400
+    now = time.time()
+    cutoff = datetime.datetime.fromtimestamp(now - older_than_s, datetime.UTC)
+    async with database.opened(settings) as db:
+        where = preflight.describe(db)
+        found = await retention.would_purge(db, older_than_s, now=now)
+        what = (
+            f"{found.deliveries:,} deliveries, {found.attempts:,} attempts and {found.events:,} events "
+            f"finished before {cutoff:%Y-%m-%d %H:%M} UTC ({settings.retention_days:g} days ago) in {where}"
+        )
+        report = {
+            "database": where,
+            "cutoff": cutoff.isoformat(),
+            "dry_run": dry_run,
+            "deliveries": found.deliveries,
+            "attempts": found.attempts,
+            "events": found.events,
+        }
+        if dry_run or not (found.deliveries or found.events):
+            if as_json:
+                output.emit_json(report)
+            else:
+                click.echo(f"hookline: {'would delete' if dry_run else 'nothing to delete:'} {what}")
+            return
+        _confirm(f"Delete {what}?", yes=yes)
+        with output.progress("purging", found.deliveries + found.events, quiet=as_json) as advance:
+            purged = await retention.purge(
+                db, older_than_s, now=now, progress=lambda p: advance(p.deliveries + p.events)
+            )
+    if as_json:
+        output.emit_json(
+            {**report, "deliveries": purged.deliveries, "attempts": purged.attempts, "events": purged.events}
+        )
+    else:
+        click.echo(
+            f"hookline: purged {purged.deliveries:,} deliveries, {purged.attempts:,} attempts and "
+            f"{purged.events:,} events older than {settings.retention_days:g} days"
+        )
+
+
+def _confirm(question: str, *, yes: bool) -> None:
+    """Go on if ``--yes`` or the person says so; without a terminal to ask on, refuse (exit 2)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Failure(
+            Exit.USAGE,
+            f"{question[:-1]}: not without confirmation; pass --yes (or look first with --dry-run)",
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise Failure(Exit.FAILED, "nothing deleted")
