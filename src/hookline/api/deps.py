@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from hookline.errors import Invalid
 from hookline.service import auth
@@ -25,10 +26,27 @@ async def context(request: Request) -> Context:
     return context_of(request)
 
 
-async def principal(request: Request) -> auth.Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    key = token.strip() if scheme.lower() == "bearer" else request.headers.get("x-api-key")
+# The two ways to send a key, as FastAPI's security dependencies: they read the headers, and the OpenAPI
+# document gets its security schemes and marks each operation that needs a key (with an Authorize button).
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    auto_error=False,
+    description="`Authorization: Bearer <key>`: the operator key, or a merchant's API key.",
+)
+API_KEY = APIKeyHeader(
+    name="x-api-key",
+    scheme_name="apiKey",
+    auto_error=False,
+    description="The same key in an `x-api-key` header, for clients that cannot set `Authorization`.",
+)
+
+
+async def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    header_key: Annotated[str | None, Depends(API_KEY)],
+) -> auth.Principal:
+    key = bearer.credentials.strip() if bearer is not None else header_key
     return await auth.authenticate(context_of(request), key)
 
 

@@ -17,7 +17,7 @@ async def healthz() -> JSON:
     return JSON({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: the database cannot be reached"}})
 async def readyz(ctx: Ctx) -> JSON:
     try:
         await health.ping(ctx.db)
