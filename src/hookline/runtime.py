@@ -19,7 +19,7 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
-from hookline.storage import autohalt, migrate, preflight
+from hookline.storage import autohalt, preflight
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 from hookline.worker import Worker, WorkerSettings
@@ -73,10 +73,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     wakeup = Wakeup()
     try:
         await preflight.check(db, create=migrate_db)
-        if migrate_db:
-            await migrate.upgrade(db)
-        else:
-            await preflight.require_migrated(db)
+        await preflight.require_migrated(db, migrating=migrate_db)
         context = Context(
             db=db,
             wakeup=wakeup,

@@ -9,15 +9,16 @@ bound before anything else happens.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from cli.command import Ran, environment, hookline
-from conftest import _drop_db, _pg_admin_dsn
+from conftest import _pg_admin_dsn
+from support.databases import empty_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(200)]
 
@@ -109,17 +110,8 @@ def test_an_unresolvable_database_host_says_so(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def empty_pg(pg_template: str) -> AsyncIterator[str]:
-    """A PostgreSQL database with no schema at all (not made from the migrated template)."""
-    name = f"hl_empty_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_pg_admin_dsn())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
+    async with empty_postgres() as name:
         yield name
-    finally:
-        await _drop_db(name)
 
 
 @pytest.mark.postgres
@@ -158,3 +150,20 @@ def test_debug_adds_the_traceback(tmp_path: Path) -> None:
     )
     before = hookline("--debug", "purge", "--database-url", f"sqlite:///{database}", cwd=tmp_path)
     assert before.code == 3 and "Traceback" in before.stderr, before
+
+
+def test_a_newer_schema_is_left_alone_and_migrate_says_who_made_it(tmp_path: Path) -> None:
+    database = tmp_path / "hookline.db"
+    url = f"sqlite:///{database}"
+    assert hookline("migrate", "--database-url", url, cwd=tmp_path).code == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")  # as a newer hookline would leave it
+    ran = hookline("migrate", "--database-url", url, cwd=tmp_path, env=environment(**WARNINGS_ONLY))
+    assert_one_line_failure(ran, 4, "schema revision 0999, made by a newer hookline")
+    # An older release still works on it (migrations only add), saying so in its log.
+    looked = hookline(
+        "purge", "--dry-run", "--database-url", url, cwd=tmp_path, env=environment(**WARNINGS_ONLY)
+    )
+    assert looked.code == 0, looked
+    assert "would delete 0 deliveries" in looked.stdout
+    assert "newer than this hookline's" in looked.stderr

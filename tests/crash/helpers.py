@@ -54,13 +54,20 @@ def free_port() -> int:
 class Proc:
     """One hookline process; output in ``log_path``."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        program: tuple[str, ...] = (sys.executable, "-m", "hookline"),
+    ) -> None:
         self.name = name
         self.log_path = log_path
         self.port = int(env.get("HOOKLINE_PORT", "0"))
         self._log = log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "hookline", *args],
+            [*program, *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,

@@ -67,14 +67,18 @@ async def check(db: Database, *, create: bool) -> None:
         raise Unavailable(_explain(db, exc)) from exc
 
 
-async def require_migrated(db: Database) -> None:
-    """Raise ``NotMigrated`` if the schema is older than this hookline's migrations.
+async def require_migrated(db: Database, *, migrating: bool = False) -> None:
+    """Raise ``NotMigrated`` if the schema is older than this hookline's migrations; with ``migrating``,
+    bring it up to date instead (``serve``, and ``api`` and ``worker`` on SQLite).
 
-    A newer schema (another process ran a newer hookline's ``migrate``) is only logged: migrations add and
-    never take away, so an older release keeps working through a rolling upgrade.
+    A newer schema (a newer hookline's ``migrate`` ran) is only logged and left alone: migrations add and
+    never take away, so an older release keeps working on it, through a rolling upgrade or a step back.
     """
     current, head = await migrate.revisions(db)
     if current == head:
+        return
+    if migrating and (current is None or migrate.known(current)):
+        await migrate.upgrade(db)
         return
     if current is None:
         raise NotMigrated(f"{describe(db)} has no hookline schema yet: run `hookline migrate` first")
