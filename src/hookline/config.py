@@ -14,7 +14,8 @@ PREFIX = "HOOKLINE_"
 class Settings:
     #: SQLAlchemy-style URL: ``sqlite:///./hookline.db`` or ``postgresql://user@host/db``.
     database_url: str = "sqlite:///./hookline.db"
-    #: Address the HTTP server binds.
+    #: Address and port the HTTP server listens on (``0.0.0.0``: every interface; behind a reverse proxy,
+    #: keep ``127.0.0.1``).
     host: str = "127.0.0.1"
     port: int = 8080
     #: ``hookline worker`` serves ``/metrics``, ``/healthz`` and ``/readyz`` on ``host`` at this port (0: it
@@ -56,8 +57,9 @@ class Settings:
     http_client: str = "curl"
     #: Database connection pool size (PostgreSQL).
     pool_size: int = 10
-    #: Log as JSON lines instead of text.
+    #: Log as JSON lines (``ts``, ``level``, ``logger``, ``msg``) instead of text.
     log_json: bool = False
+    #: The lowest level logged: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
     log_level: str = "INFO"
 
     @classmethod

@@ -4,7 +4,7 @@ The examples in ``src/hookline/api/examples.json`` are answers of this API, reco
 (one call per operation, against a running app with a worker and a real receiver). The test plays the
 scenario again and fails when an answer's shape (its keys, at every depth) or status no longer matches the
 recorded one, or when an operation has no example: ``./scripts/regenerate`` records them again (it sets
-``HOOKLINE_TEST_WRITE_EXAMPLES=1``). A new endpoint needs a call in ``SCENARIO``.
+``HOOKLINE_TEST_REGENERATE=1``). A new endpoint needs a call in ``SCENARIO``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from crash.helpers import until
 from hookline.api import reference
 from support.receiver import Receiver
 
-WRITE = bool(os.environ.get("HOOKLINE_TEST_WRITE_EXAMPLES"))
+WRITE = bool(os.environ.get("HOOKLINE_TEST_REGENERATE"))
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 

@@ -61,6 +61,7 @@ class Proc:
         env: dict[str, str],
         log_path: Path,
         program: tuple[str, ...] = (sys.executable, "-m", "hookline"),
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
@@ -69,6 +70,7 @@ class Proc:
         self.popen = subprocess.Popen(
             [*program, *args],
             env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

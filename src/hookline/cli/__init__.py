@@ -38,6 +38,15 @@ SECTIONS = (
                 "purge:purge",
                 "Delete finished deliveries, their attempts and events past the retention.",
             ),
+            "doctor": ("doctor:doctor", "Check the database, schema, clock, settings and outgoing network."),
+        },
+    ),
+    Section(
+        "Manage (through a running hookline's API)",
+        {
+            "merchants": ("merchants:merchants", "Create and list merchants, and manage their API keys."),
+            "routes": ("routes:routes", "List a merchant's webhook routes, halt and resume them."),
+            "deliveries": ("deliveries:deliveries", "Resend deliveries, replay events, send test events."),
         },
     ),
     Section(

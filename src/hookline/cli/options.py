@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
 from hookline.cli import logs
+from hookline.cli.exits import Exit, Failure
 from hookline.config import Settings
 
 database_url = click.option(
@@ -24,3 +26,16 @@ def settings(**overrides: Any) -> Settings:
     loaded = Settings.from_env(**overrides)
     logs.configure(loaded)
     return loaded
+
+
+def confirm(question: str, *, yes: bool, declined: str) -> None:
+    """Go on if ``--yes`` or the person says so; without a terminal to ask on, refuse (exit 2) rather than
+    guess; a "no" is ``declined`` (exit 1)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Failure(
+            Exit.USAGE, f"{question[:-1]}: not without confirmation; pass --yes (or look with --dry-run)"
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise Failure(Exit.FAILED, declined)

@@ -17,10 +17,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+WIDE = 1000  # a table piped to a file or another program keeps its full cells (not cut to 80 columns)
+
+
 def stdout() -> Console:
     from rich.console import Console
 
-    return Console(soft_wrap=False, highlight=False)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else WIDE)
 
 
 def stderr() -> Console:
@@ -67,8 +70,11 @@ def _cell(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def progress(description: str, total: int | None, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for ``total`` steps (unknown: a spinner); yields ``advance_to(done)``."""
+def progress(
+    description: str, total: int | None, *, quiet: bool = False
+) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr for ``total`` steps (unknown yet: a spinner); yields ``update(done, total)``
+    (a ``total`` of None keeps the one known)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -91,4 +97,10 @@ def progress(description: str, total: int | None, *, quiet: bool = False) -> Ite
     )
     with bar:
         task = bar.add_task(description, total=total)
-        yield lambda done: bar.update(task, completed=done)
+
+        def update(done: int, new_total: int | None = None) -> None:
+            if new_total is not None:
+                bar.update(task, total=new_total)
+            bar.update(task, completed=done)
+
+        yield update

@@ -7,13 +7,11 @@ ask on, it refuses instead of guessing); then it deletes in the worker's small b
 from __future__ import annotations
 
 import datetime
-import sys
 import time
 
 import click
 
 from hookline.cli import database, loop, options, output
-from hookline.cli.exits import Exit, Failure
 from hookline.config import Settings
 
 
@@ -70,10 +68,10 @@ async def _purge(settings: Settings, *, dry_run: bool, yes: bool, as_json: bool)
             else:
                 click.echo(f"hookline: {'would delete' if dry_run else 'nothing to delete:'} {what}")
             return
-        _confirm(f"Delete {what}?", yes=yes)
+        options.confirm(f"Delete {what}?", yes=yes, declined="nothing deleted")
         with output.progress("purging", found.deliveries + found.events, quiet=as_json) as advance:
             purged = await retention.purge(
-                db, older_than_s, now=now, progress=lambda p: advance(p.deliveries + p.events)
+                db, older_than_s, now=now, progress=lambda p: advance(p.deliveries + p.events, None)
             )
     if as_json:
         output.emit_json(
@@ -84,16 +82,3 @@ async def _purge(settings: Settings, *, dry_run: bool, yes: bool, as_json: bool)
             f"hookline: purged {purged.deliveries:,} deliveries, {purged.attempts:,} attempts and "
             f"{purged.events:,} events older than {settings.retention_days:g} days"
         )
-
-
-def _confirm(question: str, *, yes: bool) -> None:
-    """Go on if ``--yes`` or the person says so; without a terminal to ask on, refuse (exit 2)."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise Failure(
-            Exit.USAGE,
-            f"{question[:-1]}: not without confirmation; pass --yes (or look first with --dry-run)",
-        )
-    if not click.confirm(question, default=False, err=True):
-        raise Failure(Exit.FAILED, "nothing deleted")

@@ -8,11 +8,12 @@ released, keys cached and revoked) as one made in the dashboard.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from hookline.cli import loop, options
 from hookline.cli.exits import Exit, Failure
 from hookline.config import Settings
 
@@ -26,7 +27,40 @@ url_option = click.option(
     help="The hookline API [env: HOOKLINE_API_URL; default: http://HOOKLINE_HOST:HOOKLINE_PORT].",
 )
 key_option = click.option("--key", default=None, help="The operator key [env: HOOKLINE_OPERATOR_KEY].")
+merchant_option = click.option(
+    "--merchant", "-m", metavar="ID", default=None, help="The merchant acted for (with the operator key)."
+)
 RETRIES = 2  # a 503 or a refused connection is tried again twice, briefly: a person is waiting
+
+
+T = TypeVar("T")
+
+
+def connection(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--url`` and ``--key`` on a command."""
+    return url_option(key_option(command))
+
+
+def run(url: str | None, key: str | None, work: Callable[[ApiClient], Awaitable[T]]) -> T:
+    """``work`` with a client of the API ``--url`` / ``--key`` name (or the settings do), on a loop."""
+    settings = options.settings()
+    base, chosen = base_url(settings, url), key_of(settings, key)
+
+    async def main() -> T:
+        async with connected(base, chosen) as client:
+            return await work(client)
+
+    return loop.run(main())
+
+
+def scope(merchant: str | None) -> dict[str, str] | None:
+    """The query that makes the operator key act for ``merchant`` (none for a merchant's own key)."""
+    return {"merchant": merchant} if merchant else None
+
+
+async def every(client: ApiClient, path: str, params: Mapping[str, str] | None = None) -> list[Any]:
+    """Every row of a paginated list."""
+    return [row async for row in client.pages(path, params)]
 
 
 def base_url(settings: Settings, url: str | None) -> str:
