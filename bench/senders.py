@@ -28,12 +28,14 @@ import orjson
 import pycurl
 from common import event_body, receiver, stats, write
 
-from hookline import signing
+from hookline import keypairs, signing
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.http import open_sender
 
 CLIENTS = {"aiohttp": open_sender, "curl": open_curl_sender}
 KEY = b"bench-signing-key"
+# Signed as the worker signs: HMAC (Ordergroove, Standard Webhooks v1) and Ed25519 (v1a).
+SIGNERS = (keypairs.signer(keypairs.new_private_key()),)
 
 
 async def drive(sender: Any, url: str, body: bytes, n: int, concurrency: int) -> int:
@@ -44,7 +46,7 @@ async def drive(sender: Any, url: str, body: bytes, n: int, concurrency: int) ->
     async def lane() -> None:
         nonlocal failed
         for i in numbers:
-            headers = signing.headers([KEY], f"msg_{i}", "evt", int(time.time()), body)
+            headers = signing.headers([KEY], f"msg_{i}", "evt", int(time.time()), body, SIGNERS)
             outcome = await sender.send(url, body, headers, 10.0)
             failed += outcome.error is not None
 

@@ -43,7 +43,7 @@ from common import (
     wait_count,
     write,
 )
-from senders import drive
+from senders import SIGNERS, drive
 
 from hookline import signing
 from hookline.sender.curl import open_curl_sender
@@ -151,7 +151,7 @@ async def aiohttp_ceiling(target: str, events: int, fanout: int) -> dict[str, An
 
     async def sender(session: aiohttp.ClientSession) -> None:
         for i in queue:
-            headers = signing.headers([b"bench-key"], f"msg_{i}", "evt", int(time.time()), body)
+            headers = signing.headers([b"bench-key"], f"msg_{i}", "evt", int(time.time()), body, SIGNERS)
             headers["content-type"] = "application/json"
             async with session.post(f"{target}/aiohttp", data=body, headers=headers) as response:
                 await response.read()

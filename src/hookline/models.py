@@ -65,6 +65,12 @@ class Event:
     context: JSON | None
 
 
+class Signer(Protocol):
+    """An asymmetric signing key (a target's Ed25519 key, loaded: ``keypairs.signer``)."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """A claimed delivery, with everything the worker needs to send it and nothing more."""
@@ -85,6 +91,7 @@ class Job:
     # covers its timeout, and handing the job back only works while the row still carries it, so a job
     # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
     leased_until: float = math.inf
+    signers: tuple[Signer, ...] = ()  # Ed25519 keys for Standard Webhooks ``v1a``, newest first
 
 
 class Dispatch(Protocol):

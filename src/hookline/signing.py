@@ -1,11 +1,13 @@
 """Signatures of outgoing webhooks: Ordergroove's header and Standard Webhooks.
 
-Both are HMAC-SHA256 over the exact body bytes with the same key bytes (the UTF-8 bytes of the target's
-``signing_key``). During a key rotation both keys sign, new key first, so receivers can switch at any moment
-of the 24 h window.
+The HMAC ones are HMAC-SHA256 over the exact body bytes with the same key bytes (the UTF-8 bytes of the
+target's ``signing_key``); Standard Webhooks' asymmetric ``v1a`` is Ed25519 over the same message as its
+``v1``, with the target's key pair (``hookline.keypairs``). During a key rotation both keys of each kind
+sign, new key first, so receivers can switch at any moment of the 24 h window.
 
 - ``Ordergroove-Signature: ts=<unix>,sig=<hex(HMAC(key, f"{ts}.{body}"))>[,sig=<old>]``
-- ``webhook-signature: v1,<base64(HMAC(key, f"{id}.{ts}.{body}"))>[ v1,<old>]`` with ``webhook-id`` and
+- ``webhook-signature: v1,<base64(HMAC(key, f"{id}.{ts}.{body}"))>[ v1,<old>]
+  v1a,<base64(Ed25519(private key, f"{id}.{ts}.{body}"))>[ v1a,<old>]`` with ``webhook-id`` and
   ``webhook-timestamp`` (https://www.standardwebhooks.com/).
 """
 
@@ -15,6 +17,8 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+
+from hookline.models import Signer
 
 ORDERGROOVE_HEADER = "Ordergroove-Signature"
 SECRET_PREFIX = "whsec_"
@@ -30,10 +34,15 @@ def ordergroove_signature(keys: Sequence[bytes], ts: int, body: bytes) -> str:
     return ",".join([f"ts={ts}", *(f"sig={_mac(key, message).hex()}" for key in keys)])
 
 
-def standard_signature(keys: Sequence[bytes], msg_id: str, ts: int, body: bytes) -> str:
-    """The Standard Webhooks ``webhook-signature`` value: space-separated ``v1,<base64>`` entries."""
+def standard_signature(
+    keys: Sequence[bytes], msg_id: str, ts: int, body: bytes, signers: Sequence[Signer] = ()
+) -> str:
+    """The Standard Webhooks ``webhook-signature`` value: space-separated ``v1,<base64>`` entries, one per
+    HMAC key, then ``v1a,<base64>`` entries, one per Ed25519 key (``signers``)."""
     message = f"{msg_id}.{ts}.".encode() + body
-    return " ".join("v1," + base64.b64encode(_mac(key, message)).decode() for key in keys)
+    entries = ["v1," + base64.b64encode(_mac(key, message)).decode() for key in keys]
+    entries += ["v1a," + base64.b64encode(signer.sign(message)).decode() for signer in signers]
+    return " ".join(entries)
 
 
 def standard_secret(key: bytes) -> str:
@@ -41,17 +50,25 @@ def standard_secret(key: bytes) -> str:
     return SECRET_PREFIX + base64.b64encode(key).decode()
 
 
-def headers(keys: Sequence[bytes], msg_id: str, event_id: str, ts: int, body: bytes) -> dict[str, str]:
+def headers(
+    keys: Sequence[bytes],
+    msg_id: str,
+    event_id: str,
+    ts: int,
+    body: bytes,
+    signers: Sequence[Signer] = (),
+) -> dict[str, str]:
     """Every signing and identity header of one attempt.
 
     ``msg_id`` identifies the delivery (stable across its retries); ``event_id`` identifies the event (stable
-    across routes and replays) for receivers that de-duplicate on the event.
+    across routes and replays) for receivers that de-duplicate on the event. ``keys`` are the HMAC keys and
+    ``signers`` the Ed25519 keys, each newest first.
     """
     return {
         ORDERGROOVE_HEADER: ordergroove_signature(keys, ts, body),
         "webhook-id": msg_id,
         "webhook-timestamp": str(ts),
-        "webhook-signature": standard_signature(keys, msg_id, ts, body),
+        "webhook-signature": standard_signature(keys, msg_id, ts, body, signers),
         "Hookline-Event-Id": event_id,
     }
 

@@ -220,7 +220,7 @@ class Worker:
     async def _attempt(self, job: Job) -> Outcome:
         ts = int(self._clock())
         headers = dict(job.headers)
-        headers.update(signing.headers(job.keys, job.delivery_id, job.event_id, ts, job.payload))
+        headers.update(signing.headers(job.keys, job.delivery_id, job.event_id, ts, job.payload, job.signers))
         return await self._sender.send(job.url, job.payload, headers, job.timeout_s)
 
     def _decide(self, job: Job, outcome: Outcome) -> Result:

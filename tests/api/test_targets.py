@@ -132,19 +132,22 @@ async def test_signing_key_shape(merchant: Client) -> None:
     assert keys["expiring_signing_key"] is None and keys["signing_key_expiry"] is None
     assert keys["standard_webhooks_secret"].startswith("whsec_")
     assert base64.b64decode(keys["standard_webhooks_secret"][6:]) == keys["signing_key"].encode()
+    assert keys["standard_webhooks_public_key"].startswith("whpk_")
+    assert len(base64.b64decode(keys["standard_webhooks_public_key"][5:])) == 32
     again = await merchant.ok("GET", f"/v1/targets/{target['id']}/signing-key")
     assert again == keys
 
     other = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/hook"})
-    assert (await merchant.ok("GET", f"/v1/targets/{other['id']}/signing-key"))["signing_key"] != keys[
-        "signing_key"
-    ]
+    other_keys = await merchant.ok("GET", f"/v1/targets/{other['id']}/signing-key")
+    assert other_keys["signing_key"] != keys["signing_key"]
+    assert other_keys["standard_webhooks_public_key"] != keys["standard_webhooks_public_key"]
 
 
 async def test_rotation_opens_one_24h_window(merchant: Client) -> None:
     target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/hook"})
     path = f"/v1/targets/{target['id']}/signing-key"
-    original = (await merchant.ok("GET", path))["signing_key"]
+    original_keys = await merchant.ok("GET", path)
+    original, original_public = original_keys["signing_key"], original_keys["standard_webhooks_public_key"]
 
     before = time.time()
     first = await merchant.ok("POST", path + "/rotate")
@@ -153,6 +156,7 @@ async def test_rotation_opens_one_24h_window(merchant: Client) -> None:
     expiry = _epoch(first["signing_key_expiry"])
     assert before + 24 * 3600 - 5 <= expiry <= time.time() + 24 * 3600 + 5
     assert first["standard_webhooks_secret"] == signing.standard_secret(first["signing_key"].encode())
+    assert first["standard_webhooks_public_key"] not in (original_public, None)  # rotated with it
     assert await merchant.ok("GET", path) == first
 
     await asyncio.sleep(0.05)
@@ -160,6 +164,10 @@ async def test_rotation_opens_one_24h_window(merchant: Client) -> None:
     assert second["signing_key"] not in (original, first["signing_key"])
     assert second["expiring_signing_key"] == original  # the key current when the window opened
     assert second["signing_key_expiry"] == first["signing_key_expiry"]  # not extended
+    assert second["standard_webhooks_public_key"] not in (
+        original_public,
+        first["standard_webhooks_public_key"],
+    )
     assert await merchant.ok("GET", path) == second
 
 
@@ -188,7 +196,8 @@ async def test_delivery_after_rotation_is_signed_by_both_keys(merchant: Client, 
     assert signing.verify_ordergroove(old.encode(), header, request.body, now=now)
     assert not signing.verify_ordergroove(b"some other key", header, request.body, now=now)
 
-    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    kinds = [entry.split(",", 1)[0] for entry in request.headers["webhook-signature"].split(" ")]
+    assert kinds == ["v1", "v1", "v1a", "v1a"]  # the v1a ones are checked in test_jwks
     Webhook(keys["standard_webhooks_secret"]).verify(request.body, request.headers)
     Webhook(signing.standard_secret(old.encode())).verify(request.body, request.headers)
 

@@ -8,10 +8,12 @@ import hmac
 import time
 from datetime import UTC, datetime
 
+import nacl.exceptions
+import nacl.signing
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from hookline import signing
+from hookline import keypairs, signing
 
 SIG_KEY = "super-secret-webhooks-verification-key"  # the example key of Ordergroove's verification docs
 KEY = SIG_KEY.encode("ascii")
@@ -251,3 +253,45 @@ class TestStandardWebhooks:
         assert signing.standard_secret(key) == secret
         assert signing.standard_signature([key], msg_id, ts, body) == expected
         assert signing.headers([key], msg_id, "evt", ts, body)["webhook-signature"] == expected
+
+
+class TestAsymmetricSignature:
+    """``v1a``: Ed25519 over the ``v1`` message, checked with libsodium (PyNaCl), not the signing library."""
+
+    def _public(self, stored: str) -> nacl.signing.VerifyKey:
+        return nacl.signing.VerifyKey(base64.b64decode(keypairs.standard_public_key(stored)[5:]))
+
+    def test_v1a_entries_follow_v1_new_first(self) -> None:
+        ts = int(time.time())
+        new, old = keypairs.new_private_key(), keypairs.new_private_key()
+        signers = [keypairs.signer(new), keypairs.signer(old)]
+        header = signing.headers([KEY, OLD_KEY], MSG_ID, EVENT_ID, ts, BODY, signers)["webhook-signature"]
+        entries = header.split(" ")
+        assert [e.split(",", 1)[0] for e in entries] == ["v1", "v1", "v1a", "v1a"]
+        assert " ".join(entries[:2]) == signing.standard_signature([KEY, OLD_KEY], MSG_ID, ts, BODY)
+        message = f"{MSG_ID}.{ts}.".encode() + BODY
+        for stored, entry in zip([new, old], entries[2:], strict=True):
+            self._public(stored).verify(message, base64.b64decode(entry.removeprefix("v1a,")))
+        with pytest.raises(nacl.exceptions.BadSignatureError):
+            self._public(new).verify(message, base64.b64decode(entries[3].removeprefix("v1a,")))
+
+    def test_v1a_covers_id_timestamp_and_body(self) -> None:
+        stored = keypairs.new_private_key()
+        header = signing.standard_signature([], MSG_ID, TS, BODY, [keypairs.signer(stored)])
+        signature = base64.b64decode(header.removeprefix("v1a,"))
+        self._public(stored).verify(f"{MSG_ID}.{TS}.".encode() + BODY, signature)
+        for message in (
+            f"{MSG_ID}.{TS}.".encode() + BODY + b" ",
+            f"{MSG_ID}x.{TS}.".encode() + BODY,
+            f"{MSG_ID}.{TS + 1}.".encode() + BODY,
+        ):
+            with pytest.raises(nacl.exceptions.BadSignatureError):
+                self._public(stored).verify(message, signature)
+
+    def test_hmac_libraries_skip_v1a_entries(self) -> None:
+        # A receiver on a Standard Webhooks library that knows only ``v1`` still verifies.
+        ts = int(time.time())
+        headers = signing.headers(
+            [KEY], MSG_ID, EVENT_ID, ts, BODY, [keypairs.signer(keypairs.new_private_key())]
+        )
+        assert Webhook(signing.standard_secret(KEY)).verify(BODY, headers)["type"] == "order.success"

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hookline.storage import migrate
+from hookline import keypairs
+from hookline.storage import migrate, tables
 from hookline.storage.database import Database
 from hookline.storage.tables import metadata
+
+_TARGET_COLUMNS = (
+    "id",
+    "merchant_id",
+    "url",
+    "enabled",
+    "signing_key",
+    "expiring_signing_key",
+    "signing_key_expiry",
+    "created",
+    "updated",
+)
 
 
 async def test_migrated_schema_matches_the_tables(db_url: str) -> None:
@@ -19,3 +36,37 @@ async def test_migrated_schema_matches_the_tables(db_url: str) -> None:
     finally:
         await db.close()
     assert diff == []
+
+
+async def test_0007_gives_every_stored_target_its_own_key_pair(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        await db.run_sync(lambda sync: command.downgrade(migrate._config(sync), "0005"))
+        old = sa.table("targets", *(sa.column(c) for c in _TARGET_COLUMNS))
+        row = {
+            "merchant_id": "m1",
+            "url": "https://x.example/h",
+            "enabled": True,
+            "signing_key": "k",
+            "expiring_signing_key": None,
+            "signing_key_expiry": None,
+        }
+        rows = [{**row, "id": f"tgt_{i:04}", "created": 1.0, "updated": 1.0} for i in range(1203)]
+        rows[0] |= {"expiring_signing_key": "old", "signing_key_expiry": 2e9}  # in a rotation window
+        merchant = {"id": "m1", "name": "M", "created": 1.0}
+        await db.run_sync(lambda sync: sync.execute(sa.insert(tables.merchants), merchant))
+        await db.run_sync(lambda sync: sync.execute(sa.insert(old), rows))
+
+        await migrate.upgrade(db)
+        async with db.read() as conn:
+            query = sa.select(
+                tables.targets.c.ed25519_private_key, tables.targets.c.expiring_ed25519_private_key
+            )
+            stored = (await conn.execute(query)).all()
+    finally:
+        await db.close()
+    assert len(stored) == 1203  # more than one page
+    assert len({key for key, _ in stored}) == 1203
+    assert all(len(base64.b64decode(key)) == 32 and keypairs.jwk(key)["x"] for key, _ in stored)
+    assert {expiring for _, expiring in stored} == {None}  # the expiring HMAC key had no pair

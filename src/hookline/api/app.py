@@ -10,6 +10,7 @@ from hookline.api import (
     deps,
     events,
     health,
+    jwks,
     merchants,
     objects,
     problems,
@@ -60,7 +61,8 @@ def build() -> FastAPI:
         redoc_url=None,
         openapi_tags=TAGS,
     )
-    for module in (health, merchants, targets, routes, events, deliveries, objects, metrics_api, prometheus):
+    modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)
+    for module in modules:
         app.include_router(module.router, responses=problems.RESPONSES)
     # /webhook_targets: Ordergroove-shaped, errors included
     app.include_router(ordergroove_api.router, responses=ordergroove_api.ERRORS)

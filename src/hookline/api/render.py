@@ -54,6 +54,7 @@ def signing_key(keys: dict[str, Any]) -> dict[str, Any]:
         "expiring_signing_key": keys["expiring_signing_key"],
         "signing_key_expiry": iso(keys["signing_key_expiry"]),
         "standard_webhooks_secret": standard_secret(keys["signing_key"].encode()),
+        "standard_webhooks_public_key": keys["public_key"],
     }
 
 

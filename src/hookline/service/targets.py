@@ -1,15 +1,19 @@
-"""Targets: a merchant's receiving URLs and their signing keys (with 24 h dual signing on rotation)."""
+"""Targets: a merchant's receiving URLs and their signing keys (with 24 h dual signing on rotation).
+
+Each target has an HMAC key and an Ed25519 key pair (``hookline.keypairs``); they are rotated together and
+share one window, so a receiver that switches from one kind to the other never meets a gap.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
 
-from hookline import ids
+from hookline import ids, keypairs
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.sender import guard
 from hookline.service.context import Context
-from hookline.storage import records, routes
+from hookline.storage import records, routes, target_keys
 from hookline.storage.records import Row
 from hookline.storage.tables import targets
 
@@ -41,6 +45,8 @@ async def create(ctx: Context, merchant_id: str, url: object, enabled: bool = Tr
         "signing_key": new_signing_key(),
         "expiring_signing_key": None,
         "signing_key_expiry": None,
+        "ed25519_private_key": keypairs.new_private_key(),
+        "expiring_ed25519_private_key": None,
         "created": now,
         "updated": now,
         "deleted": None,
@@ -79,18 +85,37 @@ async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:
             await records.change(conn, targets, merchant_id, target_id, {"deleted": ctx.clock()})
 
 
+def _in_window(row: Row, now: float) -> bool:
+    return bool((row["signing_key_expiry"] or 0) > now)
+
+
 def live_keys(row: Row, now: float) -> Row:
-    """The signing-key view: the expiring key only while its window lasts."""
-    expiring = row["expiring_signing_key"] if (row["signing_key_expiry"] or 0) > now else None
+    """The signing-key view: the expiring key only while its window lasts; the key pair's public half."""
+    expiring = row["expiring_signing_key"] if _in_window(row, now) else None
+    private = row["ed25519_private_key"]
     return {
         "signing_key": row["signing_key"],
         "expiring_signing_key": expiring,
         "signing_key_expiry": row["signing_key_expiry"] if expiring else None,
+        "public_key": keypairs.standard_public_key(private) if private else None,
     }
 
 
+async def public_keys(ctx: Context, target_id: str) -> list[dict[str, str]]:
+    """The JWKS keys of a live target of any merchant (the document is public): the current key, then the
+    expiring one while the rotation window lasts."""
+    row = await target_keys.of(ctx.db, target_id)
+    if row is None:
+        raise NotFound(f"target {target_id} not found")
+    private = [row["ed25519_private_key"]]
+    if _in_window(row, ctx.clock()):
+        private.append(row["expiring_ed25519_private_key"])
+    return [keypairs.jwk(key) for key in private if key]
+
+
 async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Row:
-    """A new signing key; the old one keeps signing for 24 h from the first rotation of the window.
+    """New signing keys (HMAC and Ed25519); the old ones keep signing for 24 h from the first rotation of the
+    window.
 
     A second rotation inside the window replaces the new key but neither extends the window nor drops the
     key that was current when the window opened, as Ordergroove documents.
@@ -98,9 +123,13 @@ async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Row:
     now = ctx.clock()
     async with ctx.db.write() as conn:
         row = await records.fetch(conn, targets, merchant_id, target_id)
-        in_window = (row["signing_key_expiry"] or 0) > now
-        values: Row = {"signing_key": new_signing_key(), "updated": now}
-        if not in_window:
+        values: Row = {
+            "signing_key": new_signing_key(),
+            "ed25519_private_key": keypairs.new_private_key(),
+            "updated": now,
+        }
+        if not _in_window(row, now):
             values["expiring_signing_key"] = row["signing_key"]
+            values["expiring_ed25519_private_key"] = row["ed25519_private_key"]
             values["signing_key_expiry"] = now + ROTATION_WINDOW_S
         return await records.change(conn, targets, merchant_id, target_id, values)

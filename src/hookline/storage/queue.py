@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, select, update
 
-from hookline.models import DeliveryStatus, Job, Result
+from hookline import keypairs
+from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
 from hookline.storage import autohalt
 from hookline.storage.database import Database, execute_many, insert_rows
@@ -58,6 +59,8 @@ _SETTINGS = (
         targets.c.signing_key,
         targets.c.expiring_signing_key,
         targets.c.signing_key_expiry,
+        targets.c.ed25519_private_key,
+        targets.c.expiring_ed25519_private_key,
     )
     .join(targets, targets.c.id == routes.c.target_id)
     .where(routes.c.id.in_(bindparam("route_ids", expanding=True)))
@@ -94,6 +97,7 @@ class _Sending:
 
     url: str
     keys: tuple[bytes, ...]
+    signers: tuple[Signer, ...]
     timeout_s: float
     headers: tuple[tuple[str, str], ...]
     retry: RetryPolicy
@@ -106,12 +110,20 @@ def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job
 
 
 def _sending(route: Any, now: float) -> _Sending:
+    """Keys newest first: the expiring ones while the rotation window lasts."""
+    in_window = bool(route["expiring_signing_key"]) and (route["signing_key_expiry"] or 0) > now
     keys = [route["signing_key"].encode()]
-    if route["expiring_signing_key"] and (route["signing_key_expiry"] or 0) > now:
+    private = [route["ed25519_private_key"]]
+    if in_window:
         keys.append(route["expiring_signing_key"].encode())
+        private.append(route["expiring_ed25519_private_key"])
     return _Sending(
         url=route["url"],
         keys=tuple(keys),
+        # None: a target created by a process still running the code before migration 0007 (a rolling
+        # upgrade) has no key pair until its next rotation, nor had the expiring key of a window open at
+        # that migration. Such a target is sent without ``v1a``, as before.
+        signers=tuple(keypairs.signer(key) for key in private if key),
         timeout_s=route["timeout_s"],
         headers=tuple(sorted((route["headers"] or {}).items())),
         retry=RetryPolicy(
@@ -137,6 +149,7 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         headers=sending.headers,
         retry=sending.retry,
         leased_until=leased_until,
+        signers=sending.signers,
     )
 
 

@@ -57,6 +57,11 @@ targets = Table(
     Column("signing_key", String(100), nullable=False),
     Column("expiring_signing_key", String(100), nullable=True),
     Column("signing_key_expiry", Float, nullable=True),
+    # Ed25519 private keys (base64 of the seed, ``hookline.keypairs``); the expiring one shares the HMAC key's
+    # expiry. Every target has one (created with it, or given one by migration 0007): nullable only because
+    # SQLite cannot add a NOT NULL column without a default.
+    Column("ed25519_private_key", String(100), nullable=True),
+    Column("expiring_ed25519_private_key", String(100), nullable=True),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("deleted", Float, nullable=True),
