@@ -157,6 +157,7 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
     await api("GET", "/v1/targets/{target_id}", target_id=target["id"])
     await api("GET", "/v1/targets/{target_id}/signing-key", target_id=target["id"])
     await api("POST", "/v1/targets/{target_id}/signing-key/rotate", target_id=target["id"])
+    await api("GET", "/jwks/{target_id}.json", target_id=target["id"])
     route = await api(
         "POST",
         "/v1/routes",
