@@ -45,10 +45,12 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_every_operation_has_security_problems_and_an_example(document: dict[str, Any]) -> None:
+def test_every_operation_has_a_description_security_problems_and_an_example(document: dict[str, Any]) -> None:
     missing: list[str] = []
     for method, path, operation in _operations(document):
         name = f"{method} {path}"
+        if not (operation.get("description") or "").strip():
+            missing.append(f"{name}: no description (a docstring on its handler)")
         if "security" not in operation:
             missing.append(f"{name}: no security requirement")
         statuses = set(operation["responses"])
@@ -63,6 +65,16 @@ def test_every_operation_has_security_problems_and_an_example(document: dict[str
         if request is not None and "example" not in request and reference.examples()[name]["request"]:
             missing.append(f"{name}: the request example is not in the document")
     assert not missing, "\n".join(missing)
+
+
+def test_every_property_of_a_body_is_described(document: dict[str, Any]) -> None:
+    bare = [
+        f"{model}.{name}"
+        for model, schema in document["components"]["schemas"].items()
+        for name, prop in schema.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert not bare, f"properties without a description (src/hookline/api/fields.py): {bare}"
 
 
 def test_both_ways_to_send_a_key_are_security_schemes(document: dict[str, Any]) -> None:

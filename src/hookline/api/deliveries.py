@@ -43,6 +43,7 @@ async def list_deliveries(
     since: str | None = None,
     until: str | None = None,
 ) -> JSON:
+    """The merchant's deliveries, newest first, filtered by route, status, event, object or customer."""
     filters = Filters(
         route_id=route_id,
         status=_statuses(status),
@@ -61,6 +62,7 @@ async def list_deliveries(
 
 @router.get("/{delivery_id}")
 async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One delivery with every attempt: the request as sent and the receiver's answer."""
     row, tried = await deliveries.get(ctx, merchant_id, delivery_id)
     payload = bytes(row["payload"])
     return JSON(
@@ -75,4 +77,5 @@ async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> J
 
 @router.post("/{delivery_id}/resend")
 async def resend_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Try a delivery again: a failed or canceled one becomes pending with a fresh attempt budget."""
     return JSON(render.delivery(await deliveries.resend(ctx, merchant_id, delivery_id)))

@@ -71,6 +71,7 @@ _EVENTS_BODY = {
 
 @router.get("/v1/event-types", responses=PAGE)
 async def event_types(ctx: Ctx, _: Caller) -> JSON:
+    """The event catalogue: every type a route can subscribe to, by family."""
     types = catalog.event_types(entitlements=ctx.entitlements)
     rows = [{"type": t.type, "family": t.family, "description": t.description} for t in types]
     return JSON({"data": rows, "next_cursor": None})
@@ -78,6 +79,7 @@ async def event_types(ctx: Ctx, _: Caller) -> JSON:
 
 @router.post("/v1/events", status_code=202, openapi_extra=_EVENTS_BODY)
 async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    """Accept one event or a batch (as the platform); idempotent on the event id."""
     body = await json_body(request)
     batch = isinstance(body, dict) and "events" in body
     if batch:
@@ -96,6 +98,7 @@ async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str 
 async def list_events(
     ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None, type: str | None = None
 ) -> JSON:
+    """The merchant's events as accepted, newest first."""
     raw = decode_cursor(cursor)
     before = None
     if raw:
@@ -111,4 +114,5 @@ async def list_events(
 
 @router.get("/v1/events/{event_id}")
 async def get_event(event_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One event as accepted."""
     return JSON(render.event(await deliveries.event(ctx, merchant_id, event_id)))

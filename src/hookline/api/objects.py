@@ -73,6 +73,7 @@ async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merc
 
 @router.get("/{kind}/{public_id}")
 async def get_object(kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """A platform object's REST representation, as stored."""
     return JSON(_object(await objects.get(ctx, merchant_id, kind, public_id)))
 
 

@@ -209,6 +209,7 @@ def _paginated(request: Request, number: int, found: og.Page, render: Callable[[
 async def list_webhook_targets(
     request: Request, ctx: Ctx, merchant_id: MerchantId, page: str | None = None, page_size: str | None = None
 ) -> JSON:
+    """Ordergroove's target list (`{next, previous, results}`, `?page=`)."""
     number = _number(page)
     found = await og.target_page(ctx, merchant_id, number, _size(page_size))
     return _paginated(request, number, found, _target)
@@ -218,6 +219,7 @@ async def list_webhook_targets(
 async def create_webhook_target(
     body: WebhookTargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
+    """Create a target the Ordergroove way; it behaves as one route of its filters' event types."""
     merchant_id = await auth.merchant_for(ctx, caller, body.merchant or merchant)
     row = await og.create_target(ctx, merchant_id, body.target_url, body.enabled)
     return JSON(_target(row), status_code=201)
@@ -225,6 +227,7 @@ async def create_webhook_target(
 
 @_route("GET", "/{target_id}")
 async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One target, in Ordergroove's shape."""
     return JSON(_target(await og.get_target(ctx, merchant_id, target_id)))
 
 
@@ -232,18 +235,21 @@ async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) 
 async def update_webhook_target(
     target_id: str, body: WebhookTargetPatch, ctx: Ctx, merchant_id: MerchantId
 ) -> JSON:
+    """Change a target's URL or `enabled`, in Ordergroove's shape."""
     row = await og.update_target(ctx, merchant_id, target_id, body.target_url, body.enabled)
     return JSON(_target(row))
 
 
 @_route("DELETE", "/{target_id}", status_code=204)
 async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    """Delete a target and its route."""
     await og.delete_target(ctx, merchant_id, target_id)
     return Response(status_code=204)
 
 
 @_route("GET", "/{target_id}/signing_key")
 async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """The target's signing key, in Ordergroove's shape."""
     row = await og.get_target(ctx, merchant_id, target_id)
     return JSON({"signing_key": row["signing_key"]})
 
@@ -252,6 +258,7 @@ async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: Merchan
 @_route("POST", "/{target_id}/signing_key/rotate")
 @_route("PATCH", "/{target_id}/signing_key/rotate")
 async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Rotate the target's signing key (24 hours of dual signing)."""
     keys = await og.rotate_key(ctx, merchant_id, target_id)
     expiry = keys["signing_key_expiry"]
     return JSON(
@@ -265,6 +272,7 @@ async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: Merc
 
 @_route("GET", "/{target_id}/metrics")
 async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """The target's counters over 30 days, in Ordergroove's shape."""
     return JSON(await og.target_metrics(ctx, merchant_id, target_id))
 
 
@@ -280,6 +288,7 @@ async def list_webhook_filters(
     page: str | None = None,
     page_size: str | None = None,
 ) -> JSON:
+    """The target's filters: the event type patterns it receives."""
     number = _number(page)
     found = await og.filter_page(ctx, merchant_id, target_id, number, _size(page_size))
     return _paginated(request, number, found, _filter)
@@ -287,12 +296,14 @@ async def list_webhook_filters(
 
 @_route("POST", "/{target_id}/filters", status_code=201)
 async def create_webhook_filter(target_id: str, body: FilterIn, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Add a filter: a `|`-separated list of event types or wildcards."""
     row = await og.create_filter(ctx, merchant_id, target_id, body.pattern)
     return JSON(_filter(row), status_code=201)
 
 
 @_route("GET", "/{target_id}/filters/{filter_id}")
 async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One filter."""
     return JSON(_filter(await og.get_filter(ctx, merchant_id, target_id, filter_id)))
 
 
@@ -300,6 +311,7 @@ async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_
 async def update_webhook_filter(
     target_id: str, filter_id: str, body: FilterPatch, ctx: Ctx, merchant_id: MerchantId
 ) -> JSON:
+    """Change a filter's pattern."""
     row = await og.update_filter(ctx, merchant_id, target_id, filter_id, body.pattern)
     return JSON(_filter(row))
 
@@ -309,5 +321,6 @@ async def delete_webhook_filter(
     target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId
 ) -> Response:
     # Ordergroove's documentation shows a ``pattern`` body on this call; any body is ignored.
+    """Remove a filter."""
     await og.delete_filter(ctx, merchant_id, target_id, filter_id)
     return Response(status_code=204)

@@ -31,7 +31,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from hookline.api import problems
+from hookline.api import fields, problems
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs/assets"
@@ -112,7 +112,12 @@ def document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=app.openapi_tags,
     )
-    spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problems.PROBLEM_SCHEMA
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = problems.PROBLEM_SCHEMA
+    for model, schema in schemas.items():
+        for name, prop in schema.get("properties", {}).items():
+            if "description" not in prop and (text := fields.describe(model, name)):
+                prop["description"] = text
     recorded = examples()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
