@@ -64,7 +64,10 @@ def list_deliveries(
     key: str | None,
     as_json: bool,
 ) -> None:
-    """The newest deliveries of the merchant, with their status and last answer."""
+    """The merchant's newest deliveries.
+
+    Each with its status, attempts and last answer; --route, --status and --event-id narrow the list.
+    """
     query = {**(remote.scope(merchant) or {}), "limit": str(limit)}
     query.update({k: v for k, v in (("route_id", route), ("event_id", event_id)) if v})
     if statuses:
@@ -84,7 +87,10 @@ def list_deliveries(
 @remote.connection
 @options.as_json
 def resend(delivery: str, merchant: str | None, url: str | None, key: str | None, as_json: bool) -> None:
-    """Try DELIVERY again (a failed or canceled one becomes pending, with a fresh attempt budget)."""
+    """Try one delivery again.
+
+    A failed or canceled DELIVERY becomes pending, with a fresh attempt budget.
+    """
     path = f"/v1/deliveries/{delivery}/resend"
     again: dict[str, Any] = remote.run(url, key, lambda api: api.post(path, {}, remote.scope(merchant)))
     if as_json:
@@ -123,7 +129,11 @@ def bulk_resend(
     key: str | None,
     as_json: bool,
 ) -> None:
-    """Resend ROUTE's deliveries in some statuses, created in a time window, as one job."""
+    """Resend a route's deliveries, as one job.
+
+    ROUTE's deliveries in the --status given (failed and canceled by default) created between --since and
+    --until are tried again. They are counted first (--dry-run stops there), then it asks (--yes does not).
+    """
     chosen = list(statuses) or ["failed", "canceled"]
     window = {"since": _iso(since), "until": _iso(until)}
     query = {**(remote.scope(merchant) or {}), "route_id": route, "status": ",".join(chosen)}
@@ -169,8 +179,11 @@ def replay(
     key: str | None,
     as_json: bool,
 ) -> None:
-    """Deliver again to ROUTE the events of its types received in a time window (new deliveries, as one job;
-    events with a delivery still open on the route are skipped)."""
+    """Deliver a route's events again, as one job.
+
+    The events of ROUTE's types received between --since and --until get a new delivery on it; those with
+    a delivery still open on the route are skipped.
+    """
 
     async def subscribed(api: ApiClient) -> list[str]:
         found: dict[str, Any] = await api.get(f"/v1/routes/{route}", remote.scope(merchant))
@@ -197,7 +210,10 @@ def replay(
 def test_events(
     route: str, merchant: str | None, types: tuple[str, ...], url: str | None, key: str | None, as_json: bool
 ) -> None:
-    """Send ROUTE realistic fake events (to this route only), one per event type."""
+    """Send a route realistic fake events.
+
+    One per event type of ROUTE (or each --type), delivered to this route only.
+    """
     body = {"event_types": list(types)} if types else {}
     path = f"/v1/routes/{route}/test-events"
     sent: dict[str, Any] = remote.run(url, key, lambda api: api.post(path, body, remote.scope(merchant)))

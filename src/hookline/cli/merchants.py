@@ -18,7 +18,7 @@ def merchants() -> None:
 @remote.connection
 @options.as_json
 def list_merchants(url: str | None, key: str | None, as_json: bool) -> None:
-    """Every merchant: id, name, when it was created."""
+    """Every merchant."""
     rows = remote.run(url, key, lambda api: remote.every(api, "/v1/merchants"))
     if as_json:
         output.emit_json(rows)
@@ -31,7 +31,10 @@ def list_merchants(url: str | None, key: str | None, as_json: bool) -> None:
 @remote.connection
 @options.as_json
 def create(name: str, url: str | None, key: str | None, as_json: bool) -> None:
-    """A new merchant called NAME, and its first API key (shown only now)."""
+    """A new merchant called NAME.
+
+    Its first API key is printed, and only now.
+    """
     made: dict[str, Any] = remote.run(url, key, lambda api: api.post("/v1/merchants", {"name": name}))
     if as_json:
         output.emit_json(made)
@@ -50,7 +53,10 @@ def keys() -> None:
 @remote.connection
 @options.as_json
 def list_keys(merchant: str, url: str | None, key: str | None, as_json: bool) -> None:
-    """MERCHANT's keys, each by id and a hint (the keys themselves are stored hashed)."""
+    """A merchant's API keys.
+
+    Each by id and a hint: the keys themselves are stored hashed.
+    """
     rows = remote.run(url, key, lambda api: remote.every(api, f"/v1/merchants/{merchant}/api-keys"))
     if as_json:
         output.emit_json(rows)
@@ -63,7 +69,10 @@ def list_keys(merchant: str, url: str | None, key: str | None, as_json: bool) ->
 @remote.connection
 @options.as_json
 def add_key(merchant: str, url: str | None, key: str | None, as_json: bool) -> None:
-    """A new API key for MERCHANT (shown only now); its other keys keep working."""
+    """A new API key for a merchant.
+
+    It is printed, and only now; the merchant's other keys keep working.
+    """
     made: dict[str, Any] = remote.run(
         url, key, lambda api: api.post(f"/v1/merchants/{merchant}/api-keys", {})
     )
@@ -80,7 +89,10 @@ def add_key(merchant: str, url: str | None, key: str | None, as_json: bool) -> N
 @remote.connection
 @options.yes
 def revoke_key(merchant: str, key_id: str, url: str | None, key: str | None, yes: bool) -> None:
-    """Revoke KEY_ID of MERCHANT: requests with it are refused from now on."""
+    """Revoke one of a merchant's API keys.
+
+    Requests with KEY_ID are refused from now on. It asks first (--yes does not).
+    """
     options.confirm(f"Revoke key {key_id} of merchant {merchant}?", yes=yes, declined="nothing revoked")
     remote.run(url, key, lambda api: api.delete(f"/v1/merchants/{merchant}/api-keys/{key_id}"))
     click.echo(f"hookline: key {key_id} of {merchant} revoked")

@@ -24,7 +24,7 @@ def routes() -> None:
 def list_routes(
     merchant: str | None, state: str | None, url: str | None, key: str | None, as_json: bool
 ) -> None:
-    """The merchant's routes: id, name, state, event types, target."""
+    """The merchant's routes."""
     rows = remote.run(url, key, lambda api: remote.every(api, "/v1/routes", remote.scope(merchant)))
     rows = [row for row in rows if state is None or row["state"] == state]
     if as_json:
@@ -47,7 +47,10 @@ def _set_state(
 @remote.connection
 @options.as_json
 def halt(route: str, merchant: str | None, url: str | None, key: str | None, as_json: bool) -> None:
-    """Halt ROUTE: its deliveries are held (kept, not tried) until it is resumed."""
+    """Halt a route.
+
+    Its deliveries are held (kept, not tried) until it is resumed.
+    """
     changed = _set_state("halt", route, merchant, url, key)
     if as_json:
         output.emit_json(changed)
@@ -61,7 +64,10 @@ def halt(route: str, merchant: str | None, url: str | None, key: str | None, as_
 @remote.connection
 @options.as_json
 def resume(route: str, merchant: str | None, url: str | None, key: str | None, as_json: bool) -> None:
-    """Resume ROUTE: its held deliveries are released, oldest first."""
+    """Resume a halted route.
+
+    Its held deliveries are released, oldest first.
+    """
     changed = _set_state("resume", route, merchant, url, key)
     if as_json:
         output.emit_json(changed)
