@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import html
 import json
 import re
+import time
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
-from conftest import OPERATOR_KEY, Client
+from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.storage.database import Database
+from hookline.storage.tables import sessions
 from support.receiver import Receiver, Status
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -74,6 +80,18 @@ async def test_sign_in_with_a_wrong_key_shows_an_error(http: httpx.AsyncClient) 
     assert "hookline_session" not in answer.headers.get("set-cookie", "")
     empty = await http.post("/dashboard/sign-in", data={"csrf": csrf_of(answer), "key": ""})
     assert empty.status_code == 401 and "Enter your API key" in empty.text
+
+
+async def test_failed_sign_ins_are_throttled(db_url: str) -> None:
+    async with running_app(app_settings(db_url, auth_failure_limit=3), worker=False) as http:
+        for _ in range(3):
+            assert (await sign_in(http, "hl_mk_wrong")).status_code == 401
+        answer = await sign_in(http, OPERATOR_KEY)  # the right key waits as well
+        assert answer.status_code == 429 and 18 <= int(answer.headers["retry-after"]) <= 20  # 60 s / 3
+        assert "Too many failed sign-ins" in answer.text and "hookline_session" not in str(http.cookies)
+        # The API answers the same address in the same way: one count for both.
+        api = await http.get("/v1/merchants", headers={"Authorization": f"Bearer {OPERATOR_KEY}"})
+        assert api.status_code == 429
 
 
 async def test_session_cookie_is_httponly_samesite_and_secure_over_https(
@@ -176,6 +194,40 @@ async def test_a_route_is_created_and_edited_through_the_form(
     assert len((await merchant.ok("GET", "/v1/targets"))["data"]) == 1
 
 
+TEXTAREA = re.compile(r'<textarea id="f-headers-input"[^>]*>(.*?)</textarea>', re.S)
+
+
+async def test_the_edit_form_round_trips_custom_headers_exactly(
+    http: httpx.AsyncClient, merchant: Client
+) -> None:
+    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/x"})
+    headers = {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b" & <c>', "X-Empty": "", "X-Colon": ":"}
+    body = {"name": "r", "target_id": target["id"], "event_types": ["order.*"], "headers": headers}
+    route = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    token = await signed_in(http, merchant.key)
+    edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
+    found = TEXTAREA.search(edit.text)
+    assert found, edit.text
+    shown = html.unescape(found.group(1))
+    form = {"csrf": token, "name": "r", "target_id": target["id"], "event_types": "order.*"}
+    # A browser sends a textarea's lines with CRLF.
+    saved = await http.post(
+        f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": shown.replace("\n", "\r\n")}
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["headers"] == headers
+
+    # A line separator inside a value is part of that value (refused), never a second header.
+    for sneaky in ["X-Shop: acme\u2028X-Injected: yes", "X-Shop: acme\x85X-Injected: yes", "X-Shop: a\x0bb"]:
+        answer = await http.post(f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": sneaky})
+        assert answer.status_code == 400 and 'id="err-headers"' in answer.text
+    twice = await http.post(
+        f"/dashboard/routes/{route['id']}/edit", data={**form, "headers": "X-A: 1\r\nx-a: 2"}
+    )
+    assert twice.status_code == 400 and 'id="err-headers"' in twice.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["headers"] == headers
+
+
 async def test_form_errors_are_shown_next_to_their_fields(http: httpx.AsyncClient, merchant: Client) -> None:
     token = await signed_in(http, merchant.key)
     body = {
@@ -271,12 +323,13 @@ async def test_a_merchant_cannot_open_the_merchant_list(http: httpx.AsyncClient,
 
 
 async def test_a_revoked_key_ends_its_sessions(
-    http: httpx.AsyncClient, operator: Client, merchant: Client
+    db_url: str, http: httpx.AsyncClient, operator: Client, merchant: Client
 ) -> None:
     await signed_in(http, merchant.key)
     merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
     [key] = (await operator.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]
     await operator.ok("DELETE", f"/v1/merchants/{merchant_id}/api-keys/{key['id']}", 204)
+    assert all(row["revoked"] is not None for row in await _session_rows(db_url))
     assert (await http.get("/dashboard/")).status_code == 303
 
 
@@ -385,7 +438,10 @@ async def test_bulk_resend_and_replay(
     }
     route = await merchant.ok("POST", "/v1/routes", 201, json=body)
     merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
-    event = {"type": "order.reminder", "data": {"object": {"public_id": "ord-1", "customer": "c-1"}}}
+    event = {
+        "type": "order.reminder",
+        "data": {"object": {"type": "order", "public_id": "ord-1", "customer": "c-1"}},
+    }
     await operator.ok("POST", "/v1/events", 202, params={"merchant": merchant_id}, json=event)
 
     async def failed() -> Any:
@@ -413,10 +469,78 @@ async def test_bulk_resend_and_replay(
 
 
 async def test_sign_out_ends_the_session(http: httpx.AsyncClient, merchant: Client) -> None:
+    route = await make_route(merchant, "http://127.0.0.1:9/a")
     token = await signed_in(http, merchant.key)
+    cookie = http.cookies["hookline_session"]
     answer = await http.post("/dashboard/sign-out", data={"csrf": token})
     assert answer.status_code == 303 and "/dashboard/sign-in" in answer.headers["location"]
     assert (await http.get("/dashboard/")).status_code == 303
+    # A copy of the cookie (kept by an attacker, another tab, a proxy's log) is dead too: for pages and
+    # for changes made with the session's own form token.
+    http.cookies.set("hookline_session", cookie, path="/dashboard")
+    assert (await http.get("/dashboard/")).status_code == 303
+    halt = await http.post(f"/dashboard/routes/{route['id']}/do/halt", data={"csrf": token})
+    assert halt.status_code == 303 and "/dashboard/sign-in" in halt.headers["location"]
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "active"
+    # Signing in again makes a new session; the old one stays ended.
+    await signed_in(http, merchant.key)
+    assert http.cookies["hookline_session"] != cookie
+    assert (await http.get("/dashboard/")).status_code == 200
+
+
+async def _session_rows(db_url: str, **values: Any) -> list[dict[str, Any]]:
+    """Every session row; with ``values``, after setting them on every row."""
+    db = Database(db_url)
+    try:
+        if values:
+            async with db.write() as conn:
+                await conn.execute(update(sessions).values(**values))
+        async with db.read() as conn:
+            return [dict(r) for r in (await conn.execute(select(sessions))).mappings()]
+    finally:
+        await db.close()
+
+
+async def test_sessions_are_kept_hashed_and_expire(
+    db_url: str, http: httpx.AsyncClient, merchant: Client
+) -> None:
+    await signed_in(http, merchant.key)
+    cookie = http.cookies["hookline_session"]
+    [row] = await _session_rows(db_url)
+    assert row["id_hash"] == hashlib.sha256(cookie.encode()).hexdigest() and cookie not in str(row)
+    assert row["merchant_id"] == merchant.merchant_id  # type: ignore[attr-defined]
+    assert row["revoked"] is None and not row["operator"] and not row["read_only"]
+    assert row["expires"] - row["created"] == 12 * 3600
+    await _session_rows(db_url, expires=time.time() - 1)
+    assert (await http.get("/dashboard/")).status_code == 303
+    # Expired rows are deleted when the next session is opened.
+    await signed_in(http, merchant.key)
+    assert [r["id_hash"] for r in await _session_rows(db_url)] != [row["id_hash"]]
+    assert len(await _session_rows(db_url)) == 1
+
+
+async def test_a_read_only_session_can_look_but_not_change(
+    db_url: str, http: httpx.AsyncClient, merchant: Client
+) -> None:
+    route = await make_route(merchant, "http://127.0.0.1:9/a")
+    token = await signed_in(http, merchant.key)
+    await _session_rows(db_url, read_only=True)
+    assert (await http.get(f"/dashboard/routes/{route['id']}")).status_code == 200
+    halt = await http.post(f"/dashboard/routes/{route['id']}/do/halt", data={"csrf": token})
+    assert halt.status_code == 403 and "can look but not change" in halt.text
+    assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "active"
+
+
+async def test_a_changed_operator_key_ends_the_operators_sessions(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        await signed_in(http, OPERATOR_KEY)
+        cookie = http.cookies["hookline_session"]
+        assert (await http.get("/dashboard/merchants")).status_code == 200
+    async with running_app(app_settings(db_url, operator_key="hl_op_a_new_key"), worker=False) as http:
+        http.cookies.set("hookline_session", cookie, path="/dashboard")
+        assert (await http.get("/dashboard/merchants")).status_code == 303
+    [row] = await _session_rows(db_url)
+    assert row["revoked"] is not None
 
 
 async def test_nul_characters_are_a_400_page_not_a_500(http: httpx.AsyncClient, merchant: Client) -> None:

@@ -42,6 +42,9 @@ ITEM_1 = {
     "quantity": 2,
 }
 ITEM_2 = {"public_id": "itm-2", "order": "ord-1", "product": "sku-filters", "quantity": 1}
+# As item events carry them (an item event's object also names its customer).
+SUBSCRIPTION_EVENT = {"type": "subscription", **SUBSCRIPTION}
+ITEM_EVENT = {"type": "item", "customer": "cust-1", **ITEM_1}
 ORDER = {
     "type": "order",
     "public_id": "ord-1",
@@ -118,8 +121,8 @@ async def test_only_the_ticked_cells_of_the_events_family(merchant: Client) -> N
     route = {"order": ["customer"], "subscription": ["payments"]}
     await _route(merchant, "http://127.0.0.1:9/hook", route, state="halted")
     [order] = await _post(merchant, _event("evt-2"))
-    [sub] = await _post(merchant, _event("evt-3", "subscription.create", SUBSCRIPTION))
-    [item] = await _post(merchant, _event("evt-4", "item.create", ITEM_1))
+    [sub] = await _post(merchant, _event("evt-3", "subscription.create", SUBSCRIPTION_EVENT))
+    [item] = await _post(merchant, _event("evt-4", "item.create", ITEM_EVENT))
     assert (await _payload(merchant, order))["snapshot"] == {"customer": CUSTOMER}
     assert (await _payload(merchant, sub))["snapshot"] == {"payments": [PAYMENT]}
     assert (await _payload(merchant, item))["snapshot"] == {}
@@ -162,15 +165,15 @@ async def test_changing_a_route_affects_only_later_events(merchant: Client) -> N
 async def test_ingest_stores_the_events_object(merchant: Client) -> None:
     subscriber = {"type": "subscriber", "merchant_user_id": "cust-7", "email": "Eve@Example.com"}
     await _post(merchant, _event("evt-1", "subscriber.create", subscriber))
-    await _post(merchant, _event("evt-2", "subscription.create", SUBSCRIPTION))
-    await _post(merchant, _event("evt-3", "item.create", ITEM_1))
+    await _post(merchant, _event("evt-2", "subscription.create", SUBSCRIPTION_EVENT))
+    await _post(merchant, _event("evt-3", "item.create", ITEM_EVENT))
     await _post(merchant, _event("evt-4"))
-    await _post(
-        merchant, _event("evt-5", "order.reminder", {"customer": "cust-1", "total": "1.00"})
-    )  # no key
+    # An order without its key breaks the schema: refused, nothing stored.
+    keyless = _event("evt-5", "order.reminder", {"type": "order", "customer": "cust-1", "total": "1.00"})
+    assert (await merchant.call("POST", "/v1/events", json=keyless)).status_code == 400
     assert (await merchant.ok("GET", "/v1/objects/customer/cust-7"))["data"] == subscriber
-    assert (await merchant.ok("GET", "/v1/objects/subscription/sub-1"))["data"] == SUBSCRIPTION
-    assert (await merchant.ok("GET", "/v1/objects/item/itm-1"))["data"] == ITEM_1
+    assert (await merchant.ok("GET", "/v1/objects/subscription/sub-1"))["data"] == SUBSCRIPTION_EVENT
+    assert (await merchant.ok("GET", "/v1/objects/item/itm-1"))["data"] == ITEM_EVENT
     assert (await merchant.ok("GET", "/v1/objects/order/ord-1"))["data"] == ORDER
 
 

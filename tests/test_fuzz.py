@@ -115,13 +115,14 @@ class _Seeder:
         self.call(
             "merchant", "PUT", "/v1/objects/{kind}/{public_id}", 200, path_parameters=known, body=customer
         )
-        event = {"type": "subscriber.create", "data": {"object": customer}}
+        event = {"type": "subscriber.create", "data": {"object": {"type": "subscriber", **customer}}}
         accepted = self.call("merchant", "POST", "/v1/events", 202, body=event)
         known["event_id"], known["delivery_id"] = accepted["id"], accepted["deliveries"][0]
         job = self.call(
             "merchant", "POST", "/v1/routes/{route_id}/resend", 202, path_parameters=known, body={}
         )
         known["job_id"] = job["job"]["id"]
+        known["event_type"] = "order.success"  # GET /v1/event-types/{event_type}
 
 
 @pytest.fixture(scope="module")

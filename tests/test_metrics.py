@@ -72,7 +72,9 @@ async def _insert(
     completed: float | None = None,
     durations_ms: tuple[float, ...] = (),
 ) -> str:
-    """One delivery with a known history (its id minted at ``created``, as ingest does) and its attempts."""
+    """One delivery with a known history (its id minted at ``created``, as ingest does) and its attempts:
+    ``durations_ms`` gives them (else ``attempts_made`` of 1 ms); every attempt failed (HTTP 500) but the
+    last of a successful delivery, as the worker records them."""
     delivery_id = ids.new("dlv", now=created)
     row = {
         "id": delivery_id,
@@ -90,16 +92,10 @@ async def _insert(
         "payload": b"{}",
         "is_test": False,
     }
+    durations_ms = durations_ms or (1.0,) * attempts_made
+    last = len(durations_ms)
     tried = [
-        {
-            "id": ids.new("att"),
-            "delivery_id": delivery_id,
-            "number": n,
-            "started": created,
-            "duration_ms": ms,
-            "request_headers": {},
-            "response_status": 200,
-        }
+        _attempt(delivery_id, n, created, ms, ok=status == "success" and n == last)
         for n, ms in enumerate(durations_ms, 1)
     ]
     async with ctx.db.write() as conn:
@@ -107,6 +103,21 @@ async def _insert(
         if tried:
             await conn.execute(insert(attempts), tried)
     return delivery_id
+
+
+def _attempt(
+    delivery_id: str, number: int, started: float, duration_ms: float, *, ok: bool
+) -> dict[str, Any]:
+    return {
+        "id": ids.new("att"),
+        "delivery_id": delivery_id,
+        "number": number,
+        "started": started,
+        "duration_ms": duration_ms,
+        "request_headers": {},
+        "response_status": 200 if ok else 500,
+        "error_kind": None if ok else ErrorKind.STATUS.value,
+    }
 
 
 def _fixed(app: FastAPI, now: float = NOW) -> Context:
@@ -377,7 +388,11 @@ async def test_prometheus_counts_a_real_delivery(db_url: str, receiver: Receiver
         assert _value(before, "hookline_queue_depth", status="pending") == 0
         assert _value(before, "hookline_queue_depth", status="held") == 0
 
-        event = {"id": "evt-m", "type": "order.reminder", "data": {"object": {"public_id": "o-1"}}}
+        event = {
+            "id": "evt-m",
+            "type": "order.reminder",
+            "data": {"object": {"type": "order", "public_id": "o-1", "customer": "c-1"}},
+        }
         await acme.ok("POST", "/v1/events", 202, json=event)
         await receiver.wait_for(1, timeout=15)
 

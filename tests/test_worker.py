@@ -33,27 +33,25 @@ async def test_a_stalled_target_does_not_slow_the_others(db_url: str, receiver: 
 
 
 async def test_private_address_is_refused_and_the_attempt_says_why(db_url: str, receiver: Receiver) -> None:
-    # The API refuses literal private addresses; a name that resolves to one is refused at connect time.
-    settings = app_settings(db_url, allow_private_targets=False)
-    async with running_app(settings) as http:
+    # The API refuses private addresses; a name saved while they were allowed (or one that resolves to one
+    # later) is refused when the worker connects. That is a configuration error: the delivery fails at once,
+    # with the reason, instead of being retried for hours (its route allows 60 attempts, 1 s apart).
+    port = receiver.url.rsplit(":", 1)[1]
+    async with running_app(app_settings(db_url), worker=False) as http:
         operator = Client(http, OPERATOR_KEY)
-        merchant = Client(
-            http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"}))["api_key"]
-        )
+        key = (await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"}))["api_key"]
+        retry = {"initial_interval_s": 1, "max_attempts": 60}
+        await _route(Client(http, key), f"http://localhost:{port}/x", ["order.*"], retry=retry)
+    async with running_app(app_settings(db_url, allow_private_targets=False)) as http:
+        merchant = Client(http, key)
         refused = await merchant.call("POST", "/v1/targets", json={"url": receiver.url + "/x"})
         assert refused.status_code == 400
-        port = receiver.url.rsplit(":", 1)[1]
-        await _route(
-            merchant,
-            f"http://localhost:{port}/x",
-            ["order.*"],
-            retry={"initial_interval_s": 1, "max_attempts": 1},
-        )
         answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
-        delivery = await _wait_status(merchant, answer["deliveries"][0], "failed")
+        delivery = await _wait_status(merchant, answer["deliveries"][0], "failed", timeout=5)
         [attempt] = delivery["attempts"]
         assert attempt["error_kind"] == "blocked"
-        assert "loopback" in attempt["error"]
+        assert "loopback" in attempt["error"] and "configuration" in attempt["error"]
+        assert delivery["last_error"] == attempt["error"]
     assert receiver.requests == []
 
 

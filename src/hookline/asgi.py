@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from hookline import dashboard
 from hookline.api import app as api_app
 from hookline.config import Settings
-from hookline.errors import HooklineError
 from hookline.runtime import Runtime, demo_merchant, open_runtime
 from hookline.service import auth
 from hookline.simulator import demo as demo_mode
@@ -56,13 +55,9 @@ async def _operator_key(runtime: Runtime, launch: demo_mode.Launch) -> str | Non
     if known:
         return known
     written = demo_mode.written_operator_key(launch.keys_file)
-    if written is None:
+    if written is None or not await auth.is_operator_key(runtime.context, written):
         return None
-    try:
-        principal = await auth.authenticate(runtime.context, written)
-    except HooklineError:
-        return None
-    return written if principal.operator else None
+    return written
 
 
 @contextlib.asynccontextmanager

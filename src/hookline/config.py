@@ -32,6 +32,9 @@ class Settings:
     require_https: bool = False
     #: Offer the optional ``entitlement`` event family.
     entitlements: bool = False
+    #: An event whose ``data.object`` breaks its type's schema (docs/event-types.md): ``strict`` refuses it
+    #: (400 naming the failing paths), ``flag`` accepts and delivers it, stored with its problems.
+    event_validation: str = "strict"
     #: Deliveries in flight at once in one worker process, and the ceiling of each target's learned limit
     #: (it starts at 4, grows while the target answers fast, halves on 429/503/timeouts).
     concurrency: int = 256
@@ -55,6 +58,27 @@ class Settings:
     #: The worker's HTTP client: ``curl`` (libcurl through pycurl), or ``aiohttp``. Same behaviour (the sender
     #: tests run on both); curl takes about half the CPU per request (bench/senders.py).
     http_client: str = "curl"
+    #: Failed authentications (unknown or revoked API keys, failed dashboard sign-ins) a client address may
+    #: make at once before it is answered 429; after that one more per ``auth_failure_window_s / limit``
+    #: seconds (0: no throttling). Counted per process, in a table of at most ``auth_failure_addresses``.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: float = 60.0
+    auth_failure_addresses: int = 100_000
+    #: The HTTP server's limits on clients (docs/security.md): a request's line and headers must arrive within
+    #: ``header_timeout_s`` (of the connection's opening, or of the request's first byte) and be at most
+    #: ``max_header_bytes``; its body must arrive within ``body_timeout_s`` of its headers; an idle
+    #: connection is closed after ``keep_alive_s``; at most ``max_connections`` are held at once, and
+    #: ``max_connections_per_client`` from one client address (the ``forwarded_allow_ips`` are exempt).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    max_header_bytes: int = 65536
+    keep_alive_s: int = 5
+    max_connections: int = 1000
+    max_connections_per_client: int = 100
+    #: Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` names the client (comma-separated,
+    #: ``*`` for any): failed authentications are counted under the client it names, and the proxies'
+    #: connections are exempt from ``max_connections_per_client``.
+    forwarded_allow_ips: str = "127.0.0.1"
     #: Database connection pool size (PostgreSQL).
     pool_size: int = 10
     #: Log as JSON lines (``ts``, ``level``, ``logger``, ``msg``) instead of text.

@@ -6,6 +6,7 @@ HooklineError
 ├── Conflict         the object exists with other content (idempotency, uniqueness)
 ├── Unauthorized     no key, or an unknown key
 ├── Forbidden        a valid key that may not do this
+├── Throttled        too many failed authentications from this client; retry after ``retry_after_s``
 └── Unavailable      a dependency (the database) cannot be reached; retry later
     └── NotMigrated  the database's schema is older than this hookline (run ``hookline migrate``)
 
@@ -42,6 +43,14 @@ class Unauthorized(HooklineError):
 
 class Forbidden(HooklineError):
     """This key may not do that."""
+
+
+class Throttled(HooklineError):
+    """Too many failed attempts from this address; try again later."""
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(HooklineError):

@@ -63,6 +63,9 @@ class Event:
     created: int  # epoch seconds, as in Ordergroove's payloads
     object: JSON
     context: JSON | None
+    #: Where ``object`` breaks its type's schema, as (path, problem): accepted anyway when the operator
+    #: chose to flag such events rather than refuse them (``HOOKLINE_EVENT_VALIDATION=flag``).
+    schema_errors: tuple[tuple[str, str], ...] = ()
 
 
 class Signer(Protocol):

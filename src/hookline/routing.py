@@ -13,8 +13,10 @@ from hookline import catalog
 from hookline.errors import Invalid
 
 
-def validate_patterns(patterns: Iterable[str], *, entitlements: bool = False) -> list[str]:
-    """The patterns, de-duplicated in order; raises Invalid naming each unknown one."""
+def validate_patterns(
+    patterns: Iterable[str], *, entitlements: bool = False, field: str = "event_types"
+) -> list[str]:
+    """The patterns, de-duplicated in order; raises Invalid naming each unknown one (under ``field``)."""
     known_families = catalog.families(entitlements=entitlements)
     result: list[str] = []
     bad: list[str] = []
@@ -31,10 +33,10 @@ def validate_patterns(patterns: Iterable[str], *, entitlements: bool = False) ->
     if bad:
         raise Invalid(
             f"unknown event type(s): {', '.join(bad)}; see GET /v1/event-types",
-            fields={"event_types": "unknown: " + ", ".join(bad)},
+            fields={field: "unknown: " + ", ".join(bad)},
         )
     if not result:
-        raise Invalid("a route needs at least one event type", fields={"event_types": "empty"})
+        raise Invalid("a route needs at least one event type", fields={field: "empty"})
     return result
 
 
@@ -49,3 +51,12 @@ def expand(patterns: Iterable[str], *, entitlements: bool = False) -> list[str]:
     """The concrete event types the patterns select, in catalogue order."""
     pats = list(patterns)
     return [t.type for t in catalog.event_types(entitlements=entitlements) if matches(pats, t.type)]
+
+
+def selected(text: str, *, entitlements: bool = False, field: str = "event_type") -> list[str]:
+    """The concrete event types a search filter names: comma-separated patterns, written as routes write them
+    (``order.*,subscription.cancel``) and matched as routes match them; Invalid naming an unknown one."""
+    patterns = [p.strip() for p in text.split(",") if p.strip()]
+    return expand(
+        validate_patterns(patterns, entitlements=entitlements, field=field), entitlements=entitlements
+    )

@@ -19,6 +19,7 @@ from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.context import Context
 from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.service.throttle import FailureLimiter
 from hookline.storage import autohalt, preflight
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
@@ -62,6 +63,17 @@ def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManag
     raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
 
 
+EVENT_VALIDATION = ("strict", "flag")
+
+
+def _event_validation(settings: Settings) -> str:
+    if settings.event_validation not in EVENT_VALIDATION:
+        raise SystemExit(
+            f"HOOKLINE_EVENT_VALIDATION={settings.event_validation!r} is not a mode; use strict or flag"
+        )
+    return settings.event_validation
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
     """Everything a process needs, opened in order and closed in reverse.
@@ -78,8 +90,12 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             db=db,
             wakeup=wakeup,
             entitlements=settings.entitlements,
+            event_validation=_event_validation(settings),
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
+            failures=FailureLimiter(
+                settings.auth_failure_limit, settings.auth_failure_window_s, settings.auth_failure_addresses
+            ),
         )
         runtime = Runtime(settings, context)
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)

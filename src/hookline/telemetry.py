@@ -89,6 +89,23 @@ EVENTS_INGESTED = Counter(
     registry=REGISTRY,
 )
 
+AUTH_FAILURES = Counter(
+    "hookline_auth_failures",
+    "Authentications refused for an unknown or revoked key, by where it was sent: api (API keys on every "
+    "endpoint) or dashboard (sign-in).",
+    ["via"],
+    registry=REGISTRY,
+)
+AUTH_THROTTLED = Counter(
+    "hookline_auth_throttled",
+    "Authentications answered 429 because their client address failed too often (see docs/security.md).",
+    ["via"],
+    registry=REGISTRY,
+)
+for _via in ("api", "dashboard"):  # the series exist from the first scrape
+    AUTH_FAILURES.labels(via=_via)
+    AUTH_THROTTLED.labels(via=_via)
+
 _OUTCOMES = {DeliveryStatus.SUCCESS: "success", DeliveryStatus.FAILED: "failed"}
 # Children made up front: the series exist (at 0) from the first scrape, so rate() has a starting point,
 # and the hot path skips the labels lookup.
@@ -148,6 +165,14 @@ def _observe(results: Sequence[Result]) -> None:
         _DELIVERIES[name].inc(n)
     for name, n in kinds.items():
         (_ATTEMPTS.get(name) or ATTEMPTS.labels(result=name)).inc(n)
+
+
+def auth_failed(via: str) -> None:
+    AUTH_FAILURES.labels(via=via).inc()
+
+
+def auth_throttled(via: str) -> None:
+    AUTH_THROTTLED.labels(via=via).inc()
 
 
 def events_ingested(count: int) -> None:

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hookline import signing, telemetry
@@ -228,6 +228,11 @@ class Worker:
         # A 2xx whose body was cut short (error set) is not an acknowledgement: try again.
         if outcome.error is None and is_success(outcome.status):
             return Result(job, outcome, DeliveryStatus.SUCCESS, None, now)
+        if outcome.error is ErrorKind.BLOCKED:
+            # The guard refused the target's address: the operator's settings say no, and trying again in
+            # a minute (60 times) cannot change that. Fail at once, saying so; a resend tries again.
+            reason = f"configuration error, not retried: {outcome.error_detail}"
+            return Result(job, replace(outcome, error_detail=reason), DeliveryStatus.FAILED, None, now)
         retry_after = parse_retry_after(outcome.response_headers.get("retry-after"))
         delay = job.retry.delay_after(job.budget_used + 1, self._rand(), retry_after)
         if delay is None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 
-from conftest import OPERATOR_KEY, Client
+from conftest import OPERATOR_KEY, Client, app_settings
+from hookline.asgi import create_app
+from hookline.config import Settings
+
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -35,7 +43,7 @@ async def test_no_key_is_401_problem(http: httpx.AsyncClient) -> None:
     ]:
         body = _problem(await http.get(path), 401)
         assert "Authorization: Bearer" in body["detail"]
-    _problem(await http.post("/v1/events", json={"type": "order.reminder", "data": {"object": {}}}), 401)
+    _problem(await http.post("/v1/events", json={"type": "order.reminder", "data": {"object": ORDER}}), 401)
 
 
 async def test_unknown_key_is_401(http: httpx.AsyncClient, merchant: Client) -> None:
@@ -82,7 +90,7 @@ async def test_operator_must_name_the_merchant(operator: Client, merchant: Clien
         ("GET", "/v1/deliveries", None),
         ("POST", "/v1/targets", {"url": "http://127.0.0.1:9/hook"}),
         ("POST", "/v1/routes", {"name": "r", "target_id": target["id"], "event_types": ["order.*"]}),
-        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
     ]:
         body = _problem(await operator.call(method, path, json=json), 400)
         assert "?merchant=" in body["detail"], (path, body)
@@ -110,7 +118,7 @@ async def test_operator_naming_an_unknown_merchant_is_404(operator: Client) -> N
     for method, path, json in [
         ("GET", "/v1/targets", None),
         ("POST", "/v1/targets", {"url": "http://127.0.0.1:9/hook"}),
-        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("POST", "/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
     ]:
         body = _problem(await operator.call(method, path, params={"merchant": "mer_missing"}, json=json), 404)
         assert "mer_missing" in body["detail"]
@@ -120,7 +128,10 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
     other = await _new_merchant(operator)
     theirs = await other.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/theirs"})
     await other.ok(
-        "POST", "/v1/events", 202, json={"id": "evt-theirs", "type": "order.reminder", "data": {"object": {}}}
+        "POST",
+        "/v1/events",
+        202,
+        json={"id": "evt-theirs", "type": "order.reminder", "data": {"object": ORDER}},
     )
     foreign = {"merchant": other.merchant_id}  # type: ignore[attr-defined]
 
@@ -137,10 +148,13 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
 
     posted = [
         ("/v1/targets", {"url": "http://127.0.0.1:9/mine"}),
-        ("/v1/events", {"type": "order.reminder", "data": {"object": {}}}),
+        ("/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
         (
             "/v1/events",
-            {"events": [{"type": "order.reminder", "data": {"object": {}}}], "merchant": foreign["merchant"]},
+            {
+                "events": [{"type": "order.reminder", "data": {"object": ORDER}}],
+                "merchant": foreign["merchant"],
+            },
         ),
     ]
     for path, json in posted:
@@ -176,6 +190,37 @@ async def test_new_key_works_and_revoked_key_stops(operator: Client, merchant: C
     _problem(await operator.call("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}"), 404)
 
 
+async def test_a_merchant_cannot_revoke_its_last_key(operator: Client, merchant: Client) -> None:
+    mid = merchant.merchant_id  # type: ignore[attr-defined]
+    [first] = (await merchant.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    body = _problem(await merchant.call("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}"), 409)
+    assert "last active API key" in body["detail"] and f"/v1/merchants/{mid}/api-keys" in body["detail"]
+    await merchant.ok("GET", "/v1/targets")  # nothing changed
+
+    # With a new key first, the old one can go (even the one the request is made with).
+    added = await merchant.ok("POST", f"/v1/merchants/{mid}/api-keys", 201)
+    second = Client(merchant.http, added["api_key"])
+    assert await merchant.ok("DELETE", f"/v1/merchants/{mid}/api-keys/{first['id']}", 204) is None
+    _problem(await merchant.call("GET", "/v1/targets"), 401)
+    _problem(await second.call("DELETE", f"/v1/merchants/{mid}/api-keys/{added['id']}"), 409)
+    await second.ok("GET", "/v1/targets")
+
+    # Each of two keys revokes the other at once: one of them stays (the other request is refused as the
+    # last key's revocation, or, if its own key went first, as unauthorised).
+    third = await second.ok("POST", f"/v1/merchants/{mid}/api-keys", 201)
+    pairs = [(second, third["id"]), (Client(merchant.http, third["api_key"]), added["id"])]
+    answers = await asyncio.gather(*(c.call("DELETE", f"/v1/merchants/{mid}/api-keys/{k}") for c, k in pairs))
+    assert sorted(a.status_code for a in answers) in ([204, 401], [204, 409])
+    keys = (await operator.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    assert len([k for k in keys if k["revoked"] is None]) == 1
+
+    # The operator may cut a merchant off (a leaked key, a closed account): it keeps its own key.
+    [last] = [k for k in keys if k["revoked"] is None]
+    assert await operator.ok("DELETE", f"/v1/merchants/{mid}/api-keys/{last['id']}", 204) is None
+    keys = (await operator.ok("GET", f"/v1/merchants/{mid}/api-keys"))["data"]
+    assert all(k["revoked"] is not None for k in keys)
+
+
 async def test_merchant_manages_only_its_own_keys(operator: Client, merchant: Client) -> None:
     other = await _new_merchant(operator)
     mid, oid = merchant.merchant_id, other.merchant_id  # type: ignore[attr-defined]
@@ -194,3 +239,73 @@ async def test_merchant_manages_only_its_own_keys(operator: Client, merchant: Cl
 
     added = await merchant.ok("POST", f"/v1/merchants/{mid}/api-keys", 201)
     await Client(merchant.http, added["api_key"]).ok("GET", "/v1/targets")
+
+
+@contextlib.asynccontextmanager
+async def _app_from(settings: Settings) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
+    """A running app (no worker), and clients for it that connect from a given address."""
+    app = create_app(settings, worker=False, migrate_db=True)
+    async with app.router.lifespan_context(app), contextlib.AsyncExitStack() as clients:
+
+        def client_from(address: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            http = httpx.AsyncClient(transport=transport, base_url="http://hookline.test")
+            clients.push_async_callback(http.aclose)
+            return http
+
+        yield client_from
+
+
+def _counter(metrics: str, name: str, via: str) -> float:
+    found = re.search(rf'^{name}_total{{via="{via}"}} (\S+)$', metrics, re.M)
+    assert found, f"no {name} for {via}"
+    return float(found.group(1))
+
+
+async def test_failed_keys_are_throttled_per_address(db_url: str) -> None:
+    settings = app_settings(db_url, auth_failure_limit=4, auth_failure_window_s=8.0)
+    async with _app_from(settings) as client_from:
+        attacker, neighbour = client_from("203.0.113.7"), client_from("198.51.100.9")
+        created = await Client(neighbour, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        good = {"Authorization": f"Bearer {created['api_key']}"}
+        before = (await neighbour.get("/metrics")).text
+
+        for i in range(4):
+            _problem(await attacker.get("/v1/targets", headers={"x-api-key": f"hl_mk_guess_{i}"}), 401)
+        throttled = _problem(await attacker.get("/v1/targets", headers={"x-api-key": "hl_mk_guess"}), 429)
+        assert "too many failed attempts" in throttled["detail"]
+        answer = await attacker.get("/v1/targets", headers=good)
+        _problem(answer, 429)  # a correct key waits too: a guess that hits looks like one that misses
+        assert answer.headers["retry-after"] in ("1", "2")  # 8 s / 4 failures, less the time since
+        # The Ordergroove-shaped API says so in its own shape.
+        og = await attacker.get("/webhook_targets", headers=good)
+        assert og.status_code == 429 and og.headers["retry-after"] in ("1", "2") and "detail" in og.json()
+
+        # Callers from other addresses are not concerned, whether their key is right or wrong.
+        assert (await neighbour.get("/v1/targets", headers=good)).status_code == 200
+        _problem(await neighbour.get("/v1/targets", headers={"x-api-key": "hl_mk_typo"}), 401)
+        # Nor is a request without a key: it guesses nothing.
+        _problem(await attacker.get("/v1/targets"), 401)
+
+        await asyncio.sleep(int(og.headers["retry-after"]))  # one failure's worth paid off: one more try
+        assert (await attacker.get("/v1/targets", headers=good)).status_code == 200
+        after = (await neighbour.get("/metrics")).text
+        assert (
+            _counter(after, "hookline_auth_failures", "api")
+            - _counter(before, "hookline_auth_failures", "api")
+            == 5
+        )
+        assert (
+            _counter(after, "hookline_auth_throttled", "api")
+            - _counter(before, "hookline_auth_throttled", "api")
+            == 3
+        )
+
+
+async def test_ipv6_clients_are_counted_by_their_64_network(db_url: str) -> None:
+    settings = app_settings(db_url, auth_failure_limit=2, auth_failure_window_s=60.0)
+    async with _app_from(settings) as client_from:
+        for host in ("2001:db8:0:7::1", "2001:db8:0:7::2"):
+            _problem(await client_from(host).get("/v1/targets", headers={"x-api-key": "hl_mk_x"}), 401)
+        _problem(await client_from("2001:db8:0:7::3").get("/v1/targets", headers={"x-api-key": "x"}), 429)
+        _problem(await client_from("2001:db8:0:8::1").get("/v1/targets", headers={"x-api-key": "x"}), 401)

@@ -30,7 +30,7 @@ def _event(
         "id": event_id,
         "type": type_,
         "created": 1_700_000_000,
-        "data": {"object": {"public_id": obj, "customer": customer}},
+        "data": {"object": {"type": type_.partition(".")[0], "public_id": obj, "customer": customer}},
     }
 
 

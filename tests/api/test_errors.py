@@ -13,6 +13,8 @@ import pytest
 
 from conftest import Client
 
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
+
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 LISTS = ["/v1/targets", "/v1/routes", "/v1/events", "/v1/deliveries"]
 
@@ -45,7 +47,7 @@ async def _world(operator: Client, merchant: Client) -> dict[str, str]:
         },
     )
     answer = await merchant.ok(
-        "POST", "/v1/events", 202, json={"id": "evt-1", "type": "order.reminder", "data": {"object": {}}}
+        "POST", "/v1/events", 202, json={"id": "evt-1", "type": "order.reminder", "data": {"object": ORDER}}
     )
     return {
         "target": target["id"],
@@ -90,7 +92,7 @@ async def test_every_kind_of_4xx_is_a_problem(
             merchant,
             "POST",
             "/v1/events",
-            {"json": {"id": "evt-1", "type": "order.cancel", "data": {"object": {}}}},
+            {"json": {"id": "evt-1", "type": "order.cancel", "data": {"object": ORDER}}},
             409,
         ),
         (merchant, "PUT", "/v1/events", {}, 405),
@@ -163,13 +165,13 @@ async def test_nul_characters_are_400_not_500(operator: Client, merchant: Client
             merchant,
             "POST",
             "/v1/events",
-            {"json": {"id": "e\u0000", "type": "order.reminder", "data": {"object": {}}}},
+            {"json": {"id": "e\u0000", "type": "order.reminder", "data": {"object": ORDER}}},
         ),
         (
             merchant,
             "POST",
             "/v1/events",
-            {"json": {"type": "order.reminder", "data": {"object": {"n": "\u0000"}}}},
+            {"json": {"type": "order.reminder", "data": {"object": {**ORDER, "n": "\u0000"}}}},
         ),
         (merchant, "GET", "/v1/targets/tgt%00x", {}),
         (merchant, "GET", "/v1/deliveries", {"params": {"event_id": "a\u0000b"}}),
@@ -178,7 +180,7 @@ async def test_nul_characters_are_400_not_500(operator: Client, merchant: Client
     for client, method, path, kwargs in cases:
         _problem(await client.call(method, path, **kwargs), 400)
     # An escaped backslash followed by "u0000" is ordinary text, not a NUL.
-    text = {"type": "order.reminder", "data": {"object": {"note": "\\u0000"}}}
+    text = {"type": "order.reminder", "data": {"object": {**ORDER, "note": "\\u0000"}}}
     answer = await merchant.ok("POST", "/v1/events", 202, json=text)
     assert (await merchant.ok("GET", f"/v1/events/{answer['id']}"))["data"]["object"]["note"] == "\\u0000"
 

@@ -10,6 +10,8 @@ import httpx
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline import catalog
 
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
+
 
 def _problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
@@ -25,7 +27,7 @@ def _event(event_id: str | None = "evt-1", type_: str = "order.reminder", **extr
     event: dict[str, Any] = {
         "type": type_,
         "created": 1_700_000_000,
-        "data": {"object": {"public_id": "ord-1", "customer": "cust-1"}},
+        "data": {"object": {"type": type_.partition(".")[0], "public_id": "ord-1", "customer": "cust-1"}},
         **extra,
     }
     if event_id is not None:
@@ -105,6 +107,19 @@ async def test_same_id_same_body_answers_the_same_and_creates_nothing(merchant: 
     assert await _delivery_count(merchant) == 2
 
 
+async def test_a_repeat_lists_the_deliveries_in_the_first_answers_order(merchant: Client) -> None:
+    # Eight routes: the deliveries of one event are made in the same millisecond, so their ids differ in
+    # their random part only, and an order by id would be one of 8! orders.
+    for _ in range(8):
+        await _route(merchant, ["order.*"])
+    first = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    assert len(first["deliveries"]) == 8
+    for _ in range(3):
+        assert await merchant.ok("POST", "/v1/events", 202, json=_event()) == first
+    batch = await merchant.ok("POST", "/v1/events", 202, json={"events": [_event("evt-2"), _event()]})
+    assert batch[1] == first
+
+
 async def test_posts_of_one_new_id_at_once_store_it_once(merchant: Client) -> None:
     await _route(merchant, ["order.*"])
     answers = await asyncio.gather(
@@ -177,7 +192,7 @@ async def test_malformed_json_or_not_an_object_is_400(merchant: Client) -> None:
 
 
 async def test_invalid_event_is_400_naming_the_field(merchant: Client) -> None:
-    no_object: dict[str, Any] = {"type": "order.reminder", "data": {"object": {}}}
+    no_object: dict[str, Any] = {"type": "order.reminder", "data": {"object": ORDER}}
     for event, field in [
         ({"type": "order.reminder"}, "data.object"),  # data.object missing
         ({"type": "order.reminder", "data": {}}, "data.object"),
@@ -196,7 +211,10 @@ async def test_invalid_event_is_400_naming_the_field(merchant: Client) -> None:
         ({**no_object, "id": 7}, "id"),
         ({**no_object, "id": "x" * 101}, "id"),
         ({**no_object, "context": "web"}, "context"),
-        ({"type": "order.reminder", "data": {"object": {"public_id": "p" * 101}}}, "data.object.public_id"),
+        (
+            {"type": "order.reminder", "data": {"object": {**ORDER, "public_id": "p" * 101}}},
+            "data.object.public_id",
+        ),
     ]:
         _problem(await merchant.call("POST", "/v1/events", json=event), 400, field)
         batch = {"events": [_event("evt-ok"), event]}

@@ -33,7 +33,7 @@ async def test_create_returns_id_name_and_key_once(operator: Client) -> None:
 
     # The key is never shown again: not by the merchant, the list, or the key list.
     shown = await operator.ok("GET", f"/v1/merchants/{body['id']}")
-    assert shown == {"id": body["id"], "name": "Bean Box", "created": shown["created"]}
+    assert shown == {"id": body["id"], "name": "Bean Box", "public_id": None, "created": shown["created"]}
     listed = await operator.ok("GET", "/v1/merchants")
     keys = await operator.ok("GET", f"/v1/merchants/{body['id']}/api-keys")
     for text in (str(shown), str(listed), str(keys)):
@@ -129,3 +129,10 @@ async def test_merchant_sees_itself_but_not_others(operator: Client, merchant: C
     assert foreign.json()["detail"].replace(other["id"], "?") == missing.json()["detail"].replace(
         "mer_missing", "?"
     )
+
+
+async def test_names_that_hide_or_reorder_text_are_400(operator: Client) -> None:
+    for name in ["Acme\u202eyxe.exe", "Ac\u200bme", "Acme\u2028Coffee", "\ufeffAcme", "Acme\x07"]:
+        _problem(await operator.call("POST", "/v1/merchants", json={"name": name}), 400, "name")
+    assert (await operator.ok("GET", "/v1/merchants"))["data"] == []
+    await operator.ok("POST", "/v1/merchants", 201, json={"name": "Café Ōsaka ☕"})

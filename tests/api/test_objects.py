@@ -159,19 +159,19 @@ async def test_deliveries_by_customer_email(operator: Client, merchant: Client) 
     await merchant.ok("POST", "/v1/routes", 201, json=body)
     await merchant.ok("PUT", "/v1/objects/customer/cust-1", json=CUSTOMER)
     # A customer can also arrive through a subscriber event, which stores its email too.
-    subscriber = {"merchant_user_id": "cust-2", "email": "bob@example.com"}
+    subscriber = {"type": "subscriber", "merchant_user_id": "cust-2", "email": "bob@example.com"}
     posted = {
         "events": [
             {
                 "id": "e1",
                 "type": "order.reminder",
-                "data": {"object": {"public_id": "o1", "customer": "cust-1"}},
+                "data": {"object": {"type": "order", "public_id": "o1", "customer": "cust-1"}},
             },
             {"id": "e2", "type": "subscriber.create", "data": {"object": subscriber}},
             {
                 "id": "e3",
                 "type": "order.reminder",
-                "data": {"object": {"public_id": "o2", "customer": "cust-2"}},
+                "data": {"object": {"type": "order", "public_id": "o2", "customer": "cust-2"}},
             },
         ]
     }

@@ -13,6 +13,7 @@ from conftest import Client
 from hookline import catalog, signing
 from hookline.errors import Invalid
 from hookline.service import ordergroove
+from support.events import object_of
 from support.receiver import Receiver, Status
 
 TARGET_KEYS = {"id", "merchant", "target_url", "enabled", "created", "updated"}
@@ -65,7 +66,7 @@ async def _route_of(merchant: Client, target_id: str) -> dict[str, Any]:
 
 
 async def _post_event(merchant: Client, kind: str, event_id: str) -> list[str]:
-    event = {"id": event_id, "type": kind, "data": {"object": {"public_id": event_id}}}
+    event = {"id": event_id, "type": kind, "data": {"object": object_of(kind, event_id)}}
     deliveries: list[str] = (await merchant.ok("POST", "/v1/events", 202, json=event))["deliveries"]
     return deliveries
 

@@ -154,6 +154,13 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
     await api("GET", "/readyz")
     await api("GET", "/v1/merchants", **op)
     await api("GET", "/v1/merchants/{merchant_id}", merchant_id=merchant_id)
+    await api(
+        "PATCH",
+        "/v1/merchants/{merchant_id}",
+        body={"public_id": "acme-coffee"},
+        merchant_id=merchant_id,
+        **op,
+    )
     new_key = await api("POST", "/v1/merchants/{merchant_id}/api-keys", 201, merchant_id=merchant_id)
     await api("GET", "/v1/merchants/{merchant_id}/api-keys", merchant_id=merchant_id)
     await api(
@@ -164,6 +171,7 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
         key_id=new_key["id"],
     )
     await api("GET", "/v1/event-types")
+    await api("GET", "/v1/event-types/{event_type}", event_type="order.success")
     target = await api("POST", "/v1/targets", 201, body={"url": receiver.url + "/orders", "enabled": True})
     await api("GET", "/v1/targets")
     await api("GET", "/v1/targets/{target_id}", target_id=target["id"])
@@ -207,7 +215,7 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
     event = {
         "id": "evt-1",
         "type": "order.success",
-        "data": {"object": {"public_id": "ord-1", "customer": "c-1", "total": "31.50"}},
+        "data": {"object": {"type": "order", "public_id": "ord-1", "customer": "c-1", "total": "31.50"}},
     }
     await api("POST", "/v1/events", 202, body=event, params={"merchant": merchant_id}, **op)
     await api("GET", "/v1/events")

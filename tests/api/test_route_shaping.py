@@ -196,7 +196,7 @@ async def test_preview_explains_a_failing_transform(merchant: Client) -> None:
         "transform",
     )
     assert "length()" in problem["detail"]
-    big = {**_event(), "data": {"object": {"note": "x" * 100_000}}}
+    big = {**_event(), "data": {"object": {**_event()["data"]["object"], "note": "x" * 100_000}}}
     huge = await _route(merchant, transform="[data, data, data]")
     problem = _problem(
         await merchant.call("POST", f"/v1/routes/{huge['id']}/preview", json={"event": big}), 400

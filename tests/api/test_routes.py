@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from support.events import object_of
 from support.receiver import Receiver, Status
 
 
@@ -36,7 +37,7 @@ def _event(event_id: str, type_: str = "order.reminder") -> dict[str, Any]:
         "id": event_id,
         "type": type_,
         "created": 1_700_000_000,
-        "data": {"object": {"public_id": event_id}},
+        "data": {"object": object_of(type_, event_id)},
     }
 
 
@@ -113,7 +114,9 @@ async def test_snapshot_rules(merchant: Client) -> None:
         ({"order": ["customer", "wishlist"]}, "unknown data 'wishlist'"),
         ({"refund": ["customer"]}, "unknown event family 'refund'"),
     ]:
-        response = await merchant.call("POST", "/v1/routes", json=_route(tid, snapshot=snapshot))
+        response = await merchant.call(
+            "POST", "/v1/routes", json=_route(tid, snapshot=snapshot, event_types=["*"])
+        )
         assert words in _problem(response, 400, "snapshot")["detail"]
     assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
 
@@ -123,8 +126,39 @@ async def test_snapshot_rules(merchant: Client) -> None:
         {"subscriber": ["customer", "subscriptions"]},
         {"item": ["items", "orders"]},
     ]:
-        route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, snapshot=snapshot))
+        route = await merchant.ok(
+            "POST", "/v1/routes", 201, json=_route(tid, snapshot=snapshot, event_types=["*"])
+        )
         assert route["snapshot"] == snapshot
+
+
+async def test_snapshot_rows_for_families_the_route_does_not_subscribe_to_are_400(merchant: Client) -> None:
+    tid = await _target(merchant)
+    orders_only = {"order": ["customer"], "subscriber": ["customer"], "item": ["items"]}
+    response = await merchant.call("POST", "/v1/routes", json=_route(tid, snapshot=orders_only))
+    detail = _problem(response, 400, "snapshot")["detail"]
+    assert "does not subscribe to subscriber, item events" in detail and "order.*" in detail
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+
+    # A named type subscribes to its family; an empty row asks for nothing and passes.
+    body = _route(
+        tid, event_types=["order.success", "item.create"], snapshot={**orders_only, "subscriber": []}
+    )
+    route = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    path = f"/v1/routes/{route['id']}"
+    # A snapshot patched in is checked against the route's event types ...
+    response = await merchant.call("PATCH", path, json={"snapshot": {"subscription": ["customer"]}})
+    assert "does not subscribe to subscription events" in _problem(response, 400, "snapshot")["detail"]
+    # ... and new event types against the snapshot kept (or the one sent with them).
+    response = await merchant.call("PATCH", path, json={"event_types": ["order.*"]})
+    assert "does not subscribe to item events" in _problem(response, 400, "snapshot")["detail"]
+    unchanged = await merchant.ok("GET", path)
+    assert unchanged["event_types"] == ["order.success", "item.create"]
+    assert unchanged["snapshot"] == {**orders_only, "subscriber": []}
+    patched = await merchant.ok(
+        "PATCH", path, json={"event_types": ["order.*"], "snapshot": {"order": ["customer", "items"]}}
+    )
+    assert patched["snapshot"] == {"order": ["customer", "items"]}
 
 
 async def test_reserved_or_malformed_headers_are_400(merchant: Client) -> None:
@@ -142,6 +176,33 @@ async def test_reserved_or_malformed_headers_are_400(merchant: Client) -> None:
     for headers in [{"Bad Header": "x"}, {"X-Ok": "a\r\nInjected: yes"}, {"": "x"}, {"X-Ok": "a\nb"}]:
         _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, headers=headers)), 400, "headers")
     assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+
+
+async def test_header_values_are_visible_ascii_and_framing_headers_are_reserved(merchant: Client) -> None:
+    tid = await _target(merchant)
+    hop_by_hop = ["Transfer-Encoding", "Content-Encoding", "Connection", "Upgrade", "Expect", "Trailer"]
+    for name in [*hop_by_hop, "TE", "Keep-Alive", "Proxy-Authorization", "hookline-event-id", "User-Agent"]:
+        response = await merchant.call("POST", "/v1/routes", json=_route(tid, headers={name: "x"}))
+        assert name in _problem(response, 400, "headers")["detail"]
+    # Vertical tab, form feed, line and paragraph separators, NEL, DEL, raw non-ASCII, other controls.
+    for char in ["\x0b", "\x0c", "\u2028", "\u2029", "\x85", "\x7f", "\u00e9", "\x1b", "\u200b"]:
+        response = await merchant.call(
+            "POST", "/v1/routes", json=_route(tid, headers={"X-Shop": f"a{char}b"})
+        )
+        assert f"U+{ord(char):04X}" in _problem(response, 400, "headers")["detail"]
+    twice = {"X-Shop": "a", "x-shop": "b"}
+    _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, headers=twice)), 400, "headers")
+    too_long = {"X-Shop": "a" * 4097}
+    _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, headers=too_long)), 400, "headers")
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+
+    # Spaces and tabs inside a value are kept; around it they mean nothing in HTTP, and are dropped.
+    kept = {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b", <c>', "X-Padded": "  v\t"}
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, headers=kept))
+    assert route["headers"] == {"X-Shop": "acme\tcoffee  co", "X-Quote": '"a: b", <c>', "X-Padded": "v"}
+    for bad in [{"Connection": "close"}, {"X-Shop": "a\u2028X-Injected: yes"}]:
+        _problem(await merchant.call("PATCH", f"/v1/routes/{route['id']}", json={"headers": bad}), 400)
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
 
 
 async def test_custom_headers_arrive(merchant: Client, receiver: Receiver) -> None:
@@ -191,6 +252,53 @@ async def test_out_of_range_or_unknown_fields_are_400(merchant: Client) -> None:
         {"retry": {"initial_interval_s": 1, "max_interval_s": 1}},
     ]:
         await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, **extra))
+
+
+async def test_booleans_are_not_numbers(merchant: Client) -> None:
+    tid = await _target(merchant)
+    numbers = [
+        ({"timeout_s": True}, "timeout_s"),
+        ({"retry": {"initial_interval_s": True}}, "retry.initial_interval_s"),
+        ({"retry": {"max_interval_s": True}}, "retry.max_interval_s"),
+        ({"retry": {"max_attempts": True}}, "retry.max_attempts"),
+        ({"retry": {"max_attempts": False}}, "retry.max_attempts"),
+        ({"auto_halt": {"failures": False}}, "auto_halt.failures"),
+        ({"auto_halt": {"window_s": True}}, "auto_halt.window_s"),
+        ({"retry": {"max_attempts": "3"}}, "retry.max_attempts"),  # nor is a number in quotes
+        ({"timeout_s": "5"}, "timeout_s"),
+    ]
+    for extra, field in numbers:
+        _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, **extra)), 400, field)
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, retry={"max_attempts": 3}))
+    for extra, field in numbers:
+        response = await merchant.call("PATCH", f"/v1/routes/{route['id']}", json=extra)
+        _problem(response, 400, field)
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
+    # Whole numbers written with a fraction and integers for seconds stay numbers.
+    patched = await merchant.ok(
+        "PATCH", f"/v1/routes/{route['id']}", json={"timeout_s": 7, "retry": {"max_attempts": 4.0}}
+    )
+    assert patched["timeout_s"] == 7 and patched["retry"]["max_attempts"] == 4
+
+
+# Characters that hide or reorder text: a right-to-left override, zero-width space, joiner and non-joiner,
+# word joiner, byte-order mark, left-to-right mark, isolates, the line and paragraph separators, controls.
+DISGUISING = ["\u202e", "\u200b", "\u200d", "\u200c", "\u2060", "\ufeff", "\u200e", "\u2066", "\u2028"]
+DISGUISING += ["\u2029", "\x1b", "\t", "\n", "\x85"]
+
+
+async def test_names_that_hide_or_reorder_text_are_400(merchant: Client) -> None:
+    tid = await _target(merchant)
+    for char in DISGUISING:
+        response = await merchant.call("POST", "/v1/routes", json=_route(tid, name=f"pay{char}ments"))
+        assert f"U+{ord(char):04X}" in _problem(response, 400, "name")["detail"]
+    assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
+    route = await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, name="Zahlungen für Ω ☕ 注文"))
+    for char in DISGUISING:
+        patch = {"name": f"{char}orders"}
+        _problem(await merchant.call("PATCH", f"/v1/routes/{route['id']}", json=patch), 400, "name")
+    assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
 
 
 async def test_missing_fields_are_400(merchant: Client) -> None:

@@ -15,6 +15,8 @@ from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline import signing
 from support.receiver import Receiver
 
+ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
+
 
 def _problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
@@ -109,6 +111,16 @@ async def test_private_targets_refused_unless_allowed(db_url: str) -> None:
             "http://192.168.1.10:8080/hook",
             "http://2130706433/",
             "http://metadata.google.internal/",
+            # Disguised: the forms a browser, a resolver or libcurl read as an internal address.
+            "http://127.0.0.1./",
+            "http://2130706433./",
+            "http://0.0.0.0./",
+            "http://%6c%6f%63%61%6c%68%6f%73%74/",
+            "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",
+            "http://localhost/",
+            "http://127.0.0.1 /",
+            "http://127.0.0.1\t/",
+            "http://0177.1/",
         ]:
             _problem(await merchant.call("POST", "/v1/targets", json={"url": url}), 400, "url")
         assert (await merchant.ok("GET", "/v1/targets"))["data"] == []
@@ -123,6 +135,19 @@ async def test_private_targets_refused_unless_allowed(db_url: str) -> None:
         assert (await merchant.ok("GET", f"/v1/targets/{target['id']}"))[
             "url"
         ] == "https://hooks.example.com/in"
+        for url in ("http://127.0.0.1./", "http://%6c%6f%63%61%6c%68%6f%73%74/"):
+            patch = {"url": url}
+            _problem(await merchant.call("PATCH", f"/v1/targets/{target['id']}", json=patch), 400, "url")
+        assert len((await merchant.ok("GET", "/v1/targets"))["data"]) == 1
+
+
+async def test_urls_are_stored_as_a_browser_reads_them(merchant: Client) -> None:
+    created = await merchant.ok("POST", "/v1/targets", 201, json={"url": "  HTTP://0x7f.1:9/Hook?a=B "})
+    assert created["url"] == "http://127.0.0.1:9/Hook?a=B"
+    patch = {"url": "https://B\u00fccher.Example.:443"}
+    patched = await merchant.ok("PATCH", f"/v1/targets/{created['id']}", json=patch)
+    assert patched["url"] == "https://xn--bcher-kva.example./"
+    assert (await merchant.ok("GET", f"/v1/targets/{created['id']}"))["url"] == patched["url"]
 
 
 async def test_signing_key_shape(merchant: Client) -> None:
@@ -180,7 +205,7 @@ async def test_delivery_after_rotation_is_signed_by_both_keys(merchant: Client, 
     keys = await merchant.ok("POST", f"/v1/targets/{target['id']}/signing-key/rotate")
     new = keys["signing_key"]
     await merchant.ok(
-        "POST", "/v1/events", 202, json={"id": "evt-rot", "type": "order.reminder", "data": {"object": {}}}
+        "POST", "/v1/events", 202, json={"id": "evt-rot", "type": "order.reminder", "data": {"object": ORDER}}
     )
 
     [request] = await receiver.wait_for(1, path="/signed")
@@ -208,7 +233,7 @@ async def test_delivery_without_rotation_has_one_signature(merchant: Client, rec
         "POST", "/v1/routes", 201, json={"name": "r", "target_id": target["id"], "event_types": ["order.*"]}
     )
     key = (await merchant.ok("GET", f"/v1/targets/{target['id']}/signing-key"))["signing_key"]
-    await merchant.ok("POST", "/v1/events", 202, json={"type": "order.reminder", "data": {"object": {}}})
+    await merchant.ok("POST", "/v1/events", 202, json={"type": "order.reminder", "data": {"object": ORDER}})
     [request] = await receiver.wait_for(1, path="/one")
     header = request.headers["ordergroove-signature"]
     assert header.count("sig=") == 1

@@ -143,4 +143,5 @@ async def _all(client: Api, delivery_ids: list[str], status: str) -> bool:
 
 
 def _event(event_id: str) -> dict[str, Any]:
-    return {"id": event_id, "type": "order.reminder", "data": {"object": {"public_id": f"ord-{event_id}"}}}
+    order = {"type": "order", "public_id": f"ord-{event_id}", "customer": "c-1"}
+    return {"id": event_id, "type": "order.reminder", "data": {"object": order}}

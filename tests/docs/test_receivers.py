@@ -109,7 +109,7 @@ async def _delivered(merchant: Client, event_id: str) -> dict[str, object]:
     event = {
         "id": event_id,
         "type": "order.reminder",
-        "data": {"object": {"public_id": "ord-1", "customer": "c-1"}},
+        "data": {"object": {"type": "order", "public_id": "ord-1", "customer": "c-1"}},
     }
     params = {"merchant": merchant.merchant_id}  # type: ignore[attr-defined]
     operator = Client(merchant.http, OPERATOR_KEY)

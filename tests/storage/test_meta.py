@@ -24,10 +24,10 @@ async def test_processes_starting_together_agree_on_the_operator_key(db_url: str
         printed = await asyncio.gather(*(auth.ensure_operator_key(c, "") for c in contexts))
         new_keys = [k for k in printed if k is not None]
         assert len(new_keys) == 1  # only one process generates (and prints) a key, and it works
-        assert (await auth.authenticate(contexts[0], new_keys[0])).operator
+        assert (await auth.authenticate(contexts[0], new_keys[0], client="127.0.0.1")).operator
         # With a configured key, every process sets the same hash at once without failing.
         await asyncio.gather(*(auth.ensure_operator_key(c, "hl_op_configured") for c in contexts))
-        assert (await auth.authenticate(contexts[1], "hl_op_configured")).operator
+        assert (await auth.authenticate(contexts[1], "hl_op_configured", client="127.0.0.1")).operator
     finally:
         for db in dbs:
             await db.close()

@@ -20,7 +20,10 @@ async def _two_targets_three_events(db_url: str) -> dict[str, str]:
             route = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
             await client.ok("POST", "/v1/routes", 201, json=route)
             targets[name] = target["id"]
-        event = {"type": "order.reminder", "data": {"object": {"public_id": "o1"}}}
+        event = {
+            "type": "order.reminder",
+            "data": {"object": {"type": "order", "public_id": "o1", "customer": "c1"}},
+        }
         for i in range(3):
             await client.ok("POST", "/v1/events", 202, json={**event, "id": f"e{i}"})
     return targets

@@ -15,6 +15,7 @@ from hookline.api import (
     objects,
     problems,
     prometheus,
+    query,
     reference,
     routes,
     targets,
@@ -56,7 +57,7 @@ def build() -> FastAPI:
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
-        dependencies=[Depends(deps.refuse_nul)],
+        dependencies=[Depends(deps.refuse_nul), Depends(query.refuse_unknown)],
         docs_url=None,  # served by ``reference``, from assets in a package rather than a CDN
         redoc_url=None,
         openapi_tags=TAGS,
@@ -75,7 +76,12 @@ def build() -> FastAPI:
 def build_probes() -> FastAPI:
     """What a worker process serves on its metrics port: ``/healthz``, ``/readyz`` and ``/metrics``."""
     app = FastAPI(
-        title="hookline worker", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
+        title="hookline worker",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(query.refuse_unknown)],
     )
     app.include_router(health.router)
     app.include_router(prometheus.router)

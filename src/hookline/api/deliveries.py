@@ -47,7 +47,7 @@ async def list_deliveries(
     filters = Filters(
         route_id=route_id,
         status=_statuses(status),
-        event_type=event_type,
+        event_types=tuple(deliveries.event_types(ctx, event_type)),
         event_id=event_id,
         object_id=object_id,
         customer_id=customer_id,

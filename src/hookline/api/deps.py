@@ -47,7 +47,8 @@ async def principal(
     header_key: Annotated[str | None, Depends(API_KEY)],
 ) -> auth.Principal:
     key = bearer.credentials.strip() if bearer is not None else header_key
-    return await auth.authenticate(context_of(request), key)
+    client = request.client.host if request.client else None
+    return await auth.authenticate(context_of(request), key, client=client)
 
 
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from hookline import catalog
+from hookline import catalog, event_schemas
 from hookline.api import render
 from hookline.api.deps import (
     PAGE,
@@ -17,7 +17,7 @@ from hookline.api.deps import (
     json_body,
 )
 from hookline.api.render import JSON
-from hookline.errors import Invalid
+from hookline.errors import Invalid, NotFound
 from hookline.service import auth, deliveries, ingest
 
 router = APIRouter(tags=["events"])
@@ -77,6 +77,23 @@ async def event_types(ctx: Ctx, _: Caller) -> JSON:
     return JSON({"data": rows, "next_cursor": None})
 
 
+@router.get("/v1/event-types/{event_type}")
+async def event_type(event_type: str, ctx: Ctx, _: Caller) -> JSON:
+    """One event type with the JSON Schema (2020-12) of its ``data.object`` and a full example envelope."""
+    found = catalog.get(event_type, entitlements=ctx.entitlements)
+    if found is None:
+        raise NotFound(f"unknown event type {event_type!r}; see GET /v1/event-types")
+    return JSON(
+        {
+            "type": found.type,
+            "family": found.family,
+            "description": found.description,
+            "schema": event_schemas.schema(found.type),
+            "example": event_schemas.example(found.type),
+        }
+    )
+
+
 @router.post("/v1/events", status_code=202, openapi_extra=_EVENTS_BODY)
 async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
     """Accept one event or a batch (as the platform); idempotent on the event id."""
@@ -96,9 +113,16 @@ async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str 
 
 @router.get("/v1/events", responses=PAGE)
 async def list_events(
-    ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None, type: str | None = None
+    ctx: Ctx,
+    merchant_id: MerchantId,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    event_type: str | None = None,
+    type: str | None = None,  # the older spelling of ``event_type``
+    flagged: bool | None = None,
 ) -> JSON:
     """The merchant's events as accepted, newest first."""
+    types = deliveries.event_types(ctx, event_type, type)
     raw = decode_cursor(cursor)
     before = None
     if raw:
@@ -107,7 +131,7 @@ async def list_events(
             before = (float(received), last_id)
         except ValueError:
             raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
-    rows = await deliveries.event_page(ctx, merchant_id, limit, before, type)
+    rows = await deliveries.event_page(ctx, merchant_id, limit, before, types, flagged)
     nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
     return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})
 

@@ -14,6 +14,9 @@ FIELDS: Final[dict[str, str]] = {
     "merchant": "The merchant the operator key acts for (a merchant key acts for its own; "
     "the `?merchant=` parameter does the same).",
     "MerchantIn.name": "The merchant's name, as the dashboard shows it.",
+    "MerchantPatch.name": "The merchant's name, as the dashboard shows it.",
+    "public_id": "The merchant's id on the commerce platform (Ordergroove's merchant public id); "
+    "`/webhook_targets` and events may name the merchant by it.",
     "url": "Where deliveries are POSTed: `https://…` (plain `http://` unless HOOKLINE_REQUIRE_HTTPS; "
     "loopback and private addresses only where HOOKLINE_ALLOW_PRIVATE_TARGETS).",
     "enabled": "A disabled target gets nothing; its routes' pending deliveries are canceled.",

@@ -8,8 +8,8 @@ from starlette.responses import Response
 from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
-from hookline.api.schemas import MerchantIn
-from hookline.errors import NotFound
+from hookline.api.schemas import MerchantIn, MerchantPatch
+from hookline.errors import Invalid, NotFound
 from hookline.service import merchants
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
@@ -25,7 +25,7 @@ def _own(caller: Caller, merchant_id: str) -> None:
 async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
     """Create a merchant and its first API key, shown only in this answer (operator key)."""
     caller.require_operator()
-    row, key = await merchants.create(ctx, body.name)
+    row, key = await merchants.create(ctx, body.name, body.public_id)
     return JSON({**render.merchant(row), "api_key": key}, status_code=201)
 
 
@@ -42,6 +42,16 @@ async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
     """One merchant (a merchant key reads only its own)."""
     _own(caller, merchant_id)
     return JSON(render.merchant(await merchants.get(ctx, merchant_id)))
+
+
+@router.patch("/{merchant_id}")
+async def update_merchant(merchant_id: str, body: MerchantPatch, ctx: Ctx, caller: Caller) -> JSON:
+    """The operator renames a merchant or sets its platform id (``public_id``; null clears it)."""
+    caller.require_operator()
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if changes.get("name", "") is None:
+        raise Invalid("a merchant's name cannot be null", fields={"name": "null"})
+    return JSON(render.merchant(await merchants.update(ctx, merchant_id, changes)))
 
 
 @router.get("/{merchant_id}/api-keys", responses=PAGE)
@@ -65,5 +75,5 @@ async def add_key(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
 async def revoke_key(merchant_id: str, key_id: str, ctx: Ctx, caller: Caller) -> Response:
     """Revoke an API key: requests with it are refused from now on."""
     _own(caller, merchant_id)
-    await merchants.revoke_key(ctx, merchant_id, key_id)
+    await merchants.revoke_key(ctx, merchant_id, key_id, by_operator=caller.operator)
     return Response(status_code=204)

@@ -4,15 +4,16 @@ Shapes follow Ordergroove (``reference/ordergroove.md`` §5.2): epoch-int times,
 ``{"next", "previous", "results"}`` paged with ``?page=`` (and ``?page_size=``), and errors as
 ``{"detail": "..."}`` rather than problem documents. Every path answers with or without a trailing slash,
 since Ordergroove's own examples use both. Auth is the rest of the API's: a merchant key, or the operator
-key naming the merchant (``?merchant=``, or ``merchant`` in a creation body).
+key naming the merchant (``?merchant=``, or ``merchant`` in a creation body), by its id or by its platform id
+(the merchant's ``public_id``, which an integration written against Ordergroove sends).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
@@ -21,9 +22,9 @@ from starlette.responses import Response
 
 from hookline import errors
 from hookline.api import problems
-from hookline.api.deps import Caller, Ctx, MerchantId
+from hookline.api.deps import Caller, Ctx
 from hookline.api.render import JSON
-from hookline.service import auth
+from hookline.service import auth, merchants
 from hookline.service import ordergroove as og
 
 PAGE_SIZE = 20
@@ -91,7 +92,9 @@ class OrdergrooveRoute(APIRoute):
                 return await handler(request)
             except errors.HooklineError as exc:
                 status = next((code for kind, code in problems.STATUS.items() if isinstance(exc, kind)), 500)
-                return _detail(status, exc.detail)
+                answer = _detail(status, exc.detail)
+                answer.headers.update(problems.headers_of(exc))
+                return answer
             except RequestValidationError as exc:
                 return _detail(400, _summary(exc))
             except HTTPException as exc:  # e.g. FastAPI's 400 for a body that is not UTF-8
@@ -123,6 +126,15 @@ def _route(
         return endpoint
 
     return register
+
+
+async def _merchant_id(ctx: Ctx, caller: Caller, merchant: Annotated[str | None, Query()] = None) -> str:
+    """``deps.merchant_id``, where the merchant may also be named by its platform id (``public_id``), as an
+    integration written against Ordergroove names it."""
+    return await auth.merchant_for(ctx, caller, await merchants.resolve(ctx, merchant))
+
+
+OgMerchantId = Annotated[str, Depends(_merchant_id)]
 
 
 class _Body(BaseModel):
@@ -207,7 +219,11 @@ def _paginated(request: Request, number: int, found: og.Page, render: Callable[[
 
 @_route("GET", "", responses=PAGE)
 async def list_webhook_targets(
-    request: Request, ctx: Ctx, merchant_id: MerchantId, page: str | None = None, page_size: str | None = None
+    request: Request,
+    ctx: Ctx,
+    merchant_id: OgMerchantId,
+    page: str | None = None,
+    page_size: str | None = None,
 ) -> JSON:
     """Ordergroove's target list (`{next, previous, results}`, `?page=`)."""
     number = _number(page)
@@ -220,20 +236,22 @@ async def create_webhook_target(
     body: WebhookTargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
     """Create a target the Ordergroove way; it behaves as one route of its filters' event types."""
-    merchant_id = await auth.merchant_for(ctx, caller, body.merchant or merchant)
+    merchant_id = await auth.merchant_for(
+        ctx, caller, await merchants.resolve(ctx, body.merchant or merchant)
+    )
     row = await og.create_target(ctx, merchant_id, body.target_url, body.enabled)
     return JSON(_target(row), status_code=201)
 
 
 @_route("GET", "/{target_id}")
-async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """One target, in Ordergroove's shape."""
     return JSON(_target(await og.get_target(ctx, merchant_id, target_id)))
 
 
 @_route("PATCH", "/{target_id}")
 async def update_webhook_target(
-    target_id: str, body: WebhookTargetPatch, ctx: Ctx, merchant_id: MerchantId
+    target_id: str, body: WebhookTargetPatch, ctx: Ctx, merchant_id: OgMerchantId
 ) -> JSON:
     """Change a target's URL or `enabled`, in Ordergroove's shape."""
     row = await og.update_target(ctx, merchant_id, target_id, body.target_url, body.enabled)
@@ -241,14 +259,14 @@ async def update_webhook_target(
 
 
 @_route("DELETE", "/{target_id}", status_code=204)
-async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> Response:
     """Delete a target and its route."""
     await og.delete_target(ctx, merchant_id, target_id)
     return Response(status_code=204)
 
 
 @_route("GET", "/{target_id}/signing_key")
-async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """The target's signing key, in Ordergroove's shape."""
     row = await og.get_target(ctx, merchant_id, target_id)
     return JSON({"signing_key": row["signing_key"]})
@@ -257,7 +275,7 @@ async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: Merchan
 # Ordergroove documents PATCH; POST, the verb of the same action under /v1, is accepted too.
 @_route("POST", "/{target_id}/signing_key/rotate")
 @_route("PATCH", "/{target_id}/signing_key/rotate")
-async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """Rotate the target's signing key (24 hours of dual signing)."""
     keys = await og.rotate_key(ctx, merchant_id, target_id)
     expiry = keys["signing_key_expiry"]
@@ -271,7 +289,7 @@ async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: Merc
 
 
 @_route("GET", "/{target_id}/metrics")
-async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """The target's counters over 30 days, in Ordergroove's shape."""
     return JSON(await og.target_metrics(ctx, merchant_id, target_id))
 
@@ -284,7 +302,7 @@ async def list_webhook_filters(
     request: Request,
     target_id: str,
     ctx: Ctx,
-    merchant_id: MerchantId,
+    merchant_id: OgMerchantId,
     page: str | None = None,
     page_size: str | None = None,
 ) -> JSON:
@@ -295,21 +313,21 @@ async def list_webhook_filters(
 
 
 @_route("POST", "/{target_id}/filters", status_code=201)
-async def create_webhook_filter(target_id: str, body: FilterIn, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def create_webhook_filter(target_id: str, body: FilterIn, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """Add a filter: a `|`-separated list of event types or wildcards."""
     row = await og.create_filter(ctx, merchant_id, target_id, body.pattern)
     return JSON(_filter(row), status_code=201)
 
 
 @_route("GET", "/{target_id}/filters/{filter_id}")
-async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """One filter."""
     return JSON(_filter(await og.get_filter(ctx, merchant_id, target_id, filter_id)))
 
 
 @_route("PATCH", "/{target_id}/filters/{filter_id}")
 async def update_webhook_filter(
-    target_id: str, filter_id: str, body: FilterPatch, ctx: Ctx, merchant_id: MerchantId
+    target_id: str, filter_id: str, body: FilterPatch, ctx: Ctx, merchant_id: OgMerchantId
 ) -> JSON:
     """Change a filter's pattern."""
     row = await og.update_filter(ctx, merchant_id, target_id, filter_id, body.pattern)
@@ -318,7 +336,7 @@ async def update_webhook_filter(
 
 @_route("DELETE", "/{target_id}/filters/{filter_id}", status_code=204)
 async def delete_webhook_filter(
-    target_id: str, filter_id: str, ctx: Ctx, merchant_id: MerchantId
+    target_id: str, filter_id: str, ctx: Ctx, merchant_id: OgMerchantId
 ) -> Response:
     # Ordergroove's documentation shows a ``pattern`` body on this call; any body is ignored.
     """Remove a filter."""

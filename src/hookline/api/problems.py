@@ -21,6 +21,7 @@ STATUS: dict[type[errors.HooklineError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -33,6 +34,7 @@ TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -81,6 +83,10 @@ MEANINGS: dict[int, tuple[str, str]] = {
         "It conflicts with the current state (an event id sent again with another body, say)",
         "event evt-1 was already accepted with a different body",
     ),
+    429: (
+        "Too many failed keys from this client address; retry after `Retry-After` seconds",
+        "too many failed attempts with unknown keys from this address; try again in 12 s",
+    ),
     503: (
         "The database is briefly unavailable; retry after `Retry-After` seconds",
         "the database is unavailable; retry later",
@@ -94,7 +100,7 @@ def documented(
     """The error statuses a route can answer, each with its meaning and an example problem document.
 
     Args:
-        authenticated: it needs a key (401, 403).
+        authenticated: it needs a key (401, 403, and 429 once a client has sent too many wrong ones).
         names_objects: it takes ids in its path or ``?merchant=`` (404).
         changes: it creates, changes or deletes (409).
         uses_database: it reads or writes the database (503).
@@ -103,6 +109,7 @@ def documented(
     statuses += [401, 403] if authenticated else []
     statuses += [404] if names_objects else []
     statuses += [409] if changes else []
+    statuses += [429] if authenticated else []
     statuses += [503] if uses_database else []
     return {status: (MEANINGS[status][0], _example(status)) for status in statuses}
 
@@ -136,7 +143,14 @@ async def _ours(_: Request, exc: Exception) -> JSON:
     assert isinstance(exc, errors.HooklineError)
     status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
     fields = [{"field": name, "detail": text} for name, text in exc.fields.items()]
-    return problem(status, exc.detail, fields)
+    response = problem(status, exc.detail, fields)
+    response.headers.update(headers_of(exc))
+    return response
+
+
+def headers_of(exc: errors.HooklineError) -> dict[str, str]:
+    """Headers an error's answer carries besides its body: when a throttled client may try again."""
+    return {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.Throttled) else {}
 
 
 async def _validation(_: Request, exc: Exception) -> JSON:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from hookline.models import RouteState
+
+
+def _a_number(value: Any) -> Any:
+    """JSON numbers only: pydantic's lax mode would take ``true`` as 1 and ``"3"`` as 3."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number (not a boolean or a string)")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_a_number)]
+Number = Annotated[float, BeforeValidator(_a_number)]
 
 
 class Body(BaseModel):
@@ -15,6 +26,14 @@ class Body(BaseModel):
 
 class MerchantIn(Body):
     name: str = Field(min_length=1, max_length=200)
+    public_id: str | None = None  # the platform's merchant id (checked by the service)
+
+
+class MerchantPatch(Body):
+    """Only the fields sent change; ``"public_id": null`` clears it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    public_id: str | None = None
 
 
 class TargetIn(Body):
@@ -29,16 +48,16 @@ class TargetPatch(Body):
 
 
 class RetryIn(Body):
-    initial_interval_s: float | None = None
-    max_interval_s: float | None = None
-    max_attempts: int | None = None
+    initial_interval_s: Number | None = None
+    max_interval_s: Number | None = None
+    max_attempts: Int | None = None
 
 
 class AutoHaltIn(Body):
     """Halt after ``failures`` consecutive failed attempts spanning ``window_s``; null: the default."""
 
-    failures: int | None = None  # 0: never halt this route
-    window_s: float | None = None
+    failures: Int | None = None  # 0: never halt this route
+    window_s: Number | None = None
 
 
 class RouteIn(Body):
@@ -48,7 +67,7 @@ class RouteIn(Body):
     snapshot: dict[str, list[str]] = Field(default_factory=dict)
     state: RouteState = RouteState.ACTIVE
     retry: RetryIn | None = None
-    timeout_s: float | None = None
+    timeout_s: Number | None = None
     headers: dict[str, str] = Field(default_factory=dict, max_length=20)
     auto_halt: AutoHaltIn | None = None
     fields_include: list[str] | None = None
@@ -64,7 +83,7 @@ class RoutePatch(Body):
     snapshot: dict[str, list[str]] | None = None
     state: RouteState | None = None
     retry: RetryIn | None = None
-    timeout_s: float | None = None
+    timeout_s: Number | None = None
     headers: dict[str, str] | None = Field(default=None, max_length=20)
     auto_halt: AutoHaltIn | None = None
     # Payload shaping: null clears a setting (passed on through model_fields_set, not dropped as None).

@@ -57,7 +57,9 @@ def list_keys(merchant: str, url: str | None, key: str | None, as_json: bool) ->
 
     Each by id and a hint: the keys themselves are stored hashed.
     """
-    rows = remote.run(url, key, lambda api: remote.every(api, f"/v1/merchants/{merchant}/api-keys"))
+    # One answer holds every key (the list is not paginated).
+    listed: dict[str, Any] = remote.run(url, key, lambda api: api.get(f"/v1/merchants/{merchant}/api-keys"))
+    rows = listed["data"]
     if as_json:
         output.emit_json(rows)
     else:

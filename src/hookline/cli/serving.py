@@ -104,18 +104,13 @@ def api(database_url: str | None, host: str | None, port: int | None) -> None:
 async def _serve(
     settings: Settings, api_socket: socket.socket, *, worker: bool, migrate_db: bool, demo: Launch | None
 ) -> None:
-    import uvicorn
-
     from hookline import asgi
+    from hookline import server as http_server
     from hookline.runtime import open_runtime
 
     async with open_runtime(settings, worker=worker, migrate_db=migrate_db) as runtime:
-        config = uvicorn.Config(
-            asgi.serving_app(runtime, demo),
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=15,
-        )
+        app = asgi.serving_app(runtime, demo)
+        config = http_server.config(app, settings, lifespan="on", timeout_graceful_shutdown=15)
         server = _server(config)
         with _stopping_on_signals(server, worker=worker):
             await server.serve(sockets=[api_socket])
@@ -207,11 +202,10 @@ async def _serving_probes(runtime: Runtime, probes: socket.socket | None) -> Asy
     if probes is None:
         yield
         return
-    import uvicorn
-
+    from hookline import server as http_server
     from hookline.asgi import create_probes_app, http_url
 
-    config = uvicorn.Config(create_probes_app(runtime), log_level="warning", lifespan="off")
+    config = http_server.config(create_probes_app(runtime), runtime.settings, lifespan="off")
     server = _server(config)
     task = asyncio.create_task(server.serve(sockets=[probes]))
     host, port = probes.getsockname()[:2]

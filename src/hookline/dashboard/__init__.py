@@ -15,7 +15,15 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from hookline.dashboard import pages_deliveries, pages_jobs, pages_preview, pages_routes, session, web
+from hookline.dashboard import (
+    pages_catalog,
+    pages_deliveries,
+    pages_jobs,
+    pages_preview,
+    pages_routes,
+    session,
+    web,
+)
 
 
 def build(host: FastAPI) -> Starlette:
@@ -26,6 +34,7 @@ def build(host: FastAPI) -> Starlette:
             *pages_deliveries.ROUTES,
             *pages_preview.ROUTES,
             *pages_jobs.ROUTES,
+            *pages_catalog.ROUTES,
             Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),
         ],
         exception_handlers=web.EXCEPTION_HANDLERS,

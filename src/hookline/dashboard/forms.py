@@ -8,6 +8,7 @@ fields they name.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,16 +182,27 @@ def _int(f: RouteForm, name: str, label: str, key: str) -> int | None:
         return None
 
 
+# A textarea's lines as browsers send them (CRLF), or typed elsewhere (LF, CR). Not str.splitlines(): it
+# also breaks at form feeds, NEL and U+2028, which inside a value must reach the service's check (and be
+# refused), not quietly make a second header of the rest of the line.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def headers(f: RouteForm) -> dict[str, str]:
     found: dict[str, str] = {}
-    for number, line in enumerate(f.headers.splitlines(), 1):
-        if not line.strip():
+    for number, line in enumerate(_LINE_BREAK.split(f.headers), 1):
+        if not line.strip(" \t"):
             continue
         name, colon, value = line.partition(":")
-        if not colon or not name.strip():
+        name = name.strip(" \t")
+        if not colon or not name:
             f.errors["headers"] = f"line {number}: write each header as 'Name: value'"
             continue
-        found[name.strip()] = value.strip()
+        if name.lower() in (given.lower() for given in found):
+            f.errors["headers"] = f"line {number}: {name} is given twice"
+            continue
+        # Only spaces and tabs around the value are dropped: anything else is the service's to judge.
+        found[name] = value.strip(" \t")
     if len(found) > MAX_HEADERS:
         f.errors["headers"] = f"at most {MAX_HEADERS} custom headers"
     return found

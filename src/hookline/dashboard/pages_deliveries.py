@@ -35,24 +35,34 @@ def search_of(request: Request, route: dict[str, Any], entitlements: bool) -> di
     by = params.get("by", "customer_id")
     status = params.get("status", "")
     event_type = params.get("event_type", "")
-    types = routing.expand(route["event_types"], entitlements=entitlements)
+    types = type_choices(routing.expand(route["event_types"], entitlements=entitlements))
     return {
         "by": by if by in SEARCH_BY else "customer_id",
         "q": params.get("q", "").strip()[:200],
         "status": status if status in DeliveryStatus.__members__.values() else "",
         "event_type": event_type if event_type in types else "",
         "types": types,
+        "entitlements": entitlements,
         "before": params.get("before") or None,
     }
+
+
+def type_choices(types: list[str]) -> list[str]:
+    """The event type filter's choices: each family of two or more types as a wildcard (``order.*``, as
+    routes write it), then each type."""
+    families = [t.partition(".")[0] for t in types]
+    wildcards = [f"{f}.*" for f in dict.fromkeys(families) if families.count(f) > 1]
+    return wildcards + types
 
 
 def filters_of(route_id: str, search: dict[str, Any]) -> Filters:
     value = search["q"].lower() if search["by"] == "customer_email" else search["q"]  # stored lower-cased
     query = {search["by"]: value} if value else {}
+    chosen = search["event_type"]
     return Filters(
         route_id=route_id,
         status=(search["status"],) if search["status"] else (),
-        event_type=search["event_type"] or None,
+        event_types=tuple(routing.selected(chosen, entitlements=search["entitlements"])) if chosen else (),
         **query,
     )
 

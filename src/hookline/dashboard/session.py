@@ -1,9 +1,11 @@
 """Signing in and out of the dashboard, and the operator's choice of merchant.
 
 A merchant (or the operator) signs in with an API key once; the dashboard answers with a session cookie
-(HttpOnly, SameSite=Lax, Secure over https) that is signed with an HMAC key derived from the secret kept in
-the database. The cookie names the key by its digest, so a revoked key ends its sessions, and carries the
-session's CSRF token, which every form repeats and every POST must match.
+(HttpOnly, SameSite=Lax, Secure over https) holding the token of a session kept in the database
+(``service.sessions``): signing out, revoking the key and expiry end it for good, whoever holds a copy of
+the cookie. The session's CSRF token is repeated by every form, and every POST must match it. Before any
+session exists, the sign-in form's own token travels in a short-lived cookie signed with an HMAC key derived
+from the secret kept in the database.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -22,24 +24,38 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hookline.dashboard import web
-from hookline.errors import Forbidden, NotFound, Unauthorized
+from hookline.errors import Forbidden, NotFound, Throttled, Unauthorized
 from hookline.service import auth, merchants, sessions
 
 COOKIE = "hookline_session"
 SIGN_IN_COOKIE = "hookline_sign_in"
-SESSION_S = 12 * 3600
 SIGN_IN_S = 3600
 MERCHANTS_PER_PAGE = 50
 
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    key_digest: str
-    csrf: str
-    expires: float
-    operator: bool
-    merchant_id: str | None
+    """A request's session, as pages and templates use it: ``service.sessions.Session`` with the name of
+    the merchant it acts for."""
+
+    state: sessions.Session
     merchant_name: str = ""
+
+    @property
+    def csrf(self) -> str:
+        return self.state.csrf
+
+    @property
+    def operator(self) -> bool:
+        return self.state.operator
+
+    @property
+    def merchant_id(self) -> str | None:
+        return self.state.merchant_id
+
+    @property
+    def read_only(self) -> bool:
+        return self.state.read_only
 
 
 def _b64(raw: bytes) -> str:
@@ -92,39 +108,22 @@ def _drop_cookie(request: Request, response: Response, name: str) -> None:
     response.delete_cookie(name, path=web.base(request) or "/", httponly=True, samesite="lax")
 
 
-async def issue(request: Request, response: Response, key_digest: str, merchant_id: str | None) -> None:
-    """Give the browser a new session (with a new CSRF token) for this key, acting for ``merchant_id``."""
-    ctx = web.context(request)
-    data = {
-        "kind": "session",
-        "key": key_digest,
-        "merchant": merchant_id,
-        "csrf": secrets.token_urlsafe(24),
-        "exp": ctx.clock() + SESSION_S,
-    }
-    _set_cookie(request, response, COOKIE, seal(await sessions.secret(ctx), data), SESSION_S)
-
-
 async def current(request: Request) -> Session:
     """The signed-in session of this request, or SignInRequired."""
     found: Session | None = getattr(request.state, "session", None)
     if found is not None:
         return found
     ctx = web.context(request)
-    data = unseal(await sessions.secret(ctx), request.cookies.get(COOKIE), "session", ctx.clock())
-    principal = None if data is None else await sessions.resume(ctx, str(data["key"]))
-    if data is None or principal is None:
+    state = await sessions.resume(ctx, request.cookies.get(COOKIE))
+    if state is None:
         raise web.SignInRequired()
-    merchant_id = data.get("merchant") if principal.operator else principal.merchant_id
     name = ""
-    if merchant_id:
+    if state.merchant_id:
         try:
-            name = (await merchants.get(ctx, str(merchant_id)))["name"]
+            name = (await merchants.get(ctx, state.merchant_id))["name"]
         except NotFound:  # the operator's merchant is gone: choose another
-            merchant_id = None
-    found = Session(
-        str(data["key"]), str(data["csrf"]), float(data["exp"]), principal.operator, merchant_id, name
-    )
+            state = replace(state, merchant_id=None)
+    found = Session(state, name)
     request.state.session = found
     return found
 
@@ -160,22 +159,37 @@ async def sign_in(request: Request) -> Response:
     pending = unseal(await sessions.secret(ctx), request.cookies.get(SIGN_IN_COOKIE), "sign_in", ctx.clock())
     form = await web.read_form(request, str(pending["csrf"]) if pending else "")
     key, wanted = web.text(form, "key"), web.text(form, "next")
+    client = request.client.host if request.client else None
     try:
-        principal = await auth.authenticate(ctx, key or None)
-    except Unauthorized:
-        problem = "Enter your API key." if not key else "That key is not valid (unknown or revoked)."
+        principal = await auth.authenticate(ctx, key or None, client=client, via="dashboard")
+    except (Unauthorized, Throttled) as exc:
         csrf = str(pending["csrf"]) if pending else ""
-        return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
+        return _refused(request, exc, bool(key), csrf, wanted)
     where = "/merchants" if principal.operator else _safe_next(request, wanted)
     signed_in = web.redirect(request, where)
-    await issue(request, signed_in, auth.digest(key), principal.merchant_id)
+    token, _ = await sessions.open_session(
+        ctx, operator=principal.operator, merchant_id=principal.merchant_id, key_hash=auth.digest(key)
+    )
+    _set_cookie(request, signed_in, COOKIE, token, int(sessions.SESSION_S))
     _drop_cookie(request, signed_in, SIGN_IN_COOKIE)
     return signed_in
+
+
+def _refused(request: Request, exc: Exception, sent_key: bool, csrf: str, wanted: str) -> Response:
+    """The sign-in form again, saying why: no key, a wrong one, or too many wrong ones (429)."""
+    if isinstance(exc, Throttled):
+        problem = f"Too many failed sign-ins from your address. Try again in {exc.retry_after_s} seconds."
+        page = web.page(request, "sign_in.html", 429, csrf=csrf, next=wanted, errors={"key": problem})
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
+    problem = "That key is not valid (unknown or revoked)." if sent_key else "Enter your API key."
+    return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
 
 
 async def sign_out(request: Request) -> Response:
     session = await current(request)
     await web.read_form(request, session.csrf)
+    await sessions.end(web.context(request), session.state)
     response = web.redirect(request, "/sign-in", notice="signed_out")
     _drop_cookie(request, response, COOKIE)
     return response
@@ -197,9 +211,8 @@ async def choose_merchant(request: Request) -> Response:
     if not session.operator:
         raise Forbidden("Only the operator can switch merchants.")
     chosen = await merchants.get(web.context(request), web.text(form, "merchant_id"))
-    response = web.redirect(request, "/", notice="merchant")
-    await issue(request, response, session.key_digest, chosen["id"])
-    return response
+    await sessions.act_for(web.context(request), session.state, chosen["id"])
+    return web.redirect(request, "/", notice="merchant")
 
 
 ROUTES = [

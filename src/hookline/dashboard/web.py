@@ -126,7 +126,12 @@ def redirect(request: Request, path: str, **query: str) -> RedirectResponse:
 
 
 async def read_form(request: Request, csrf: str) -> FormData:
-    """The POSTed form, after checking its CSRF token and refusing NUL characters (PostgreSQL has none)."""
+    """The POSTed form, after checking its CSRF token and refusing NUL characters (PostgreSQL has none).
+
+    Every change the dashboard makes comes through here, so a read-only session is refused here too.
+    """
+    if getattr(getattr(request.state, "session", None), "read_only", False):
+        raise errors.Forbidden("This session can look but not change anything.")
     form = await request.form(max_files=0, max_fields=2000)
     sent = form.get("csrf")
     # Bytes: compare_digest refuses str holding non-ASCII characters, which a forged form may send.
@@ -148,6 +153,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -157,6 +163,7 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "That conflicts with the current state",
+    429: "Too many attempts",
     503: "Temporarily unavailable",
 }
 
@@ -172,7 +179,10 @@ async def on_error(request: Request, exc: Exception) -> Response:
     if status == 404:
         detail = "There is nothing here, or it belongs to another merchant."
         return error_page(request, 404, detail)
-    return error_page(request, status, exc.detail)
+    page = error_page(request, status, exc.detail)
+    if isinstance(exc, errors.Throttled):
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+    return page
 
 
 async def on_http(request: Request, exc: Exception) -> Response:

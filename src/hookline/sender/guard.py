@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from yarl import URL
 
+from hookline.sender import urls
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOW_HINT = "set HOOKLINE_ALLOW_PRIVATE_TARGETS to allow it"
@@ -26,6 +28,9 @@ METADATA_NAMES = frozenset(
 _METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
+# Names that are loopback by definition (RFC 6761, and the aliases of /etc/hosts on common systems); the
+# resolver would say so when sending, but a target saved with one could never be delivered to.
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -119,19 +124,19 @@ def host_refusal(host: str) -> str | None:
     return refusal(address)
 
 
-def _scheme_refusal(url: URL, require_https: bool) -> str | None:
-    if not url.scheme:
+def _scheme_refusal(scheme: str, require_https: bool) -> str | None:
+    if not scheme:
         return "the URL has no scheme; give one, e.g. https://example.com/hooks"
-    if url.scheme not in ("http", "https"):
-        return f"scheme {url.scheme!r} is not allowed; use http or https"
-    if require_https and url.scheme != "https":
+    if scheme not in ("http", "https"):
+        return f"scheme {scheme!r} is not allowed; use http or https"
+    if require_https and scheme != "https":
         return "https is required; set HOOKLINE_REQUIRE_HTTPS=false to allow plain http"
     return None
 
 
 def check_parsed(url: URL, *, allow_private: bool, require_https: bool) -> str | None:
-    """``check_url`` for an already parsed URL (the sender parses once and reuses the result)."""
-    reason = _scheme_refusal(url, require_https)
+    """Why the sender may not connect to ``url`` (parsed once and reused), or None when it may."""
+    reason = _scheme_refusal(url.scheme, require_https)
     if reason is not None:
         return reason
     host = url.raw_host
@@ -140,14 +145,30 @@ def check_parsed(url: URL, *, allow_private: bool, require_https: bool) -> str |
     return None if allow_private else host_refusal(host)
 
 
-def check_url(url: str, *, allow_private: bool, require_https: bool) -> str | None:
-    """Why ``url`` may not be a webhook target, or None when it may.
+def target_url(url: str, *, allow_private: bool, require_https: bool) -> str:
+    """The URL to store for a target, in canonical form (see ``urls``); ``Blocked`` says why it may not be.
 
-    Used when a target is created. Host names are not resolved here (the answer may change by delivery
-    time); the sender checks the resolved addresses when it connects.
+    Used when a target is saved. Host names are not resolved here (the answer may change by delivery
+    time); the sender checks the resolved addresses when it connects. Names that are loopback by
+    definition are refused here already.
     """
     try:
-        parsed = URL(url)
-    except (ValueError, TypeError) as exc:
-        return f"not a valid URL: {exc}"
-    return check_parsed(parsed, allow_private=allow_private, require_https=require_https)
+        parsed = urls.parse(url)
+    except urls.BadUrl as exc:
+        raise Blocked(exc.reason) from None
+    reason = _scheme_refusal(parsed.scheme, require_https)
+    if reason is None and not allow_private:
+        reason = _saved_host_refusal(parsed)
+    if reason is not None:
+        raise Blocked(reason)
+    return str(parsed)
+
+
+def _saved_host_refusal(parsed: urls.TargetUrl) -> str | None:
+    address = parsed.address
+    if address is not None:
+        return refusal(address)
+    name = parsed.host.rstrip(".")
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return f"host {name} is a loopback name; {ALLOW_HINT}"
+    return name_refusal(name)

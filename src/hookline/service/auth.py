@@ -10,8 +10,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from hookline import ids
-from hookline.errors import Forbidden, Invalid, Unauthorized
+from hookline import ids, telemetry
+from hookline.errors import Forbidden, Invalid, Throttled, Unauthorized
+from hookline.service import throttle
 from hookline.service.context import Context
 from hookline.storage import merchants
 
@@ -76,19 +77,36 @@ async def ensure_operator_key(ctx: Context, configured: str) -> str | None:
     return key if await merchants.add_meta(ctx.db, merchants.OPERATOR_KEY_HASH, digest(key)) else None
 
 
-async def authenticate(ctx: Context, key: str | None) -> Principal:
-    """Who holds ``key``. A verified key is remembered for a few seconds, so a busy platform posting
-    events does not pay a database round trip per request; revoking a key forgets them all in this process
-    at once, and in other processes within ``KEY_CACHE_S``."""
+async def authenticate(ctx: Context, key: str | None, *, client: str | None, via: str = "api") -> Principal:
+    """Who holds ``key``, asked by the client at address ``client`` (through ``via``: "api", "dashboard").
+
+    A client that has failed too often is refused (``Throttled``) before its key is looked at, and each
+    wrong key counts against it (``throttle``). A verified key is remembered for a few seconds, so a busy
+    platform posting events does not pay a database round trip per request; revoking a key forgets them all
+    in this process at once, and in other processes within ``KEY_CACHE_S``.
+    """
     if not key:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
-    hashed = digest(key)
     now = ctx.clock()
+    address = throttle.client_key(client)
+    wait = ctx.failures.wait(address, now)
+    if wait is not None:
+        telemetry.auth_throttled(via)
+        raise Throttled(
+            f"too many failed attempts with unknown keys from this address; try again in {wait} s",
+            retry_after_s=wait,
+        )
+    hashed = digest(key)
     cached = ctx.principals.get(hashed)
     if cached is not None and cached[0] > now:
         principal: Principal = cached[1]
         return principal
-    principal = await _look_up(ctx, key, hashed)
+    try:
+        principal = await _look_up(ctx, key, hashed)
+    except Unauthorized:
+        ctx.failures.failed(address, now)
+        telemetry.auth_failed(via)
+        raise
     if len(ctx.principals) >= KEY_CACHE_SIZE:
         ctx.principals.clear()
     ctx.principals[hashed] = (now + KEY_CACHE_S, principal)
@@ -109,3 +127,10 @@ async def _look_up(ctx: Context, key: str, hashed: str) -> Principal:
 def forget_keys(ctx: Context) -> None:
     """After a key is revoked: verify every key again on its next use."""
     ctx.principals.clear()
+
+
+async def is_operator_key(ctx: Context, key: str) -> bool:
+    """Whether ``key`` is the operator key this database knows; for the process itself (``serve --demo``
+    showing a key it wrote down earlier), so no client is throttled for a stale one."""
+    stored = await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH)
+    return stored is not None and hmac.compare_digest(stored, digest(key))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.models import Dispatch
+from hookline.service.throttle import FailureLimiter
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 
@@ -17,6 +18,9 @@ class Context:
     db: Database
     wakeup: Wakeup
     entitlements: bool = False
+    #: ``strict``: an event breaking its type's schema is refused; ``flag``: accepted, stored with its
+    #: problems.
+    event_validation: str = "strict"
     allow_private_targets: bool = False
     require_https: bool = False
     clock: Callable[[], float] = field(default=time.time)
@@ -26,3 +30,7 @@ class Context:
     principals: dict[str, tuple[float, Any]] = field(default_factory=dict)
     #: Merchant ids known to exist (see ``auth.merchant_for``).
     merchants_seen: set[str] = field(default_factory=set)
+    #: Failed authentications per client address (see ``auth.authenticate``).
+    failures: FailureLimiter = field(default_factory=FailureLimiter)
+    #: Merchants' platform ids: merchant id → (valid until, public id). See ``merchants.public_id_of``.
+    merchant_public_ids: dict[str, tuple[float, str | None]] = field(default_factory=dict)

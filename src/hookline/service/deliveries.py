@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hookline import routing
 from hookline.models import DeliveryStatus
 from hookline.service.context import Context
 from hookline.storage import deliveries, events
@@ -29,6 +30,21 @@ async def event(ctx: Context, merchant_id: str, event_id: str) -> Row:
 
 
 async def event_page(
-    ctx: Context, merchant_id: str, limit: int, before: tuple[float, str] | None, event_type: str | None
+    ctx: Context,
+    merchant_id: str,
+    limit: int,
+    before: tuple[float, str] | None,
+    event_types: list[str],
+    flagged: bool | None = None,
 ) -> list[Row]:
-    return await events.page(ctx.db, merchant_id, limit, before, event_type)
+    return await events.page(ctx.db, merchant_id, limit, before, event_types, flagged)
+
+
+def event_types(ctx: Context, *filters: str | None) -> list[str]:
+    """The concrete event types that ``event_type`` filters name (wildcards as routes take them); [] for
+    none. Several filters (``event_type`` and its older spelling ``type``) add up."""
+    found: list[str] = []
+    for text in filters:
+        if text:
+            found.extend(routing.selected(text, entitlements=ctx.entitlements))
+    return list(dict.fromkeys(found))

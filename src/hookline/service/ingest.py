@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, fanout, ids, routing, snapshot, telemetry
+from hookline import catalog, event_schemas, fanout, ids, routing, snapshot, telemetry
 from hookline.errors import Conflict, Invalid
 from hookline.models import JSON, DeliveryStatus, Event
-from hookline.service import objects
+from hookline.service import merchants, objects
 from hookline.service.context import Context
 from hookline.snapshot import Pending
 from hookline.storage import events, queue
@@ -32,8 +32,14 @@ class Ingested:
     created: bool
 
 
-def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
-    """One event from its JSON form, or Invalid naming the field at fault."""
+def parse(
+    ctx: Context, merchant_id: str, raw: Any, where: str = "", *, platform_id: str | None = None
+) -> Event:
+    """One event from its JSON form, or Invalid naming the field at fault.
+
+    ``platform_id`` (the merchant's ``public_id``) fills ``data.object.merchant`` when the event has none,
+    in a copy: the body as posted is what a repeat of the event id is compared with.
+    """
     if not isinstance(raw, dict):
         raise Invalid(f"{where}an event is a JSON object", fields={where or "body": "not an object"})
     event_id = raw.get("id")
@@ -66,14 +72,35 @@ def parse(ctx: Context, merchant_id: str, raw: Any, where: str = "") -> Event:
     context = raw.get("context")
     if context is not None and not isinstance(context, dict):
         raise Invalid(f"{where}context must be an object", fields={where + "context": "not an object"})
+    obj = data["object"]
+    if platform_id is not None and obj.get("merchant") in (None, ""):
+        obj = {**obj, "merchant": platform_id}
     return Event(
         id=event_id or ids.new("evt"),
         merchant_id=merchant_id,
         type=kind,
         created=created if created is not None else int(ctx.clock()),
-        object=data["object"],
+        object=obj,
         context=context,
+        schema_errors=_check_schema(ctx, kind, obj, where),
     )
+
+
+def _check_schema(ctx: Context, kind: str, obj: JSON, where: str) -> tuple[tuple[str, str], ...]:
+    """The object's problems against its type's schema: Invalid naming every failing path (``strict``), or
+    the problems to store with the event (``flag``). hookline's own notices are refused later anyway."""
+    if catalog.is_operational(kind):
+        return ()
+    found = event_schemas.problems(kind, obj)
+    if found and ctx.event_validation != "flag":
+        shown = "; ".join(f"{where}{path}: {detail}" for path, detail in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise Invalid(
+            f"{where}data.object does not match the schema of {kind} (GET /v1/event-types/{kind}): "
+            f"{shown}{more}",
+            fields={where + path: detail for path, detail in found},
+        )
+    return tuple(found)
 
 
 def _family(event_type: str) -> str:
@@ -132,8 +159,10 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     if not raws or len(raws) > MAX_BATCH:
         raise Invalid(f"send 1 to {MAX_BATCH} events at a time", fields={"events": "1 to 500 events"})
     batch_many = len(raws) > 1
+    platform_id = await merchants.public_id_of(ctx, merchant_id)
     parsed = [
-        parse(ctx, merchant_id, raw, f"events[{i}]." if batch_many else "") for i, raw in enumerate(raws)
+        parse(ctx, merchant_id, raw, f"events[{i}]." if batch_many else "", platform_id=platform_id)
+        for i, raw in enumerate(raws)
     ]
     _no_duplicate_ids(parsed)
     _none_of_ours(parsed, batch_many)

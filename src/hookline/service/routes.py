@@ -8,7 +8,7 @@ from typing import Any
 from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
-from hookline.service import operational
+from hookline.service import names, operational
 from hookline.service.context import Context
 from hookline.storage import records
 from hookline.storage import routes as route_store
@@ -24,26 +24,52 @@ FORBIDDEN = {
     ("subscription", "items"),
 } | {("hookline", column) for column in SNAPSHOT_COLUMNS}  # hookline's notices involve no platform object
 RESERVED_HEADERS = {
+    # hookline's own: the body's type, the client, the signatures and the event id.
     "content-type",
-    "content-length",
-    "host",
     "user-agent",
     "ordergroove-signature",
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
     "hookline-event-id",
+    # Framing and hop-by-hop headers: they describe this message and this connection, which the HTTP client
+    # builds; one set by hand would make the receiver (or a proxy on the way) read the body differently.
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "trailer",
+    "te",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "expect",
+    "host",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
 }
+MAX_HEADER_NAME = 100
+MAX_HEADER_VALUE = 4096
 DEFAULT_RETRY = {"initial_interval_s": 60.0, "max_interval_s": 600.0, "max_attempts": 60}
 LIMITS = {"initial_interval_s": (1.0, 3600.0), "max_interval_s": (1.0, 86400.0), "max_attempts": (1, 200)}
 TIMEOUT_LIMITS = (0.5, 30.0)
 SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.transform
 
 
-def check_snapshot(ctx: Context, snapshot: dict[str, Any]) -> dict[str, list[str]]:
+def check_snapshot(ctx: Context, snapshot: dict[str, Any], event_types: list[str]) -> dict[str, list[str]]:
+    """The snapshot settings, checked against the catalogue, Ordergroove's matrix and the route's
+    ``event_types``: a row asking for data for a family the route does not subscribe to would silently
+    never apply, so it is refused (an empty row asks for nothing and is let through)."""
     families = catalog.families(entitlements=ctx.entitlements)
+    subscribed = {t.partition(".")[0] for t in routing.expand(event_types, entitlements=ctx.entitlements)}
     problems: list[str] = []
     clean: dict[str, list[str]] = {}
+    unsubscribed = [f for f, columns in snapshot.items() if columns and f in families and f not in subscribed]
+    if unsubscribed:
+        problems.append(
+            f"the route does not subscribe to {', '.join(unsubscribed)} events "
+            f"(its event types: {', '.join(event_types)})"
+        )
     for family, columns in snapshot.items():
         if family not in families:
             problems.append(f"unknown event family {family!r}")
@@ -77,12 +103,38 @@ def check_retry(retry: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Custom headers as they will be sent: names that are HTTP tokens, not reserved and not repeated (in
+    any case); values of visible ASCII, spaces and tabs, without the spaces around them (HTTP ignores those,
+    and a value stored as sent reads back the same through the dashboard's form)."""
     bad = [name for name in headers if name.lower() in RESERVED_HEADERS or not _token(name)]
     if bad:
         raise Invalid(f"these headers cannot be set: {', '.join(bad)}", fields={"headers": ", ".join(bad)})
-    if any("\r" in v or "\n" in v for v in headers.values()):
-        raise Invalid("header values cannot contain line breaks", fields={"headers": "line break in a value"})
-    return headers
+    seen: set[str] = set()
+    for name in headers:
+        if name.lower() in seen:
+            raise Invalid(f"header {name} is given twice", fields={"headers": f"{name} given twice"})
+        seen.add(name.lower())
+    clean = {}
+    for name, value in headers.items():
+        problem = _value_problem(value)
+        if problem is not None:
+            raise Invalid(f"header {name}: {problem}", fields={"headers": f"{name}: {problem}"})
+        clean[name] = value.strip(" \t")
+    return clean
+
+
+def _value_problem(value: str) -> str | None:
+    if len(value) > MAX_HEADER_VALUE:
+        return f"the value is longer than {MAX_HEADER_VALUE} characters"
+    for char in value:
+        # Not str.isprintable(): it takes non-ASCII letters, and receivers decode those as they please.
+        if not (" " <= char <= "~" or char == "\t"):
+            return (
+                f"the value holds U+{ord(char):04X}; values are visible ASCII characters, spaces and tabs "
+                "(line breaks, other controls and non-ASCII characters would be read differently, or as a "
+                "new header, by the receiver)"
+            )
+    return None
 
 
 def check_shaping(spec: dict[str, Any]) -> Row:
@@ -110,7 +162,11 @@ def _check_paths(name: str, paths: list[str] | None) -> list[str] | None:
 
 
 def _token(name: str) -> bool:
-    return bool(name) and all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name) and name.isascii()
+    return (
+        0 < len(name) <= MAX_HEADER_NAME
+        and name.isascii()
+        and all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name)
+    )
 
 
 def _check_timeout(timeout_s: float) -> float:
@@ -118,12 +174,6 @@ def _check_timeout(timeout_s: float) -> float:
     if not low <= timeout_s <= high:
         raise Invalid(f"timeout_s must be between {low:g} and {high:g}", fields={"timeout_s": "out of range"})
     return timeout_s
-
-
-def _check_name(name: str) -> str:
-    if not name.strip() or len(name) > 200:
-        raise Invalid("a route needs a name of 1 to 200 characters", fields={"name": "1 to 200 characters"})
-    return name.strip()
 
 
 async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
@@ -137,14 +187,15 @@ async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
 async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
     now = ctx.clock()
     retry = check_retry(spec.get("retry") or {})
+    event_types = routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements)
     row = {
         "id": ids.new("rte"),
         "merchant_id": merchant_id,
-        "name": _check_name(spec["name"]),
+        "name": names.check(spec["name"], "a route"),
         "target_id": await _check_target(ctx, merchant_id, spec["target_id"]),
-        "event_types": routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements),
+        "event_types": event_types,
         "state": RouteState(spec.get("state") or RouteState.ACTIVE).value,
-        "snapshot": check_snapshot(ctx, spec.get("snapshot") or {}),
+        "snapshot": check_snapshot(ctx, spec.get("snapshot") or {}, event_types),
         "retry_initial_interval_s": retry["initial_interval_s"],
         "retry_max_interval_s": retry["max_interval_s"],
         "retry_max_attempts": retry["max_attempts"],
@@ -171,15 +222,18 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
     current = await get(ctx, merchant_id, route_id)
     values: Row = {}
     if patch.get("name") is not None:
-        values["name"] = _check_name(patch["name"])
+        values["name"] = names.check(patch["name"], "a route")
     if patch.get("target_id") is not None:
         values["target_id"] = await _check_target(ctx, merchant_id, patch["target_id"])
     if patch.get("event_types") is not None:
         values["event_types"] = routing.validate_patterns(patch["event_types"], entitlements=ctx.entitlements)
     if patch.get("state") is not None:
         values["state"] = RouteState(patch["state"]).value
-    if patch.get("snapshot") is not None:
-        values["snapshot"] = check_snapshot(ctx, patch["snapshot"])
+    if patch.get("snapshot") is not None or "event_types" in values:
+        # New event types are checked against the snapshot the route keeps, unless one comes with them.
+        snapshot = patch["snapshot"] if patch.get("snapshot") is not None else current["snapshot"] or {}
+        event_types = values["event_types"] if "event_types" in values else current["event_types"]
+        values["snapshot"] = check_snapshot(ctx, snapshot, event_types)
     if patch.get("retry") is not None:
         retry = check_retry({**_retry_of(current), **patch["retry"]})
         values.update({f"retry_{k}": v for k, v in retry.items()})

@@ -25,10 +25,10 @@ def _check_url(ctx: Context, url: object) -> str:
         raise Invalid("a target needs a url", fields={"url": "required"})
     if len(url) > 2000:
         raise Invalid("the url is too long (2000 characters at most)", fields={"url": "too long"})
-    reason = guard.check_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
-    if reason:
-        raise Invalid(f"the url is not acceptable: {reason}", fields={"url": reason})
-    return url.strip()
+    try:
+        return guard.target_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
+    except guard.Blocked as exc:
+        raise Invalid(f"the url is not acceptable: {exc.reason}", fields={"url": exc.reason}) from None
 
 
 def new_signing_key() -> str:
@@ -65,13 +65,20 @@ async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -
 async def update(
     ctx: Context, merchant_id: str, target_id: str, url: object = None, enabled: bool | None = None
 ) -> Row:
-    values: Row = {"updated": ctx.clock()}
+    """Change the URL or ``enabled``. Disabling cancels the pending and held deliveries of the target's
+    routes in the same transaction, as disabling a route does (and as ``/webhook_targets`` always did):
+    a merchant who disables an endpoint during an incident gets no more traffic, retries included."""
+    now = ctx.clock()
+    values: Row = {"updated": now}
     if url is not None:
         values["url"] = _check_url(ctx, url)
     if enabled is not None:
         values["enabled"] = enabled
     async with ctx.db.write() as conn:
-        return await records.change(conn, targets, merchant_id, target_id, values)
+        row = await records.change(conn, targets, merchant_id, target_id, values)
+        if enabled is False:
+            await routes.target_disabled(conn, target_id, now)
+        return row
 
 
 async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:

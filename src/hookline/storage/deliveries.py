@@ -9,9 +9,10 @@ from sqlalchemy import ColumnElement, Select, select, update
 from hookline.errors import Conflict
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
+from hookline.storage import routes as route_store
 from hookline.storage.database import Database
 from hookline.storage.records import Row
-from hookline.storage.tables import attempts, deliveries, events, objects, routes
+from hookline.storage.tables import attempts, deliveries, events, objects
 
 # Everything but the payload bytes, which only the worker and the detail view need.
 _LISTED = [c for c in deliveries.c if c.name != "payload"]
@@ -21,7 +22,9 @@ _LISTED = [c for c in deliveries.c if c.name != "payload"]
 class Filters:
     route_id: str | None = None
     status: tuple[str, ...] = ()
-    event_type: str | None = None
+    event_types: tuple[
+        str, ...
+    ] = ()  # concrete types (a filter's wildcards expanded by ``routing.selected``)
     event_id: str | None = None
     object_id: str | None = None
     customer_id: str | None = None
@@ -37,8 +40,8 @@ def _conditions(merchant_id: str, f: Filters) -> list[ColumnElement[bool]]:
         where.append(d.route_id == f.route_id)
     if f.status:
         where.append(d.status.in_(f.status))
-    if f.event_type:
-        where.append(d.event_type == f.event_type)
+    if f.event_types:
+        where.append(d.event_type.in_(f.event_types))
     if f.event_id:
         where.append(d.event_id == f.event_id)
     if f.since is not None:
@@ -92,7 +95,8 @@ async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, li
 
 
 async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Row:
-    """A finished delivery is due again (held if its route is halted), with a fresh attempt budget."""
+    """A finished delivery is due again (held if its route is halted), with a fresh attempt budget; only
+    where deliveries can be made (``routes.deliverable``)."""
     async with db.write() as conn:
         row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
         if row["status"] in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
@@ -106,14 +110,13 @@ async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -
                 f"delivery {delivery_id} was never sent because the route's transformation failed "
                 f"({row['last_error']}); fix the transformation and replay the event"
             )
-        route_state = (
-            await conn.execute(select(routes.c.state).where(routes.c.id == row["route_id"]))
-        ).scalar_one_or_none()
+        # A deleted or disabled route, or a disabled target, receives nothing: Invalid.
+        route = await route_store.deliverable(conn, merchant_id, row["route_id"])
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .values(
-                status=DeliveryStatus.HELD if route_state == RouteState.HALTED else DeliveryStatus.PENDING,
+                status=DeliveryStatus.HELD if route["state"] == RouteState.HALTED else DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 completed=None,
                 attempt_base=deliveries.c.attempts,

@@ -60,6 +60,8 @@ def row(event: Event, raw: Mapping[str, Any], now: float) -> Row:
         "customer_id": str(customer_id) if customer_id is not None else None,
         "object": event.object,
         "context": event.context,
+        # Accepted in spite of its schema (the operator's ``flag`` mode): where and why, as the API shows it.
+        "schema_errors": [{"path": p, "detail": d} for p, d in event.schema_errors] or None,
     }
 
 
@@ -137,10 +139,12 @@ async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], A
         if not hashes:
             continue
         sent: dict[str, list[str]] = {event_id: [] for event_id in hashes}
+        # In the first answer's order: ingestion makes an event's deliveries in the order of their routes'
+        # ids (``routes.for_ingest``), in one millisecond, so their own ids differ only in a random part.
         rows = await conn.execute(
             select(deliveries.c.event_id, deliveries.c.id)
             .where(deliveries.c.merchant_id == merchant_id, deliveries.c.event_id.in_(list(hashes)))
-            .order_by(deliveries.c.id)
+            .order_by(deliveries.c.route_id, deliveries.c.id)
         )
         for event_id, delivery_id in rows.all():
             sent[event_id].append(delivery_id)
@@ -163,12 +167,18 @@ async def page(
     merchant_id: str,
     limit: int,
     before: tuple[float, str] | None,
-    event_type: str | None = None,
+    event_types: Sequence[str] = (),
+    flagged: bool | None = None,
 ) -> list[Row]:
-    """Newest received first; ``before`` is (received, id) of the previous page's last row."""
+    """Newest received first; ``before`` is (received, id) of the previous page's last row; only the
+    ``event_types`` given (concrete types) when there are any; only the events accepted in spite of their
+    schema (``flagged``), or only the others."""
     query = select(events).where(events.c.merchant_id == merchant_id)
-    if event_type:
-        query = query.where(events.c.type == event_type)
+    if event_types:
+        query = query.where(events.c.type.in_(event_types))
+    if flagged is not None:
+        errors = events.c.schema_errors
+        query = query.where(errors.is_not(None) if flagged else errors.is_(None))
     if before is not None:
         received, last_id = before
         query = query.where(

@@ -19,12 +19,13 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
 
-from hookline.errors import Conflict, Invalid, NotFound
+from hookline.errors import Conflict, NotFound
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import events as event_store
+from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
-from hookline.storage.tables import deliveries, events, jobs, routes, targets
+from hookline.storage.tables import deliveries, events, jobs
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 UNFINISHED = (QUEUED, RUNNING)
@@ -195,29 +196,7 @@ async def release(db: Database, lease: Lease, now: float) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The route a batch works for, checked inside the batch's transaction
-
-
-async def _route(conn: Conn, merchant_id: str, route_id: str) -> Row:
-    """The route, joined to its target's ``enabled``; Invalid when deliveries cannot be made for it."""
-    row = (
-        (
-            await conn.execute(
-                select(routes, targets.c.enabled.label("target_enabled"))
-                .join(targets, targets.c.id == routes.c.target_id)
-                .where(routes.c.id == route_id, routes.c.merchant_id == merchant_id)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None or row["deleted"] is not None:
-        raise Invalid(f"route {route_id} was deleted")
-    if row["state"] == RouteState.DISABLED:
-        raise Invalid(f"route {route_id} is disabled")
-    if not row["target_enabled"]:
-        raise Invalid(f"the target of route {route_id} is disabled")
-    return dict(row)
+# The route a batch works for, checked inside the batch's transaction (``routes.deliverable``)
 
 
 def _new_status(route: Row) -> DeliveryStatus:
@@ -281,7 +260,7 @@ async def resend_batch(
         where.append(deliveries.c.id > after)
     async with db.write() as conn:
         until = await _renew(conn, lease, now, lease_s)
-        route = await _route(conn, scope.merchant_id, scope.route_id)
+        route = await route_store.deliverable(conn, scope.merchant_id, scope.route_id)
         ids = list(
             (
                 await conn.execute(
@@ -367,7 +346,7 @@ async def replay_batch(
     """
     async with db.write() as conn:
         until = await _renew(conn, lease, now, lease_s)
-        route = await _route(conn, scope.merchant_id, scope.route_id)
+        route = await route_store.deliverable(conn, scope.merchant_id, scope.route_id)
         open_ids: set[str] = set()
         if rows:
             open_ids = set(
@@ -398,7 +377,7 @@ async def replay_batch(
 async def add_test_deliveries(db: Database, merchant_id: str, route_id: str, rows: list[Row]) -> list[Row]:
     """Insert test deliveries for a route (held if it is halted); Invalid if it cannot receive them."""
     async with db.write() as conn:
-        route = await _route(conn, merchant_id, route_id)
+        route = await route_store.deliverable(conn, merchant_id, route_id)
         made = [_for_route(r, route) for r in rows]
         await conn.execute(insert(deliveries), made)
         await event_store.notify_workers(conn)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from hookline.errors import Conflict, NotFound
+from hookline.storage import sessions
 from hookline.storage.database import Database
 from hookline.storage.tables import api_keys, merchants, meta
 
@@ -28,6 +29,23 @@ async def get(db: Database, merchant_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+async def change(db: Database, merchant_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Change a merchant's name or public id; NotFound when missing, Conflict when the public id is taken."""
+    async with db.write() as conn:
+        result = await conn.execute(update(merchants).where(merchants.c.id == merchant_id).values(**values))
+    if result.rowcount == 0:
+        raise NotFound(f"merchant {merchant_id} not found")
+    return await get(db, merchant_id)
+
+
+async def with_public_id(db: Database, public_id: str) -> str | None:
+    """The id of the merchant whose platform id is ``public_id``, if any."""
+    async with db.read() as conn:
+        query = select(merchants.c.id).where(merchants.c.public_id == public_id)
+        found: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return found
+
+
 async def page(db: Database, limit: int, before: str | None) -> list[dict[str, Any]]:
     """Newest first; ``before`` is the last id of the previous page."""
     query = select(merchants).order_by(merchants.c.id.desc()).limit(limit)
@@ -42,17 +60,32 @@ async def add_key(db: Database, key: dict[str, Any]) -> None:
         await conn.execute(insert(api_keys).values(**key))
 
 
-async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float) -> None:
+async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float, *, keep_one: bool) -> None:
+    """Revoke an active key of the merchant, and the sessions opened with it; with ``keep_one``, never the
+    merchant's last active key (Conflict)."""
     async with db.write() as conn:
-        result = await conn.execute(
-            update(api_keys)
-            .where(
-                api_keys.c.id == key_id, api_keys.c.merchant_id == merchant_id, api_keys.c.revoked.is_(None)
-            )
-            .values(revoked=now)
+        # The merchant's row locked first: two revocations at once count each other's keys (PostgreSQL;
+        # SQLite writes one transaction at a time anyway).
+        await conn.execute(select(merchants.c.id).where(merchants.c.id == merchant_id).with_for_update())
+        active = dict(
+            (
+                await conn.execute(
+                    select(api_keys.c.id, api_keys.c.key_hash).where(
+                        api_keys.c.merchant_id == merchant_id, api_keys.c.revoked.is_(None)
+                    )
+                )
+            ).all()
         )
-    if result.rowcount == 0:
-        raise NotFound(f"API key {key_id} not found")
+        if key_id not in active:
+            raise NotFound(f"API key {key_id} not found")
+        if keep_one and active.keys() == {key_id}:
+            raise Conflict(
+                f"{key_id} is the merchant's last active API key: revoking it would lock the merchant out. "
+                f"Create a new key first (POST /v1/merchants/{merchant_id}/api-keys), then revoke this one"
+            )
+        await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked=now))
+        # The dashboard sessions signed in with the key end with it.
+        await sessions.end_for_key(conn, active[key_id], now)
 
 
 async def keys(db: Database, merchant_id: str) -> list[dict[str, Any]]:

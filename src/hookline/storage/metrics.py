@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FunctionElement, Select, and_, case, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Float
@@ -23,12 +34,30 @@ from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries
 
 _d = deliveries.c
+_a = attempts.c
+
+# An attempt that was not an acknowledgement (the worker's rule: an error, or no 2xx).
+_FAILED_ATTEMPT = or_(
+    _a.error_kind.is_not(None),
+    _a.response_status.is_(None),
+    _a.response_status < 200,
+    _a.response_status >= 300,
+)
+# Ordergroove's "successful retries": successful deliveries delivered after at least one failed attempt. A
+# count of attempts cannot tell (a manual resend of a delivery that had succeeded makes a second attempt
+# without any failure), so the delivery's recorded attempts are asked, through their index and only for
+# the successes with more than one attempt.
+_SUCCESS_AFTER_FAILURE = and_(
+    _d.status == DeliveryStatus.SUCCESS,
+    _d.attempts > 1,
+    exists().where(_a.delivery_id == _d.id, _FAILED_ATTEMPT),
+)
 
 # The counters of one set of deliveries, each a conditional count in the same single pass.
 COUNTERS: dict[str, ColumnElement[bool]] = {
     "failed": _d.status == DeliveryStatus.FAILED,
     "successful": _d.status == DeliveryStatus.SUCCESS,
-    "successful_retries": and_(_d.status == DeliveryStatus.SUCCESS, _d.attempts > 1),
+    "successful_retries": _SUCCESS_AFTER_FAILURE,
     "pending": _d.status == DeliveryStatus.PENDING,
     "held": _d.status == DeliveryStatus.HELD,
 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 
+from hookline.errors import Invalid
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import records
 from hookline.storage.database import Conn, Database
@@ -49,11 +50,7 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
     """
     mine = deliveries.c.route_id == route_id
     if state in (None, RouteState.DISABLED):
-        await conn.execute(
-            update(deliveries)
-            .where(mine, deliveries.c.status.in_(_OPEN))
-            .values(status=DeliveryStatus.CANCELED, completed=now, next_attempt_at=None)
-        )
+        await _cancel_open(conn, mine, now)
     elif state == RouteState.HALTED:
         await conn.execute(
             update(deliveries)
@@ -66,6 +63,41 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
             .where(mine, deliveries.c.status == DeliveryStatus.HELD)
             .values(status=DeliveryStatus.PENDING, next_attempt_at=deliveries.c.created)
         )
+
+
+async def _cancel_open(conn: Conn, which: ColumnElement[bool], now: float) -> None:
+    """Cancel the pending and held deliveries ``which`` selects (Ordergroove: in transit when disabled)."""
+    await conn.execute(
+        update(deliveries)
+        .where(which, deliveries.c.status.in_(_OPEN))
+        .values(status=DeliveryStatus.CANCELED, completed=now, next_attempt_at=None)
+    )
+
+
+async def target_disabled(conn: Conn, target_id: str, now: float) -> None:
+    """A target was disabled: its routes' pending and held deliveries are canceled, exactly as a disabled
+    route's (in the caller's transaction). The routes keep their state, so re-enabling the target brings them
+    back as they were, with only new events: what was canceled stays canceled."""
+    using = select(routes.c.id).where(routes.c.target_id == target_id).scalar_subquery()
+    await _cancel_open(conn, deliveries.c.route_id.in_(using), now)
+
+
+async def deliverable(conn: Conn, merchant_id: str, route_id: str) -> Row:
+    """The route, joined to its target's ``enabled``, if deliveries can be made for it now (in the caller's
+    transaction); Invalid when it is deleted or disabled, or its target is disabled: those receive nothing."""
+    found = await conn.execute(
+        select(routes, targets.c.enabled.label("target_enabled"))
+        .join(targets, targets.c.id == routes.c.target_id)
+        .where(routes.c.id == route_id, routes.c.merchant_id == merchant_id)
+    )
+    row = found.mappings().first()
+    if row is None or row["deleted"] is not None:
+        raise Invalid(f"route {route_id} was deleted")
+    if row["state"] == RouteState.DISABLED:
+        raise Invalid(f"route {route_id} is disabled", fields={"route": "disabled"})
+    if not row["target_enabled"]:
+        raise Invalid(f"the target of route {route_id} is disabled", fields={"target": "disabled"})
+    return dict(row)
 
 
 # Built once: on the ingest path, building the statement cost more than running it.

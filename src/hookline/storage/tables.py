@@ -34,6 +34,11 @@ merchants = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created", Float, nullable=False),
+    # The merchant's id on the commerce platform (Ordergroove's merchant public id), set by the operator
+    # (migration 0008): accepted by /webhook_targets as the merchant, and an event's default
+    # ``data.object.merchant``.
+    Column("public_id", String(100), nullable=True),
+    Index("ux_merchants_public_id", "public_id", unique=True),
 )
 
 api_keys = Table(
@@ -44,6 +49,25 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("hint", String(16), nullable=False),
     Column("created", Float, nullable=False),
+    Column("revoked", Float, nullable=True),
+)
+
+# Signed-in browser sessions (migration 0006). The cookie holds a random token; only its SHA-256 is kept, so
+# a copy of this table signs nobody in. A session belongs to a merchant, or to the operator (acting for
+# ``merchant_id`` once chosen); ``key_hash`` is the API key it was opened with (null: opened another way),
+# whose revocation ends it. Sign-out and revocation set ``revoked``; rows are deleted once expired.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("operator", Boolean, nullable=False),
+    Column("merchant_id", String(40), nullable=True),
+    Column("key_hash", String(64), nullable=True, index=True),
+    Column("read_only", Boolean, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False, index=True),
+    Column("last_seen", Float, nullable=False),
     Column("revoked", Float, nullable=True),
 )
 
@@ -157,6 +181,9 @@ events = Table(
     Column("customer_id", String(100), nullable=True),
     Column("object", JSON, nullable=False),
     Column("context", JSON, nullable=True),
+    # An event accepted in spite of its type's schema (HOOKLINE_EVENT_VALIDATION=flag): [{"path", "detail"}]
+    # (migration 0009); SQL NULL (not JSON null) for an event that matched, so that flagged ones are found.
+    Column("schema_errors", JSON(none_as_null=True), nullable=True),
     Index("ix_events_merchant_received", "merchant_id", "received"),
     Index("ix_events_object", "merchant_id", "object_id"),
     Index("ix_events_customer", "merchant_id", "customer_id"),

@@ -5,7 +5,7 @@ Only the current key is filled: a target in a rotation window when this runs kee
 signs ``v1a`` with its one new key until it is rotated again.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from hookline import keypairs
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
