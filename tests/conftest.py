@@ -102,6 +102,17 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator
         await _drop_db(name)
 
 
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database (from the template), dropped afterwards."""
+    name = f"hl_test_{uuid.uuid4().hex[:12]}"
+    await _create_db(name)
+    try:
+        yield _pg_admin_dsn(name)
+    finally:
+        await _drop_db(name)
+
+
 def app_settings(db_url: str, **overrides: Any) -> Settings:
     base = Settings(
         database_url=db_url,

@@ -19,6 +19,7 @@ import pytest
 from hookline_verify import Ordergroove, StandardWebhooks, VerificationError
 
 from crash.helpers import api, processes
+from support import events
 from support.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -97,7 +98,7 @@ async def test_both_libraries_verify_real_deliveries_before_and_during_a_rotatio
             keys_path = f"/v1/targets/{target['id']}/signing-key"
             old = await client.ok("GET", keys_path, 200, key)
 
-            event = {"type": "order.reminder", "data": {"object": {"public_id": "ord-1"}}}
+            event = events.event("order.reminder", public_id="ord-1")
             await client.ok("POST", "/v1/events", 202, key, json={**event, "id": "evt-before"})
             before = await _delivered(receiver, "evt-before")
             new = await client.ok("POST", keys_path + "/rotate", 200, key)

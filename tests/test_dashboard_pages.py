@@ -455,17 +455,32 @@ async def test_bulk_resend_and_replay(
     job_path = started.headers["location"]
     assert "Bulk resend" in (await http.get(job_path)).text
 
+    assert "Finished" in (await eventually(finished_job(http, job_path)))["text"]
+    form = (await http.get(base)).text
+    assert "Replays are point in time" in form
+    assert 'name="replay_point_in_time" value="1" checked' in form  # ticked unless the merchant unticks it
+    refused = await http.post(base + "/replay", data={"csrf": token, "replay_since": ""})
+    assert refused.status_code == 400 and 'id="err-replay_since"' in refused.text
+    assert 'name="replay_point_in_time" value="1">' in refused.text  # the form as it was posted: unticked
+    replayed = await http.post(base + "/replay", data={"csrf": token, "replay_since": "2000-01-01T00:00"})
+    assert replayed.status_code == 303
+    assert "as the objects are now" in (await http.get(replayed.headers["location"])).text
+    details = await http.get(base)
+    assert "Recent resends and replays" in details.text
+    [replay] = (await merchant.ok("GET", "/v1/jobs", params={"route_id": route["id"]}))["data"][:1]
+    assert replay["kind"] == "replay" and replay["params"]["point_in_time"] is False
+    await eventually(finished_job(http, replayed.headers["location"]))
+    ticked = {"csrf": token, "replay_since": "2000-01-01T00:00", "replay_point_in_time": "1"}
+    replayed = await http.post(base + "/replay", data=ticked)
+    assert "as they were when each event was accepted" in (await http.get(replayed.headers["location"])).text
+
+
+def finished_job(http: httpx.AsyncClient, job_path: str) -> Any:
     async def finished() -> Any:
         answer = (await http.get(job_path, headers={"Accept": "application/json"})).json()
         return answer if answer["finished"] else None
 
-    assert "Finished" in (await eventually(finished))["text"]
-    refused = await http.post(base + "/replay", data={"csrf": token, "replay_since": ""})
-    assert refused.status_code == 400 and 'id="err-replay_since"' in refused.text
-    replayed = await http.post(base + "/replay", data={"csrf": token, "replay_since": "2000-01-01T00:00"})
-    assert replayed.status_code == 303
-    details = await http.get(base)
-    assert "Recent resends and replays" in details.text
+    return finished
 
 
 async def test_sign_out_ends_the_session(http: httpx.AsyncClient, merchant: Client) -> None:

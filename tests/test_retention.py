@@ -19,7 +19,7 @@ from hookline.service import retention
 from hookline.storage import migrate
 from hookline.storage import retention as retention_store
 from hookline.storage.database import Database
-from hookline.storage.tables import attempts, deliveries, events, merchants
+from hookline.storage.tables import attempts, deliveries, events, merchants, object_versions
 
 DAY = 86400.0
 NOW = time.time()
@@ -174,6 +174,50 @@ async def test_purges_old_finished_rows_and_keeps_open_and_recent_ones(db: Datab
     assert (again.deliveries, again.attempts, again.events) == (0, 0, 0)
 
 
+def _version(kind: str, key: str, since: float, until: float, merchant: str = MERCHANT) -> dict[str, Any]:
+    return {
+        "merchant_id": merchant,
+        "kind": kind,
+        "public_id": key,
+        "valid_from": since,
+        "valid_until": until,
+        "data": {"public_id": key},
+        "parent_id": None,
+    }
+
+
+async def test_purges_the_object_versions_no_event_needs(db: Database) -> None:
+    rows = Rows()
+    rows.event("e-open", OLD)  # kept: a pending delivery
+    rows.delivery("e-open", "pending", OLD)
+    rows.event("e-done", OLD - 3 * DAY)  # purged with its finished delivery, in the same run
+    rows.delivery("e-done", "success", OLD - 3 * DAY)
+    await rows.store(db)
+    async with db.write() as conn:
+        await conn.execute(insert(merchants).values(id="mer_other", name="Other", created=OLD))
+        await conn.execute(
+            insert(object_versions),
+            [
+                _version("order", "no-event", OLD - 10 * DAY, OLD - 5 * DAY),
+                _version("order", "needed", OLD - DAY, OLD + 1),  # e-open was accepted while it was valid
+                _version("order", "ends-on-it", OLD - DAY, OLD),  # valid until e-open: e-open saw the next
+                _version("order", "its-event-purged", OLD - 4 * DAY, OLD - 2 * DAY),
+                _version("order", "replaced-lately", OLD, RECENT),  # within the retention: kept
+                _version("order", "needed", OLD - DAY, OLD + 1, merchant="mer_other"),  # not its event
+            ],
+        )
+
+    counted = await retention.would_purge(db, KEEP_S, now=NOW)
+    purged = await retention.purge(db, KEEP_S, now=NOW, pause_s=0)
+
+    assert purged.events == 1 and purged.versions == 4
+    assert counted == retention.Purged(1, 1, 1, 4)  # the dry run counts what the purge then deletes
+    async with db.read() as conn:
+        left = (await conn.execute(select(object_versions.c.merchant_id, object_versions.c.public_id))).all()
+    assert sorted(left) == [(MERCHANT, "needed"), (MERCHANT, "replaced-lately")]
+    assert (await retention.purge(db, KEEP_S, now=NOW, pause_s=0)).versions == 0
+
+
 async def test_purges_in_batches(db: Database) -> None:
     rows = Rows()
     for i in range(25):
@@ -257,7 +301,7 @@ async def test_purge_command(db: Database, db_url: str) -> None:
 
     code, out, err = await _purge_command(db_url, "--older-than-days", "30", "--dry-run")
     assert code == 0, err
-    assert "would delete 1 deliveries, 2 attempts and 1 events finished before" in out
+    assert "would delete 1 deliveries, 2 attempts, 1 events and 0 object versions from before" in out
     assert await _ids(db, events.c.id) == {"e-old", "e-new"}
 
     # Without a terminal to ask on, it refuses rather than delete unasked.
@@ -268,7 +312,7 @@ async def test_purge_command(db: Database, db_url: str) -> None:
 
     code, out, err = await _purge_command(db_url, "--older-than-days", "30", "--yes")
     assert code == 0, err
-    assert "purged 1 deliveries, 2 attempts and 1 events older than 30 days" in out
+    assert "purged 1 deliveries, 2 attempts, 1 events and 0 object versions older than 30 days" in out
     assert await _ids(db, events.c.id) == {"e-new"}
 
 
@@ -279,7 +323,9 @@ async def test_purge_asks_and_a_no_deletes_nothing(db: Database, db_url: str) ->
 
     code, out, err = await _purge_command(db_url, tty_answer="n\n")
     assert code == 1, err
-    assert "Delete 1 deliveries, 3 attempts and 1 events" in err and "nothing deleted" in err
+    assert (
+        "Delete 1 deliveries, 3 attempts, 1 events and 0 object versions" in err and "nothing deleted" in err
+    )
     assert await _count(db, deliveries) == 1
 
     code, out, err = await _purge_command(db_url, "--json", tty_answer="y\n")

@@ -102,3 +102,34 @@ def get(name: str, *, entitlements: bool = False) -> EventType | None:
     if found is None or (found.family in OPTIONAL_FAMILIES and not entitlements):
         return None
     return found
+
+
+# Fields marked secret: the platform puts them in ``data.object`` only for the event types named
+# (Ordergroove sends a 1-Click token only with these, ``reference/ordergroove.md`` §3.3-§3.4). They are
+# event-only: they belong to that event's ``data.object`` and to nothing else, so hookline never keeps
+# them in its object store and never shows them in a snapshot, whatever event or upsert brings them.
+SECRET_FIELDS: Final = MappingProxyType(
+    {
+        "one_click_token": frozenset(
+            {
+                "subscription.create",
+                "subscription.cancel",
+                "subscription.refresh_one_click_token",
+                "order.reminder",
+                "order.refresh_one_click_token",
+            }
+        ),
+    }
+)
+
+
+def secrets_carried(name: str) -> frozenset[str]:
+    """The secret fields the ``data.object`` of an event of type ``name`` carries."""
+    return frozenset(field for field, types in SECRET_FIELDS.items() if name in types)
+
+
+def secret_fields(family: str) -> frozenset[str]:
+    """The secret fields that events of ``family`` may carry (any of its types)."""
+    return frozenset(
+        field for field, types in SECRET_FIELDS.items() if any(t.split(".", 1)[0] == family for t in types)
+    )

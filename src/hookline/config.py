@@ -81,6 +81,12 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1"
     #: Database connection pool size (PostgreSQL).
     pool_size: int = 10
+    #: Seconds a transaction may take, all in (waiting for a pooled connection, connecting, statements, the
+    #: commit); a request's transactions share one such deadline. Past it the request answers 503 and a
+    #: worker retries. Keep it well under the clients' timeouts.
+    db_timeout_s: float = 5.0
+    #: Seconds connecting to PostgreSQL may take (within ``db_timeout_s``).
+    db_connect_timeout_s: float = 2.0
     #: Log as JSON lines (``ts``, ``level``, ``logger``, ``msg``) instead of text.
     log_json: bool = False
     #: The lowest level logged: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.

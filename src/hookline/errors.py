@@ -8,7 +8,8 @@ HooklineError
 ├── Forbidden        a valid key that may not do this
 ├── Throttled        too many failed authentications from this client; retry after ``retry_after_s``
 └── Unavailable      a dependency (the database) cannot be reached; retry later
-    └── NotMigrated  the database's schema is older than this hookline (run ``hookline migrate``)
+    ├── NotMigrated  the database's schema is older than this hookline (run ``hookline migrate``)
+    └── StorageFull  the database's disk is full; retry once space is freed
 
 ``api/problems.py`` is the only place that maps these to HTTP statuses.
 """
@@ -59,3 +60,7 @@ class Unavailable(HooklineError):
 
 class NotMigrated(Unavailable):
     """The database schema is not up to date; run ``hookline migrate``."""
+
+
+class StorageFull(Unavailable):
+    """The database's disk is full; retry later."""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hookline import telemetry
 from hookline.config import Settings
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.http import open_sender
@@ -74,6 +75,17 @@ def _event_validation(settings: Settings) -> str:
     return settings.event_validation
 
 
+def database(settings: Settings) -> Database:
+    """The database of ``settings``, its faults and recoveries counted in this process's metrics."""
+    return Database(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        timeout_s=settings.db_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        observer=telemetry.DATABASE,
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
     """Everything a process needs, opened in order and closed in reverse.
@@ -81,7 +93,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     The database is checked first: one that cannot be opened, or whose schema is behind (when this process
     does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
     """
-    db = Database(settings.database_url, pool_size=settings.pool_size)
+    db = database(settings)
     wakeup = Wakeup()
     try:
         await preflight.check(db, create=migrate_db)

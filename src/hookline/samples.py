@@ -36,6 +36,7 @@ DAY = 86_400
 DEFAULT_NOW = 1_700_000_000
 DEFAULT_MERCHANT = "0e5de2bedc5e11e3a2e4bc764e106cf4"  # the merchant id of Ordergroove's examples
 TEST_PREFIX = "test_"
+ONE_CLICK_TOKEN = "one_click_token"  # marked secret in the catalogue
 SNAPSHOT_KEYS = ("customer", "orders", "items", "addresses", "payments", "subscriptions", "products")
 # Snapshot times are REST-style strings; these are the fields that hold one.
 _TIME_FIELDS = ("created", "updated", "last_updated", "last_login", "last_update", "cancelled")
@@ -73,13 +74,6 @@ _ORDER_STATES = {
     "order.generic_error": (15, "Generic Error Response"),
     "order.retryable_placement_failure": (18, "Credit Card Retry"),
     "item.successfully_placed": (5, "Success"),
-}
-_ONE_CLICK = {
-    "subscription.create",
-    "subscription.cancel",
-    "subscription.refresh_one_click_token",
-    "order.reminder",
-    "order.refresh_one_click_token",
 }
 
 
@@ -490,8 +484,8 @@ def _subscription_object(event_type: str, graph: Graph) -> JSON:
     sub = graph.subscriptions[0]
     obj: JSON = {"type": "subscription", **{k: sub[k] for k in _SUBSCRIPTION_OBJECT_FIELDS}}
     obj["every_period_display"] = _PERIODS[sub["every_period"]]
-    if event_type in _ONE_CLICK:
-        obj["one_click_token"] = _token(graph, sub["public_id"])
+    if ONE_CLICK_TOKEN in catalog.secrets_carried(event_type):
+        obj[ONE_CLICK_TOKEN] = one_click_token(sub["public_id"], graph.now)
     return obj
 
 
@@ -525,8 +519,8 @@ def _order_object(event_type: str, graph: Graph) -> JSON:
     order = graph.order
     obj: JSON = {"type": "order", **{k: order[k] for k in _ORDER_OBJECT_FIELDS}}
     obj["status_display"] = _STATUS_DISPLAY.get(order["status"], "Unsent")
-    if event_type in _ONE_CLICK:
-        obj["one_click_token"] = _token(graph, order["public_id"])
+    if ONE_CLICK_TOKEN in catalog.secrets_carried(event_type):
+        obj[ONE_CLICK_TOKEN] = one_click_token(order["public_id"], graph.now)
     return obj
 
 
@@ -586,9 +580,10 @@ def _notice_object(event_type: str, graph: Graph) -> JSON:
     return obj
 
 
-def _token(graph: Graph, public_id: str) -> str:
-    """A JWT-like 1-Click token: three dot-separated parts, derived from the ids (no randomness needed)."""
-    return f"eyJhbGciOiJIUzI1NiJ9.{public_id[:16]}{graph.now:x}.{public_id[16:]}"
+def one_click_token(public_id: str, issued: int) -> str:
+    """A JWT-like 1-Click token: three dot-separated parts, derived from the id and the time it was issued
+    (no randomness needed; a refresh at another time gives another token)."""
+    return f"eyJhbGciOiJIUzI1NiJ9.{public_id[:16]}{issued:x}.{public_id[16:]}"
 
 
 # ---------------------------------------------------------------------------------------------------------

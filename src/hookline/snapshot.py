@@ -106,11 +106,13 @@ def parent_id(kind: str, obj: JSON) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Need:
-    """One lookup: the object of ``kind`` whose id is ``value``, or (``via``) all whose ``via`` is it."""
+    """One lookup: the object of ``kind`` whose id is ``value``, or (``via``) all whose ``via`` is it;
+    the current versions (``at`` None), or those valid at the time ``at`` (epoch seconds)."""
 
     kind: str
     value: str
     via: str | None = None
+    at: float | None = None
 
 
 Found = tuple[tuple[str, JSON], ...]  # (id, data) pairs, in id order
@@ -181,12 +183,21 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One event to enrich: its family and object, the kinds its routes want, its place in the batch."""
+    """One event to enrich: its family and object, the kinds its routes want, its place in the batch.
+
+    ``obj`` is the event's ``data.object``: the references followed from the event's own object are the
+    event's. In the snapshot that object is its REST representation, looked up like any other; ``own`` is
+    the REST representation to show when there is none to look up (the object has no id). ``at``: the
+    objects as they were at that time (the event's acceptance), for a payload built later; None: as they
+    are now (with the batch's own writes, ``Pending``), at acceptance.
+    """
 
     family: str
     obj: JSON
     kinds: frozenset[str]
     seq: int = 0
+    own: JSON | None = None
+    at: float | None = None
 
 
 @dataclass(slots=True)
@@ -201,17 +212,40 @@ def walk(request: Request, known: Known, pending: Pending | None = None) -> Walk
     result = Walk()
     root_kind = FAMILY_KINDS.get(request.family, request.family)
     own = own_object(request.family, request.obj)
-    result.found[root_kind] = {own[1] if own else "": request.obj}
+    # Hops follow the references the event's object makes; found objects are their stored versions.
+    sources: dict[str, dict[str, JSON]] = {root_kind: {own[1] if own else "": request.obj}}
+    root = _root(request, own, known, pending, result.missing) if root_kind in request.kinds else {}
+    if root:
+        result.found[root_kind] = root
     for hop in _needed(HOPS.get(request.family, ()), request.kinds):
-        for source in list(result.found.get(hop.source, {}).values()):
+        for source in list(sources.get(hop.source, {}).values()):
             for value in _values(source, hop):
-                need = Need(hop.target, value, hop.via)
+                need = Need(hop.target, value, hop.via, request.at)
                 hits = _lookup(need, known, pending, request.seq)
                 if hits is None:
                     result.missing.add(need)
                     continue
                 result.found.setdefault(hop.target, {}).update(hits)
+                reached = sources.setdefault(hop.target, {})
+                for key, data in hits:
+                    reached.setdefault(key, data)
     return result
+
+
+def _root(
+    request: Request, own: tuple[str, str] | None, known: Known, pending: Pending, missing: set[Need]
+) -> dict[str, JSON]:
+    """The event's own object in the snapshot: its stored REST version, else the REST fields the event
+    gives (``request.own``); empty while the lookup is still to be made (added to ``missing``)."""
+    if own is not None:
+        need = Need(*own, at=request.at)
+        stored = _lookup(need, known, pending, request.seq)
+        if stored is None:
+            missing.add(need)
+            return {}
+        if stored:
+            return dict(stored)
+    return {} if request.own is None else {own[1] if own else "": request.own}
 
 
 def assemble(found: Mapping[str, Mapping[str, JSON]], columns: Iterable[str]) -> JSON:

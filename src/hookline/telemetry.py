@@ -1,4 +1,5 @@
-"""Prometheus metrics of this process: deliveries, attempts, latencies, ingested events, queue depth.
+"""Prometheus metrics of this process: deliveries, attempts, latencies, ingested events, queue depth, and the
+database's faults and recoveries.
 
 Counters and histograms are process-local: every API or worker process exposes its own on ``GET /metrics``
 and Prometheus adds them up (``sum by (…)``). The queue depth gauge is read from the shared database at
@@ -105,6 +106,33 @@ AUTH_THROTTLED = Counter(
 for _via in ("api", "dashboard"):  # the series exist from the first scrape
     AUTH_FAILURES.labels(via=_via)
     AUTH_THROTTLED.labels(via=_via)
+DATABASE_FAULTS = Counter(
+    "hookline_database_faults",
+    "Database operations that failed for want of the database, by kind: refused (no connection), lost (a "
+    "connection broke in use), timeout (no answer within HOOKLINE_DB_TIMEOUT_S), full (disk full), locked "
+    "(SQLite's write lock held too long by another process), error (another failure of the database), "
+    "contended (PostgreSQL failed a transaction to break a deadlock).",
+    ["kind"],
+    registry=REGISTRY,
+)
+DATABASE_RECOVERIES = Counter(
+    "hookline_database_recoveries",
+    "Outages of the database this process saw end: the first success after faults.",
+    registry=REGISTRY,
+)
+DATABASE_OUTAGE = Histogram(
+    "hookline_database_outage_seconds",
+    "How long each outage this process saw lasted, from its first fault to the first success after it.",
+    buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
+    registry=REGISTRY,
+)
+DATABASE_UP = Gauge(
+    "hookline_database_up",
+    "1 while this process's last database operation succeeded (or failed for its own reasons), 0 during "
+    "an outage.",
+    registry=REGISTRY,
+)
+DATABASE_UP.set(1)
 
 _OUTCOMES = {DeliveryStatus.SUCCESS: "success", DeliveryStatus.FAILED: "failed"}
 # Children made up front: the series exist (at 0) from the first scrape, so rate() has a starting point,
@@ -173,6 +201,26 @@ def auth_failed(via: str) -> None:
 
 def auth_throttled(via: str) -> None:
     AUTH_THROTTLED.labels(via=via).inc()
+
+
+class DatabaseMetrics:
+    """The database's faults and recoveries as metrics (a process's ``storage.availability.Observer``)."""
+
+    def __init__(self) -> None:
+        self._faults = {kind: DATABASE_FAULTS.labels(kind=kind) for kind in _FAULT_KINDS}
+
+    def fault(self, kind: str) -> None:
+        (self._faults.get(kind) or DATABASE_FAULTS.labels(kind=kind)).inc()
+        DATABASE_UP.set(0)
+
+    def recovered(self, outage_s: float) -> None:
+        DATABASE_RECOVERIES.inc()
+        DATABASE_OUTAGE.observe(outage_s)
+        DATABASE_UP.set(1)
+
+
+_FAULT_KINDS = ("refused", "lost", "timeout", "full", "locked", "error", "contended")
+DATABASE = DatabaseMetrics()
 
 
 def events_ingested(count: int) -> None:

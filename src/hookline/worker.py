@@ -6,12 +6,19 @@ connections), keep one slow or dead target from holding up the others; claims le
 would take nothing more, and one of them with room again rings for the next claim. Results are recorded
 by one writer task that takes everything finished since its last write, so a busy worker writes in large
 batches and an idle one writes at once.
+
+An outcome is kept until it is recorded. While the database is away the writer retries (backing off to
+``RECORD_RETRY_MAX_S``, so that it records within a moment of the database's return), adds what finishes
+meanwhile to the batch, and extends the leases of the deliveries it holds outcomes for: a delivery whose 2xx
+this worker knows is not claimed and sent again by another worker because the record came late. Only a
+worker that is going away gives them up (``_finish_recording``); their leases then bring them back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -34,6 +41,10 @@ logger = logging.getLogger(__name__)
 # Failures that say the target is overloaded or unreachable (they shrink its limit); the others (a refused
 # address, a TLS or DNS error, a malformed answer) say nothing about load.
 _OVERLOAD_ERRORS = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.RESET})
+CLAIM_RETRY_S = 0.5  # after a claim the database could not serve
+RECORD_RETRY_S = 0.05  # after a record the database could not serve, doubling ...
+RECORD_RETRY_MAX_S = 0.5  # ... up to this
+HOLDING_LOG_EVERY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class Worker:
         self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the last one, stop
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._holding_logged_at = -HOLDING_LOG_EVERY_S
+        self._holding_told = False  # a "holding" line was logged that no "recorded" line has answered yet
 
     @property
     def lease_s(self) -> float:
@@ -143,8 +156,8 @@ class Worker:
                 skip_targets=sorted(self._skipped),
             )
         except Unavailable:
-            logger.warning("cannot claim deliveries: database unavailable; retrying")
-            await asyncio.sleep(1.0)
+            # Logged where it happened (``storage.availability``), at most every few seconds.
+            await asyncio.sleep(CLAIM_RETRY_S)
             return
         if not jobs:
             await self._wakeup.wait(self._settings.poll_interval_s)
@@ -240,35 +253,121 @@ class Worker:
         return Result(job, outcome, DeliveryStatus.PENDING, now + delay, None)
 
     async def _record_forever(self) -> None:
+        """Record results as they finish, in batches; hold them while the database cannot take them."""
+        held: list[Result] = []
+        failing_since: float | None = None  # when the held results first failed to be recorded
+        stopping = False
+        pause = RECORD_RETRY_S
         while True:
-            batch = [await self._results.get()]
-            while not self._results.empty():
-                batch.append(self._results.get_nowait())
-            await self._write([r for r in batch if r is not None])
-            if None in batch:
-                return
+            if not held:
+                if stopping:
+                    return
+                first = await self._results.get()
+                if first is None:
+                    return
+                held.append(first)
+            while not self._results.empty():  # everything finished meanwhile goes in the same write
+                result = self._results.get_nowait()
+                if result is None:
+                    stopping = True
+                else:
+                    held.append(result)
+            left = await self._write(held, again=failing_since is not None)
+            if not left:
+                if failing_since is not None and self._holding_told:
+                    took = time.monotonic() - failing_since
+                    logger.warning("recorded %d held results after %.1f s", len(held), took)
+                    self._holding_told = False
+                held, failing_since, pause = [], None, RECORD_RETRY_S
+                continue
+            now = time.monotonic()
+            if failing_since is None:
+                failing_since = now
+            self._log_holding(len(left), now - failing_since)
+            held = await self._keep_leases(left)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECORD_RETRY_MAX_S)
 
-    async def _write(self, batch: list[Result]) -> None:
-        delay = 0.1
-        while True:
+    async def _write(self, batch: list[Result], *, again: bool) -> list[Result]:
+        """Record ``batch``; the results still to record (all of them while the database is away).
+
+        ``again``: an earlier write of some of them failed, maybe after its commit (``queue.record``).
+        """
+        try:
+            halted = await queue.record(
+                self._db, batch, policy=self._settings.auto_halt, now=self._clock(), again=again
+            )
+        except Unavailable:
+            return batch
+        except Exception as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            logger.warning("cannot record %d results as they are (%s); one by one now", len(batch), said)
+            return await self._write_apart(batch, again=again)
+        self._recorded(batch, halted)
+        return []
+
+    async def _write_apart(self, batch: list[Result], *, again: bool) -> list[Result]:
+        """One result at a time, its text made storable (a target's NUL bytes, say); one that still cannot
+        be stored is given up: its lease ends and it is attempted again. The first failure is logged with
+        its traceback, the others counted in one line (a bug would otherwise log the whole batch)."""
+        given_up: list[str] = []
+        for i, result in enumerate(batch):
             try:
                 halted = await queue.record(
-                    self._db, batch, policy=self._settings.auto_halt, now=self._clock()
+                    self._db,
+                    [result],
+                    policy=self._settings.auto_halt,
+                    now=self._clock(),
+                    again=again,
+                    clean=True,
                 )
-                self._announce(halted)
-                telemetry.observe(batch)
-                return
             except Unavailable:
-                # Keep the results: once the database is back they are written; if this process dies
-                # first, the leases expire and the deliveries are sent again (at least once).
-                logger.warning("cannot record %d results: database unavailable; retrying", len(batch))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                return batch[i:]
             except Exception:
-                # Not transient: retrying would block every later result. The leases of these deliveries
-                # expire and they are attempted again, so nothing is lost.
-                logger.exception("cannot record %d results; they will be attempted again", len(batch))
-                return
+                if not given_up:
+                    logger.exception("cannot record the attempt of delivery %s", result.job.delivery_id)
+                given_up.append(result.job.delivery_id)
+                continue
+            self._recorded([result], halted)
+        if given_up:
+            logger.error(
+                "%d results not recorded (%s…): their deliveries will be attempted again after their leases",
+                len(given_up),
+                ", ".join(given_up[:5]),
+            )
+        return []
+
+    def _recorded(self, batch: list[Result], halted: list[autohalt.Halted]) -> None:
+        self._announce(halted)
+        telemetry.observe(batch)
+
+    def _log_holding(self, count: int, held_s: float) -> None:
+        """At most every ``HOLDING_LOG_EVERY_S``; the recovery is logged after a line logged here."""
+        now = time.monotonic()
+        if now - self._holding_logged_at >= HOLDING_LOG_EVERY_S:
+            self._holding_logged_at, self._holding_told = now, True
+            logger.warning(
+                "holding %d results for %.1f s: the database cannot record them; retrying, leases extended",
+                count,
+                held_s,
+            )
+
+    async def _keep_leases(self, held: list[Result]) -> list[Result]:
+        """Extend the leases that would end within half a lease; ``held`` with the leases it now has."""
+        now = self._clock()
+        ending = [r.job for r in held if r.job.leased_until - now < self._settings.lease_s / 2]
+        if not ending:
+            return held
+        try:
+            extended = await queue.extend(self._db, ending, now + self._settings.lease_s)
+        except Unavailable:
+            return held
+        return [
+            dataclasses.replace(r, job=dataclasses.replace(r.job, leased_until=until))
+            if (until := extended.get(r.job.delivery_id)) is not None
+            else r
+            for r in held
+        ]
 
     def _announce(self, halted: list[autohalt.Halted]) -> None:
         """Log auto-halts; their notices are new deliveries, due now."""

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.storage.database import Database
 from hookline.storage.tables import targets
+from support import events
 from support.receiver import Receiver
 
 
@@ -66,7 +67,7 @@ async def _deliver(
 ) -> tuple[bytes, list[bytes]]:
     """Post an event, wait for its delivery to ``path``; its signed message and ``v1a`` signatures."""
     arrived = len(receiver.on(path))
-    event = {"id": event_id, "type": "order.reminder", "data": {"object": {"public_id": event_id}}}
+    event = events.event("order.reminder", event_id, public_id=event_id)
     await merchant.ok("POST", "/v1/events", 202, json=event)
     await receiver.wait_for(arrived + 1, path=path)
     [request] = [r for r in receiver.on(path) if json.loads(r.body)["id"] == event_id]

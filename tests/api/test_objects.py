@@ -37,13 +37,21 @@ async def test_put_then_get_answers_the_stored_copy(merchant: Client) -> None:
 async def test_put_replaces_the_whole_copy(merchant: Client) -> None:
     await merchant.ok("PUT", "/v1/objects/order/ord-1", json={"public_id": "ord-1", "total": "1.00", "x": 1})
     await merchant.ok("PUT", "/v1/objects/order/ord-1", json={"total": "2.00"})
-    assert (await merchant.ok("GET", "/v1/objects/order/ord-1"))["data"] == {"total": "2.00"}
+    assert (await merchant.ok("GET", "/v1/objects/order/ord-1"))["data"] == {
+        "public_id": "ord-1",
+        "total": "2.00",
+    }
 
 
-async def test_every_kind_is_accepted(merchant: Client) -> None:
+IDENTITY = {"customer": "merchant_user_id", "product": "external_product_id"}
+
+
+async def test_every_kind_is_accepted_and_read_with_its_identity_field(merchant: Client) -> None:
     for kind in ("customer", "subscription", "order", "item", "address", "payment", "product"):
-        await merchant.ok("PUT", f"/v1/objects/{kind}/id-1", json={"label": kind})
-        assert (await merchant.ok("GET", f"/v1/objects/{kind}/id-1"))["data"] == {"label": kind}
+        put = await merchant.ok("PUT", f"/v1/objects/{kind}/id-1", json={"label": kind})
+        identity = IDENTITY.get(kind, "public_id")
+        assert put["data"] == {identity: "id-1", "label": kind}  # filled in from the id: first
+        assert (await merchant.ok("GET", f"/v1/objects/{kind}/id-1"))["data"] == put["data"]
 
 
 async def test_unknown_kind_is_404_on_a_path(merchant: Client) -> None:
@@ -91,7 +99,10 @@ async def test_bulk_upsert_counts_by_kind(merchant: Client) -> None:
     ]
     answer = await merchant.ok("POST", "/v1/objects", json={"objects": objects})
     assert answer == {"upserted": 3, "kinds": {"customer": 1, "order": 2}}
-    assert (await merchant.ok("GET", "/v1/objects/order/ord-2"))["data"] == {"customer": "cust-1"}
+    assert (await merchant.ok("GET", "/v1/objects/order/ord-2"))["data"] == {
+        "public_id": "ord-2",
+        "customer": "cust-1",
+    }
 
 
 @pytest.mark.parametrize(
@@ -141,7 +152,10 @@ async def test_operator_acts_for_a_named_merchant(operator: Client, merchant: Cl
     await operator.ok("PUT", f"/v1/objects/order/ord-1?merchant={mid}", json={"total": "1"})
     objects = [{"kind": "order", "public_id": "ord-2", "data": {}}]
     await operator.ok("POST", "/v1/objects", json={"merchant": mid, "objects": objects})
-    assert (await merchant.ok("GET", "/v1/objects/order/ord-1"))["data"] == {"total": "1"}
+    assert (await merchant.ok("GET", "/v1/objects/order/ord-1"))["data"] == {
+        "public_id": "ord-1",
+        "total": "1",
+    }
     await merchant.ok("GET", "/v1/objects/order/ord-2")
     _problem(await operator.call("POST", "/v1/objects?merchant=mer_nope", json={"objects": objects}), 404)
 

@@ -92,8 +92,9 @@ class Store:
 
 
 def enrich(family: str, obj: JSON, columns: Iterable[str] = ALL, store: Store | None = None) -> JSON:
+    """The snapshot of an event whose object gives ``obj`` as its REST fields (``Request.own``)."""
     columns = tuple(columns)
-    request = Request(family, obj, snapshot.kinds_for(columns))
+    request = Request(family, obj, snapshot.kinds_for(columns), own=obj)
     [walked] = (store or Store(STORE)).resolve([request])
     assert not walked.missing
     return snapshot.assemble(walked.found, columns)
@@ -157,7 +158,7 @@ class TestSubscriberEvents:
     def test_the_customer_and_its_subscriptions_with_their_products_payments_and_addresses(self) -> None:
         event = {**CUSTOMER, "type": "subscriber", "subscription": "", "subscriptions": ["sub-1", "sub-2"]}
         snap = enrich("subscriber", event, ["customer", "subscriptions", "products", "payments", "addresses"])
-        assert snap["customer"] == event  # as in the event, not the stored copy
+        assert snap["customer"] == CUSTOMER  # the stored REST version, not the event's object
         assert ids(snap["subscriptions"]) == ["sub-1", "sub-2"]
         # Subscriptions' products, then their components' products.
         assert ids(snap["products"]) == ["sku-coffee", "sku-filters", "sku-mug"]
@@ -192,6 +193,35 @@ class TestMissingObjects:
         order = {**ORDER, "customer": {"id": "cust-1"}, "payment": True, "shipping_address": ""}
         snap = enrich("order", order, ["customer", "payments", "addresses"], Store({}))
         assert snap == {"addresses": [], "payments": []}
+
+
+class TestTheEventsOwnObject:
+    def test_is_its_stored_rest_version_while_references_are_the_events(self) -> None:
+        # The REST item has no customer: the event's does, and it is followed.
+        webhook = {"type": "item", "public_id": "itm-1", "order": "ord-1", "customer": "cust-2"}
+        snap = enrich("item", webhook, ["items", "customer"])
+        assert snap == {"customer": OTHER_CUSTOMER, "items": [ITEM_1]}
+
+    def test_without_an_id_it_is_the_rest_fields_the_event_gives(self) -> None:
+        rest = {"customer": "cust-1", "total": "1.00"}
+        request = Request("order", {"type": "order", **rest}, frozenset({"order"}), own=rest)
+        [walked] = Store(STORE).resolve([request])
+        assert walked.found == {"order": {"": rest}}
+
+    def test_a_route_without_its_column_does_not_look_it_up(self) -> None:
+        store = Store(STORE)
+        enrich("subscription", SUB, ["payments"], store)
+        assert Need("subscription", "sub-1") not in {n for round_ in store.asked for n in round_}
+
+
+class TestPointInTime:
+    def test_every_lookup_asks_for_the_versions_at_the_events_time(self) -> None:
+        store = Store(STORE)
+        request = Request("order", ORDER, snapshot.kinds_for(ALL), own=ORDER, at=1234.5)
+        store.resolve([request])
+        asked = [need for round_ in store.asked for need in round_]
+        assert asked and {need.at for need in asked} == {1234.5}
+        assert Need("order", "ord-1", at=1234.5) in asked and Need("item", "ord-1", "order", 1234.5) in asked
 
 
 class TestLookups:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,9 @@ import httpx
 from conftest import OPERATOR_KEY
 from support.receiver import Receiver
 
-READY_S = 20.0  # how long a process may take to answer /readyz (imports alone take ~2 s)
+READY_S = (
+    45.0  # how long a process may take to answer /readyz (imports alone take ~2 s, 15 on a busy machine)
+)
 LEASE_S = 3.0
 
 _PR_SET_DEATHSIG = 1
@@ -52,7 +54,8 @@ def free_port() -> int:
 
 
 class Proc:
-    """One hookline process; output in ``log_path``."""
+    """One hookline process; output in ``log_path``. ``wrapper``: a command that ends by running its arguments
+    (``unshare … sh -c '…; exec "$@"'``), for a process in surroundings of its own."""
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class Proc:
         args: list[str],
         env: dict[str, str],
         log_path: Path,
+        wrapper: Sequence[str] = (),
         program: tuple[str, ...] = (sys.executable, "-m", "hookline"),
         cwd: Path | None = None,
     ) -> None:
@@ -68,7 +72,7 @@ class Proc:
         self.port = int(env.get("HOOKLINE_PORT", "0"))
         self._log = log_path.open("ab")
         self.popen = subprocess.Popen(
-            [*program, *args],
+            [*wrapper, *program, *args],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -165,16 +169,16 @@ class Processes:
         env.update({"HOOKLINE_" + k.upper(): str(v) for k, v in values.items()})
         return env
 
-    def start(self, command: str, **settings: Any) -> Proc:
+    def start(self, command: str, wrapper: Sequence[str] = (), **settings: Any) -> Proc:
         name = f"{command}-{len(self.started) + 1}"
         port = free_port() if command in ("serve", "api") else 0
-        proc = Proc(name, [command], self.env(port, **settings), self.log_dir / f"{name}.log")
+        proc = Proc(name, [command], self.env(port, **settings), self.log_dir / f"{name}.log", wrapper)
         self.started.append(proc)
         return proc
 
-    async def server(self, command: str = "api", **settings: Any) -> Proc:
+    async def server(self, command: str = "api", wrapper: Sequence[str] = (), **settings: Any) -> Proc:
         """``api`` or ``serve``, started and ready."""
-        proc = self.start(command, **settings)
+        proc = self.start(command, wrapper, **settings)
         await proc.wait_ready()
         return proc
 
@@ -248,6 +252,15 @@ def missing(receiver: Receiver, delivery_ids: Iterable[str]) -> set[str]:
 def duplicates(receiver: Receiver) -> int:
     """Requests beyond the first one, over all deliveries."""
     return sum(count - 1 for count in received(receiver).values())
+
+
+async def all_delivered_and_succeeded(
+    client: Api, receiver: Receiver, delivery_ids: list[str], timeout: float
+) -> float:
+    """Wait until each delivery reached the receiver and is ``success`` in the API; the seconds it took."""
+    took = await until(lambda: not missing(receiver, delivery_ids), timeout, "every delivery to arrive")
+    took += await until(lambda: client.all_succeeded(delivery_ids), timeout, "every delivery success", 0.2)
+    return took
 
 
 class Api:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import sqlalchemy as sa
 from alembic import command
 
-from hookline.service.objects import row
+from hookline.errors import Unavailable
+from hookline.models import JSON
+from hookline.service.objects import row, writes
 from hookline.snapshot import Need
 from hookline.storage import migrate, objects
 from hookline.storage.database import Database
@@ -25,6 +28,14 @@ ITEMS = {
 PARENTS = {"i1": "o1", "i2": "7", "i3": None, "i4": "o1", "i5": None, "i6": None, "i7": None}
 
 
+async def _put(db: Database, merchant_id: str, entries: dict[str, JSON], at: float) -> None:
+    """Items stored as a write stores them: read the current versions, then write the new ones."""
+    async with db.write() as conn:
+        stored = await objects.current(conn, merchant_id, [("item", key) for key in entries])
+        written = [("item", key, at, data) for key, data in entries.items()]
+        await objects.write(conn, writes(merchant_id, stored, written, at))
+
+
 async def _items_by_order(db: Database, *orders: str) -> dict[str, list[str]]:
     async with db.read() as conn:
         found = await objects.find(conn, "m1", [Need("item", o, "order") for o in orders])
@@ -36,13 +47,13 @@ async def test_an_orders_items_are_found_by_their_parent_id(db_url: str) -> None
     try:
         await migrate.upgrade(db)
         now = time.time()
-        rows = [row("m1", "item", key, data, now) for key, data in ITEMS.items()]
-        rows.append(row("m2", "item", "x1", {"public_id": "x1", "order": "o1"}, now))  # another merchant
-        await objects.put(db, rows)
-        assert {r["public_id"]: r["parent_id"] for r in rows if r["merchant_id"] == "m1"} == PARENTS
+        rows = [row("m1", "item", key, data, now, now) for key, data in ITEMS.items()]
+        assert {r["public_id"]: r["parent_id"] for r in rows} == PARENTS
+        await _put(db, "m1", ITEMS, now)
+        await _put(db, "m2", {"x1": {"public_id": "x1", "order": "o1"}}, now)  # another merchant
         assert await _items_by_order(db, "o1", "7", "o2") == {"o1": ["i1", "i4"], "7": ["i2"], "o2": []}
         # An item moved to another order leaves the first one's list.
-        await objects.put(db, [row("m1", "item", "i1", {"public_id": "i1", "order": "o2"}, now)])
+        await _put(db, "m1", {"i1": {"public_id": "i1", "order": "o2"}}, now + 1)
         assert await _items_by_order(db, "o1", "o2") == {"o1": ["i4"], "o2": ["i1"]}
     finally:
         await db.close()
@@ -95,5 +106,29 @@ async def test_the_migration_fills_the_column_of_stored_items(db_url: str) -> No
             parents = {key: parent for key, parent in found}
         assert parents == {**PARENTS, "o1": None}
         assert await _items_by_order(db, "o1", "7") == {"o1": ["i1", "i4"], "7": ["i2"]}
+    finally:
+        await db.close()
+
+
+async def test_two_writers_locking_objects_in_opposite_orders_never_give_a_500(db_url: str) -> None:
+    """PostgreSQL breaks the deadlock by failing one transaction: that one is Unavailable (503: retry),
+    and the other goes through. SQLite has one writer at a time: the second waits, both go through."""
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        await _put(db, "m1", {"a": {"order": "o1"}, "b": {"order": "o2"}}, time.time())
+        concurrent = db.is_postgres
+        both_locked_one = asyncio.Barrier(2 if concurrent else 1)
+
+        async def writer(first: str, then: str) -> None:
+            async with db.write() as conn:
+                await objects.current(conn, "m1", [("item", first)])
+                await both_locked_one.wait()
+                await objects.current(conn, "m1", [("item", then)])
+
+        results = await asyncio.gather(writer("a", "b"), writer("b", "a"), return_exceptions=True)
+        failed = [r for r in results if r is not None]
+        assert all(isinstance(r, Unavailable) for r in failed), results
+        assert len(failed) == (1 if concurrent else 0)
     finally:
         await db.close()

@@ -60,3 +60,22 @@ async def test_a_handed_back_delivery_is_due_again_only_while_its_lease_holds(db
         assert [j.delivery_id for j in await queue.claim(db, now + 21, 10, 60)] == [mine.delivery_id]
     finally:
         await db.close()
+
+
+async def test_a_lease_is_extended_only_while_it_is_still_the_claim_s(db_url: str) -> None:
+    await _two_targets_three_events(db_url)
+    db = Database(db_url)
+    try:
+        now = time.time() + 1
+        mine = await queue.claim(db, now, 2, lease_s=5)
+        extended = await queue.extend(db, mine, now + 30)  # a worker that waits to record them
+        assert extended == {job.delivery_id: now + 30 for job in mine}
+        # Past the first lease, another worker finds only the deliveries nobody holds.
+        theirs = await queue.claim(db, now + 10, 10, lease_s=60)
+        assert {j.delivery_id for j in theirs}.isdisjoint(extended)
+        assert len(theirs) == 4
+        # A lease that is not the row's any more (taken over, or extended since) is not extended.
+        assert await queue.extend(db, mine, now + 90) == {}
+        assert await queue.extend(db, theirs[:1], now + 90) == {theirs[0].delivery_id: now + 90}
+    finally:
+        await db.close()

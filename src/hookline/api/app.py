@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from hookline import __version__
 from hookline.api import (
+    deadline,
     deliveries,
     deps,
     events,
@@ -69,6 +70,7 @@ def build() -> FastAPI:
     app.include_router(ordergroove_api.router, responses=ordergroove_api.ERRORS)
     app.include_router(recovery_api.router, responses=problems.RESPONSES)  # resend, replay, tests, /v1/jobs
     problems.install(app)
+    app.add_middleware(deadline.DatabaseDeadline)
     reference.install(app)
     return app
 
@@ -86,4 +88,5 @@ def build_probes() -> FastAPI:
     app.include_router(health.router)
     app.include_router(prometheus.router)
     problems.install(app)
+    app.add_middleware(deadline.DatabaseDeadline)
     return app

@@ -45,6 +45,9 @@ FIELDS: Final[dict[str, str]] = {
     "transform": "A JMESPath expression that reshapes the payload (docs/transform.md).",
     "event": "The event to preview with (a sample of the route's first type when omitted).",
     "PreviewIn.snapshot": "The snapshot to preview with (objects from the store when omitted).",
+    "PreviewIn.event_id": "A stored event to preview with, its snapshot as it was when it was accepted.",
+    "point_in_time": "Snapshots as the objects were when each event was accepted (the default), or as "
+    "they are now (`false`).",
     "status": "The statuses of the deliveries to resend (`failed` and `canceled` by default).",
     "since": "From this time (ISO 8601, inclusive).",
     "until": "Before this time (ISO 8601, exclusive; now when omitted).",

@@ -11,7 +11,7 @@ from hookline.api import render
 from hookline.api.deps import Caller, Ctx, MerchantId, json_body
 from hookline.api.render import JSON
 from hookline.errors import Invalid
-from hookline.service import auth, objects
+from hookline.service import auth, objects, times
 
 router = APIRouter(prefix="/v1/objects", tags=["objects"])
 
@@ -66,15 +66,31 @@ def _object(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.put("/{kind}/{public_id}", openapi_extra=_OBJECT_BODY)
 async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merchant_id: MerchantId) -> JSON:
-    """Upsert one object; the body is its data, with Ordergroove's field names. The whole copy is replaced."""
+    """Upsert one object's REST representation (Ordergroove's field names): the whole copy is replaced, and
+    the one it replaces is kept as an earlier version."""
     row = await objects.put(ctx, merchant_id, kind, public_id, await json_body(request))
     return JSON(_object(row))
 
 
 @router.get("/{kind}/{public_id}")
-async def get_object(kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
-    """A platform object's REST representation, as stored."""
-    return JSON(_object(await objects.get(ctx, merchant_id, kind, public_id)))
+async def get_object(
+    kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId, at: str | None = None
+) -> JSON:
+    """The object's REST representation, with its identity field; ``?at=`` (ISO 8601 or epoch seconds):
+    the version valid at that time, with the span it was valid in (``valid_until`` null: still current)."""
+    when = times.parse_time(at, "at")
+    if when is None:
+        return JSON(_object(await objects.get(ctx, merchant_id, kind, public_id)))
+    row = await objects.version_at(ctx, merchant_id, kind, public_id, when)
+    return JSON(
+        {
+            "kind": row["kind"],
+            "public_id": row["public_id"],
+            "data": row["data"],
+            "valid_from": render.iso(row["valid_from"]),
+            "valid_until": render.iso(row["valid_until"]),
+        }
+    )
 
 
 @router.post("", openapi_extra=_BULK_BODY)

@@ -22,6 +22,7 @@ STATUS: dict[type[errors.HooklineError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Throttled: 429,
+    errors.StorageFull: 507,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -37,6 +38,7 @@ TITLES = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 # The OpenAPI description of every error answer: documented once per router (``app.build``) as "4XX", which
@@ -135,7 +137,8 @@ def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None
     }
     if fields:
         body["errors"] = fields
-    headers = {"Retry-After": "1"} if status == 503 else None
+    # Both pass when the database is back or has room again, which nobody can tell in advance: a short hint.
+    headers = {"Retry-After": "1"} if status in (503, 507) else None
     return JSON(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
@@ -26,6 +26,8 @@ class ResendIn(Body):
 class ReplayIn(Body):
     since: Time
     until: Time | None = None
+    # Snapshots as they were when each event was accepted (the default); false: as the objects are now.
+    point_in_time: StrictBool = True
     merchant: str | None = None
 
 
@@ -54,11 +56,16 @@ async def resend_route(
 async def replay_route(
     route_id: str, body: ReplayIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
-    """Deliver again the events of the route's types received in a window, as a background job."""
+    """Deliver the events received in ``[since, until)`` to this route again, as new deliveries built with
+    its current settings (a background job). Replays are point in time: each snapshot shows the objects as
+    they were when its event was accepted, the original body when the settings are unchanged;
+    ``"point_in_time": false`` shows them as they are now."""
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
     assert since is not None  # required by ReplayIn
-    job = await recovery.start_replay(ctx, merchant_id, route_id, since, until)
+    job = await recovery.start_replay(
+        ctx, merchant_id, route_id, since, until, point_in_time=body.point_in_time
+    )
     return JSON({"job": render.job(job)}, status_code=202)
 
 

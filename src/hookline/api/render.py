@@ -173,4 +173,6 @@ def job(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row["kind"] == "replay":
         body["skipped"] = cursor.get("skipped", 0)
+        # Replays recorded before it could be chosen are point in time too.
+        body["params"]["point_in_time"] = params.get("point_in_time", True)
     return body

@@ -10,6 +10,7 @@ from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import PreviewIn, RouteIn, RoutePatch
+from hookline.errors import Invalid
 from hookline.models import RouteState
 from hookline.service import auth, preview, routes
 
@@ -76,9 +77,19 @@ async def resume_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON
 async def preview_route(
     route_id: str, ctx: Ctx, merchant_id: MerchantId, body: PreviewIn | None = None
 ) -> JSON:
-    """The body the route's receiver would get for an event (a sample without one); nothing is stored."""
+    """The body the route's receiver would get for an event (a sample without one); nothing is stored.
+    ``event_id`` names an accepted event: its snapshot shows the objects as they were when it was accepted."""
     body = body or PreviewIn()
     route = await preview.settings(ctx, merchant_id, route_id, _shaping(body))
-    shown = preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
+    if body.event_id is None:
+        shown = preview.preview(ctx, merchant_id, route, body.event, body.snapshot)
+    elif body.event is not None or body.snapshot is not None:
+        given = "event" if body.event is not None else "snapshot"
+        raise Invalid(
+            f"event_id names an accepted event, whose snapshot is built as it was: give no {given} with it",
+            fields={given: "not with event_id"},
+        )
+    else:
+        shown = await preview.stored(ctx, merchant_id, route, body.event_id)
     answer = {"body": orjson.loads(shown.body), "bytes": len(shown.body)}
     return JSON({**answer, "event_type": shown.event_type, "sample": shown.sample})

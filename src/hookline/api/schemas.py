@@ -101,9 +101,12 @@ class RoutePatch(Body):
 
 
 class PreviewIn(Body):
-    """A preview's event (a sample without one), its snapshot, and shaping settings to try before saving."""
+    """A preview's event (a sample without one), its snapshot, and shaping settings to try before saving.
+
+    ``event_id`` names an accepted event instead: its snapshot is built as of its acceptance."""
 
     event: dict[str, Any] | None = None
+    event_id: str | None = Field(default=None, min_length=1, max_length=100)
     snapshot: dict[str, Any] | None = None
     fields_include: list[str] | None = None
     fields_exclude: list[str] | None = None

@@ -18,10 +18,10 @@ async def opened(
 ) -> AsyncIterator[Database]:
     """The settings' database, reachable (an SQLite file that exists, unless ``create``) and, if
     ``migrated``, with an up-to-date schema; else the ``Unavailable`` / ``NotMigrated`` naming the fix."""
+    from hookline.runtime import database
     from hookline.storage import preflight
-    from hookline.storage.database import Database
 
-    db = Database(settings.database_url, pool_size=2)
+    db = database(settings)
     try:
         await preflight.check(db, create=create)
         if migrated:

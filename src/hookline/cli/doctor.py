@@ -79,10 +79,10 @@ def _settings(settings: Settings) -> list[Check]:
 
 
 async def _with_database(settings: Settings) -> list[Check]:
+    from hookline.runtime import database
     from hookline.storage import preflight
-    from hookline.storage.database import Database
 
-    db = Database(settings.database_url, pool_size=2)
+    db = database(settings)
     try:
         try:
             await preflight.check(db, create=False)

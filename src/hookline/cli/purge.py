@@ -33,7 +33,9 @@ def purge(
     settings = options.settings(database_url=database_url, retention_days=older_than_days)
     if settings.retention_days <= 0:
         if as_json:
-            output.emit_json({"retention_days": 0, "deliveries": 0, "attempts": 0, "events": 0})
+            output.emit_json(
+                {"retention_days": 0, "deliveries": 0, "attempts": 0, "events": 0, "object_versions": 0}
+            )
         else:
             click.echo("hookline: retention is off (HOOKLINE_RETENTION_DAYS=0): nothing purged")
         return
@@ -51,8 +53,9 @@ async def _purge(settings: Settings, *, dry_run: bool, yes: bool, as_json: bool)
         where = preflight.describe(db)
         found = await retention.would_purge(db, older_than_s, now=now)
         what = (
-            f"{found.deliveries:,} deliveries, {found.attempts:,} attempts and {found.events:,} events "
-            f"finished before {cutoff:%Y-%m-%d %H:%M} UTC ({settings.retention_days:g} days ago) in {where}"
+            f"{found.deliveries:,} deliveries, {found.attempts:,} attempts, {found.events:,} events and "
+            f"{found.versions:,} object versions from before {cutoff:%Y-%m-%d %H:%M} UTC "
+            f"({settings.retention_days:g} days ago) in {where}"
         )
         report = {
             "database": where,
@@ -61,24 +64,29 @@ async def _purge(settings: Settings, *, dry_run: bool, yes: bool, as_json: bool)
             "deliveries": found.deliveries,
             "attempts": found.attempts,
             "events": found.events,
+            "object_versions": found.versions,
         }
-        if dry_run or not (found.deliveries or found.events):
+        if dry_run or not (found.deliveries or found.events or found.versions):
             if as_json:
                 output.emit_json(report)
             else:
                 click.echo(f"hookline: {'would delete' if dry_run else 'nothing to delete:'} {what}")
             return
         options.confirm(f"Delete {what}?", yes=yes, declined="nothing deleted")
-        with output.progress("purging", found.deliveries + found.events, quiet=as_json) as advance:
+        total = found.deliveries + found.events + found.versions
+        with output.progress("purging", total, quiet=as_json) as advance:
             purged = await retention.purge(
-                db, older_than_s, now=now, progress=lambda p: advance(p.deliveries + p.events, None)
+                db,
+                older_than_s,
+                now=now,
+                progress=lambda p: advance(p.deliveries + p.events + p.versions, None),
             )
     if as_json:
-        output.emit_json(
-            {**report, "deliveries": purged.deliveries, "attempts": purged.attempts, "events": purged.events}
-        )
+        done = {"deliveries": purged.deliveries, "attempts": purged.attempts, "events": purged.events}
+        output.emit_json({**report, **done, "object_versions": purged.versions})
     else:
         click.echo(
-            f"hookline: purged {purged.deliveries:,} deliveries, {purged.attempts:,} attempts and "
-            f"{purged.events:,} events older than {settings.retention_days:g} days"
+            f"hookline: purged {purged.deliveries:,} deliveries, {purged.attempts:,} attempts, "
+            f"{purged.events:,} events and {purged.versions:,} object versions older than "
+            f"{settings.retention_days:g} days"
         )

@@ -47,6 +47,8 @@ async def _start(request: Request, kind: str) -> Response:
     values: dict[str, Any] = {k: web.text(form, k) for k in (f"{kind}_since", f"{kind}_until")}
     statuses = [str(s) for s in form.getlist("resend_status")]
     values["resend_status"] = statuses
+    # A checkbox sends nothing when unticked; the form ticks it by default.
+    values["replay_point_in_time"] = point_in_time = bool(web.text(form, "replay_point_in_time"))
     try:
         if errors:
             raise Invalid("check the fields")
@@ -54,7 +56,9 @@ async def _start(request: Request, kind: str) -> Response:
             job = await recovery.start_resend(ctx, merchant_id, row["id"], statuses or None, since, until)
         else:
             assert since is not None
-            job = await recovery.start_replay(ctx, merchant_id, row["id"], since, until)
+            job = await recovery.start_replay(
+                ctx, merchant_id, row["id"], since, until, point_in_time=point_in_time
+            )
     except (Invalid, Conflict) as exc:
         for name, problem in (exc.fields or {kind: exc.detail}).items():
             errors.setdefault(f"{kind}_{name}" if name in ("since", "until", "status") else kind, problem)

@@ -154,6 +154,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Throttled: 429,
+    errors.StorageFull: 507,
     errors.Unavailable: 503,
 }
 TITLES = {
@@ -165,6 +166,7 @@ TITLES = {
     409: "That conflicts with the current state",
     429: "Too many attempts",
     503: "Temporarily unavailable",
+    507: "Temporarily out of storage",
 }
 
 

@@ -6,23 +6,27 @@ creates nothing; the same id with another body is a conflict. A body without an 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, event_schemas, fanout, ids, routing, snapshot, telemetry
-from hookline.errors import Conflict, Invalid
+from hookline import catalog, event_schemas, fanout, ids, representations, routing, snapshot, telemetry
+from hookline.errors import Invalid
 from hookline.models import JSON, DeliveryStatus, Event
 from hookline.service import merchants, objects
 from hookline.service.context import Context
 from hookline.snapshot import Pending
 from hookline.storage import events, queue
+from hookline.storage import objects as store
 from hookline.storage import routes as route_store
 from hookline.storage.events import Accepted
+from hookline.storage.objects import Stored
 from hookline.storage.records import Row
 
 MAX_BATCH = 500
 MAX_CREATED = 253_402_300_799  # 9999-12-31T23:59:59Z: beyond it the BIGINT column and datetime overflow
 INDEXED_ID_MAX = 100  # the events.object_id and events.customer_id columns
+RECEIVED_STEP_S = 1e-6  # between the acceptance times of two events of one batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +127,38 @@ class _Matched:
         return cls(mine, keys, frozenset().union(*(snapshot.kinds_for(k[0]) for k in keys)))
 
 
-def _request(seq: int, event: Event, matched: _Matched) -> snapshot.Request:
-    return snapshot.Request(_family(event.type), event.object, matched.kinds, seq)
+def received(now: float, seq: int) -> float:
+    """When the ``seq``-th event of a batch taken at ``now`` counts as accepted.
+
+    The events of a batch are accepted one after the other, each seeing the objects the ones before it
+    wrote: a microsecond apart, so that the versions each one wrote are told apart later (a replay of the
+    first sees none of what the second changed).
+    """
+    return now + seq * RECEIVED_STEP_S
 
 
-def _own_objects(merchant_id: str, parsed: list[Event], now: float) -> tuple[Pending, dict[str, list[Row]]]:
-    """Each event's own object, to store with the event and to show to it and to later events of the batch."""
+def _own_key(event: Event) -> tuple[str, str] | None:
+    """(kind, id) of the object an event is about, as the object store keys it; None: not stored."""
+    return snapshot.own_object(_family(event.type), event.object)
+
+
+def _own_objects(
+    parsed: Sequence[tuple[int, Event]], stored: Mapping[tuple[str, str], Stored], now: float
+) -> tuple[Pending, list[objects.Written]]:
+    """What each event changes in its own object's REST representation, one event after the other: the
+    versions to store, and the overlay through which each event sees what it and those before it wrote."""
     pending = Pending()
-    rows: dict[str, list[Row]] = {}
-    for seq, event in enumerate(parsed):
-        own = snapshot.own_object(_family(event.type), event.object)
-        if own is not None:
-            pending.add(seq, *own, event.object)
-            rows[event.id] = [objects.row(merchant_id, *own, event.object, now)]
-    return pending, rows
+    written: list[objects.Written] = []
+    latest = {key: s.data for key, s in stored.items()}
+    for seq, event in parsed:
+        key = _own_key(event)
+        if key is None:
+            continue
+        version = representations.apply(latest.get(key), representations.rest_update(key[0], event.object))
+        latest[key] = version
+        pending.add(seq, *key, version)
+        written.append((*key, received(now, seq), version))
+    return pending, written
 
 
 def _deliveries(event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float) -> list[Row]:
@@ -166,13 +188,9 @@ async def ingest(ctx: Context, merchant_id: str, raws: list[Any]) -> list[Ingest
     ]
     _no_duplicate_ids(parsed)
     _none_of_ours(parsed, batch_many)
-    try:
-        accepted, waiting = await _store(ctx, merchant_id, parsed, raws)
-    except Conflict as exc:
-        if not events.is_race(exc):
-            raise
-        # Two posts of the same new id raced (PostgreSQL); this one runs again and finds the winner's rows.
-        accepted, waiting = await _store(ctx, merchant_id, parsed, raws)
+    # Two posts of the same new event id, or of the first version of one object, raced (PostgreSQL):
+    # the loser runs again and finds the winner's rows.
+    accepted, waiting = await objects.retry_race(lambda: _store(ctx, merchant_id, parsed, raws))
     if waiting:
         ctx.wakeup.ring()
     telemetry.events_ingested(sum(a.created for a in accepted))
@@ -194,16 +212,22 @@ async def _store(
     try:
         async with ctx.db.write() as conn:
             now = ctx.clock()
+            pairs = enumerate(zip(parsed, raws, strict=True))
+            rows = [events.row(e, raw, received(now, seq)) for seq, (e, raw) in pairs]
+            # An event accepted before is answered as then: it changes no object and gets no delivery.
+            taken = await events.existing(conn, rows)
+            new = [(seq, e) for seq, e in enumerate(parsed) if (merchant_id, e.id) not in taken]
             routes = await route_store.for_ingest(conn, merchant_id)
             # A batch has few event types: routes are matched, and their shaping worked out, once per type.
-            by_type = {kind: _Matched.of(kind, routes) for kind in {e.type for e in parsed}}
-            matched = [by_type[e.type] for e in parsed]
-            pending, own = _own_objects(merchant_id, parsed, now)
-            requests = [_request(seq, e, rs) for seq, (e, rs) in enumerate(zip(parsed, matched, strict=True))]
-            found = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
+            by_type = {kind: _Matched.of(kind, routes) for kind in {e.type for _, e in new}}
+            stored = await store.current(conn, merchant_id, {k for _, e in new if (k := _own_key(e))})
+            pending, written = _own_objects(new, stored, now)
+            requests = [objects.request(e, by_type[e.type].kinds, seq) for seq, e in new]
+            involved = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
+            found = {e.id: f for (_, e), f in zip(new, involved, strict=True)}
             batch = [
-                (events.row(e, raw, now), _deliveries(e, rs, f, now))
-                for e, raw, rs, f in zip(parsed, raws, matched, found, strict=True)
+                (row, _deliveries(e, by_type[e.type], found[e.id], now) if e.id in found else [])
+                for e, row in zip(parsed, rows, strict=True)
             ]
             due = _due(batch, routes)
             if dispatch is not None and due:
@@ -211,7 +235,8 @@ async def _store(
                 handed = due[:reserved]
                 for delivery, _ in handed:
                     delivery["next_attempt_at"] = now + dispatch.lease_s
-            accepted = await events.accept(conn, batch, objects=own, notify=len(handed) < len(due))
+            accepted = await events.accept(conn, batch, taken, notify=len(handed) < len(due))
+            await store.write(conn, objects.writes(merchant_id, stored, written, now))
     except BaseException:
         if dispatch is not None:
             dispatch.settle(reserved, [])

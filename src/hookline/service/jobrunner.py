@@ -51,7 +51,7 @@ class JobRunner:
             try:
                 worked = await self.run_one()
             except Unavailable:
-                logger.warning("cannot look for jobs: database unavailable; retrying")
+                # Logged where it happened (``storage.availability``), at most every few seconds.
                 worked = False
             except Exception:
                 logger.exception("job runner round failed; retrying")

@@ -6,8 +6,10 @@ The route settings are a saved route's, with the shaping settings given in the r
 
 The event is the caller's (in the ``POST /v1/events`` shape, checked by the same parser) with the caller's
 snapshot or none: enrichment reads the object store at ingest time, which a preview must not pretend to
-know. Without an event, it is a realistic sample about the merchant's test-event customer
-(``hookline.samples``, the customer test events are about), with the snapshot the route's matrix asks for.
+know. Or it is an event hookline accepted earlier (:func:`stored`), whose snapshot is built as a replay
+builds it: from the objects as they were when that event was accepted. Without an event, it is a
+realistic sample about the merchant's test-event customer (``hookline.samples``, the customer test events
+are about), with the snapshot the route's matrix asks for.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 from hookline import catalog, fanout, routing, samples
 from hookline.errors import Invalid
 from hookline.models import JSON, Event
-from hookline.service import ingest, routes
+from hookline.service import ingest, recovery, routes
 from hookline.service.context import Context
+from hookline.storage import events
 from hookline.storage.records import Row
 
 
@@ -59,6 +62,18 @@ def preview(
     if error is not None:
         raise Invalid(f"the route's transformation failed: {error}", fields={"transform": error})
     return Preview(body=body, event_type=parsed.type, sample=event is None)
+
+
+async def stored(ctx: Context, merchant_id: str, route: Row, event_id: str) -> Preview:
+    """The body for the accepted event ``event_id`` under the ``route`` settings, its snapshot as of the
+    event's acceptance; NotFound for an unknown (or another merchant's) event, Invalid naming ``transform``
+    when the route's transformation fails."""
+    row = await events.get(ctx.db, merchant_id, event_id)
+    event = recovery.stored_event(row)
+    [(body, error)] = await recovery.bodies_for(ctx, merchant_id, [event], route, [row["received"]])
+    if error is not None:
+        raise Invalid(f"the route's transformation failed: {error}", fields={"transform": error})
+    return Preview(body=body, event_type=event.type, sample=False)
 
 
 def sample(ctx: Context, merchant_id: str, route: Row, event_type: str) -> tuple[Event, JSON]:

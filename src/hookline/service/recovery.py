@@ -12,11 +12,13 @@ swept in. ``since`` is inclusive, ``until`` exclusive.
   the single resend does. Test deliveries are left out. On a halted route they become held instead.
 - replay: events of the merchant received in the window whose type the route subscribes to (at the time of
   each batch) get a NEW delivery on the route, with the same event id and a body built from the stored event
-  with the route's current settings (snapshot from the object store as it is now, field selection,
-  transformation; a body the transformation cannot make gives a failed delivery with the reason, as at
-  ingest). An event that already has an open (pending or held) delivery on the route gets no second one
-  (counted in ``skipped``); one whose deliveries are finished (success, failed, canceled) or that never had
-  one (the route did not exist or was disabled then) gets a new delivery: that is the point of a replay.
+  with the route's current settings (snapshot columns, field selection, transformation; a body the
+  transformation cannot make gives a failed delivery with the reason, as at ingest). The snapshot shows
+  the objects as they were when each event was accepted (their versions then), unless the job asks for
+  them as they are now (``point_in_time`` false). An event that already has an open (pending or held)
+  delivery on the route gets no second one (counted in ``skipped``); one whose deliveries are finished
+  (success, failed, canceled) or that never had one (the route did not exist or was disabled then) gets a
+  new delivery: that is the point of a replay.
 
 One unfinished job per route and kind: a second request while one runs is a conflict (409), so a double
 click does not replay twice.
@@ -24,6 +26,7 @@ click does not replay twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hookline import catalog, fanout, ids, routing, snapshot
@@ -124,12 +127,19 @@ async def start_resend(
 
 
 async def start_replay(
-    ctx: Context, merchant_id: str, route_id: str, since: float, until: float | None = None
+    ctx: Context,
+    merchant_id: str,
+    route_id: str,
+    since: float,
+    until: float | None = None,
+    *,
+    point_in_time: bool = True,
 ) -> Row:
     """Record a replay job for the route (202: the job runner does it)."""
     await usable_route(ctx, merchant_id, route_id)
     start, end = _window(since, until, ctx.clock())
-    return await _start(ctx, merchant_id, route_id, REPLAY, {"since": start, "until": end})
+    params = {"since": start, "until": end, "point_in_time": point_in_time}
+    return await _start(ctx, merchant_id, route_id, REPLAY, params)
 
 
 async def get(ctx: Context, merchant_id: str, job_id: str) -> Row:
@@ -191,8 +201,10 @@ async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) 
     cursor = lease.cursor
     found = await jobs.replay_candidates(ctx.db, scope, cursor.get("after"), limit)
     now = ctx.clock()
-    replayed = [_event(e) for e in found]
-    bodies = await bodies_for(ctx, job["merchant_id"], replayed, route)
+    replayed = [stored_event(e) for e in found]
+    # Jobs recorded before replays were point in time have no such parameter: they are.
+    as_of = [e["received"] if job["params"].get("point_in_time", True) else None for e in found]
+    bodies = await bodies_for(ctx, job["merchant_id"], replayed, route, as_of)
     rows = [
         fanout.delivery(ids.new("dlv", now=now), e, route, body, now)
         for e, body in zip(replayed, bodies, strict=True)
@@ -211,7 +223,8 @@ async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) 
     return after
 
 
-def _event(row: Row) -> Event:
+def stored_event(row: Row) -> Event:
+    """An event as stored (``events`` row), as the payload shows it."""
     return Event(
         id=row["id"],
         merchant_id=row["merchant_id"],
@@ -222,17 +235,19 @@ def _event(row: Row) -> Event:
     )
 
 
-async def bodies_for(ctx: Context, merchant_id: str, batch: list[Event], route: Row) -> list[fanout.Body]:
+async def bodies_for(
+    ctx: Context, merchant_id: str, batch: list[Event], route: Row, as_of: Sequence[float | None]
+) -> list[fanout.Body]:
     """Each event's body for ``route`` with the route's current settings: snapshot, field selection and
     transformation; (payload, None), or (the untransformed envelope, why the transformation failed).
 
-    The snapshot is read from the object store as it is now: a replay carries today's customer, not the
-    one of the original event (the original payloads are kept with the original deliveries).
+    The snapshot shows the objects as they were at each event's ``as_of`` time (its acceptance: the
+    versions then), or as they are now where that is None.
     """
     families = [e.type.partition(".")[0] for e in batch]
     requests = [
-        snapshot.Request(family, e.object, snapshot.kinds_for(fanout.columns(route, family)), seq)
-        for seq, (e, family) in enumerate(zip(batch, families, strict=True))
+        objects.request(e, snapshot.kinds_for(fanout.columns(route, family)), seq, at)
+        for seq, (e, family, at) in enumerate(zip(batch, families, as_of, strict=True))
     ]
     found = await objects.involved(ctx, merchant_id, requests, snapshot.Pending())
     return [

@@ -2,7 +2,9 @@
 
 A finished delivery (success, failed, canceled) goes with its attempts once it finished more than the
 retention ago; an event goes once it was received that long ago and has no delivery left. Pending and held
-deliveries, and their events, stay however old they are. ``hookline purge`` runs it once; the worker process
+deliveries, and their events, stay however old they are. An earlier version of an object goes once it was
+replaced more than the retention ago, unless a stored event was accepted while it was valid: a payload
+built later for that event (a replay) shows it. ``hookline purge`` runs it once; the worker process
 runs it every ``HOOKLINE_RETENTION_INTERVAL_S`` (first a minute after start, so a restart loop does not turn
 into a purge loop). Several worker processes may purge at once: they delete by primary key, and the loser of
 a race deletes nothing.
@@ -32,6 +34,7 @@ class Purged:
     deliveries: int = 0
     attempts: int = 0
     events: int = 0
+    versions: int = 0
     batches: int = 0
 
 
@@ -51,25 +54,33 @@ async def purge(
     while ids := await retention.old_deliveries(db, cutoff, batch):
         done, gone_attempts = await retention.purge_deliveries(db, ids, cutoff)
         deliveries, attempts, batches = deliveries + done, attempts + gone_attempts, batches + 1
-        progress(Purged(deliveries, attempts, events, batches))
+        progress(Purged(deliveries, attempts, events, batches=batches))
         if done == 0:
             break  # all of them changed meanwhile (resent, or another worker purged them): next run
         await asyncio.sleep(pause_s)
-    # Events last: the deliveries purged above were what kept most of them.
+    # Events after their deliveries: those were what kept most of them.
     while keys := await retention.old_events(db, cutoff, batch):
         done = await retention.purge_events(db, keys, cutoff)
         events, batches = events + done, batches + 1
-        progress(Purged(deliveries, attempts, events, batches))
+        progress(Purged(deliveries, attempts, events, batches=batches))
         if done == 0:
             break
         await asyncio.sleep(pause_s)
-    return Purged(deliveries, attempts, events, batches)
+    # Object versions last: the events purged above were what kept some of them.
+    versions = 0
+    while found := await retention.old_versions(db, cutoff, batch):
+        done = await retention.purge_versions(db, found, cutoff)
+        versions, batches = versions + done, batches + 1
+        progress(Purged(deliveries, attempts, events, versions, batches))
+        if done == 0:
+            break
+        await asyncio.sleep(pause_s)
+    return Purged(deliveries, attempts, events, versions, batches)
 
 
 async def would_purge(db: Database, older_than_s: float, *, now: float) -> Purged:
     """What ``purge`` would delete now, deleting nothing (``hookline purge --dry-run``)."""
-    deliveries, attempts, events = await retention.count(db, now - older_than_s)
-    return Purged(deliveries, attempts, events)
+    return Purged(*await retention.count(db, now - older_than_s))
 
 
 async def run_periodically(
@@ -87,12 +98,14 @@ async def run_periodically(
     while True:
         try:
             purged = await purge(db, older_than_s, now=clock())
-            if purged.deliveries or purged.events:
+            if purged.deliveries or purged.events or purged.versions:
                 logger.info(
-                    "retention: purged %d deliveries, %d attempts, %d events in %d batches",
+                    "retention: purged %d deliveries, %d attempts, %d events, %d object versions "
+                    "in %d batches",
                     purged.deliveries,
                     purged.attempts,
                     purged.events,
+                    purged.versions,
                     purged.batches,
                 )
         except Unavailable:

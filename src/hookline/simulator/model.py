@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from hookline import samples
+from hookline import catalog, samples
 from hookline.simulator import world
 from hookline.simulator.world import DAY, JSON, Customer, Item, Order, OrderStatus, Subscription
 
@@ -269,13 +269,21 @@ class Simulation:
     ) -> None:
         customer = self.customers[s.customer]
         draft.touch("subscription", s.id)
-        draft.emit(kind, world.subscription_object(self.merchant, customer, s), context)
+        obj = world.subscription_object(self.merchant, customer, s)
+        draft.emit(kind, self._one_click(kind, obj), context)
 
     def _emit_order(self, draft: _Draft, kind: str, order: Order) -> None:
         order.updated = self.now
         customer = self.customers[order.customer]
         draft.touch("order", order.id)
-        draft.emit(kind, world.order_object(self.merchant, order, customer, self._items_of(order)))
+        obj = world.order_object(self.merchant, order, customer, self._items_of(order))
+        draft.emit(kind, self._one_click(kind, obj))
+
+    def _one_click(self, kind: str, obj: JSON) -> JSON:
+        """The object with a 1-Click token when events of ``kind`` carry one (only in that event)."""
+        if samples.ONE_CLICK_TOKEN in catalog.secrets_carried(kind):
+            obj[samples.ONE_CLICK_TOKEN] = samples.one_click_token(obj["public_id"], self.now)
+        return obj
 
     def _emit_item(self, draft: _Draft, kind: str, item: Item) -> None:
         draft.touch("item", item.id)

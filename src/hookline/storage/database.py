@@ -1,9 +1,20 @@
 """Connections to the one database: engines per URL, transactions, and driver errors made ours.
 
-PostgreSQL is reached through asyncpg, one pool for reads and writes. Pooled connections are not pinged
-before use (a round trip per transaction): after a restart, the first statement on each dead connection
-fails, SQLAlchemy discards the connection, and the caller gets ``Unavailable`` (a 503, or a worker retry),
-as it would for a restart in the middle of a transaction anyway.
+PostgreSQL is reached through asyncpg, one pool for reads and writes. A database fault must cost a caller a
+prompt ``Unavailable`` (a 503 with ``Retry-After``, or a worker's retry), never a wait without end, and must
+not outlive the fault:
+
+- Every transaction has a deadline, ``timeout_s`` (``HOOKLINE_DB_TIMEOUT_S``), covering the wait for a
+  pooled connection, connecting (itself bounded by ``connect_timeout_s``), every statement and the commit;
+  within a request (``deadline``) all its transactions share one. When it passes, the task is cancelled, the
+  connection it held is invalidated and dropped at once (SQLAlchemy's polite close would wait 2 s more on a
+  server that may be the reason), and a cleanup still stuck on it is cut off by aborting the socket.
+- Pooled connections are not pinged before use (a round trip per transaction). A connection that the server
+  or the network closed while it sat in the pool (a restart, a reset) is known closed without one: it is
+  replaced at checkout instead of failing the transaction it would have been handed. One that dies in use
+  fails that transaction only, and is discarded with the error; the connections that sat idle meanwhile are
+  then replaced too (``pool_guard``).
+- Each fault (``faults``) and each recovery is reported to ``availability`` (logged, rate-limited, counted).
 
 SQLite is a library in this process, not a server: a statement takes microseconds and waits on nothing but
 the file. Its calls therefore run inline on the event loop (the plain ``sqlite3`` driver) rather than on a
@@ -29,6 +40,7 @@ import operator
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, TypeVarTuple, overload
 
 import asyncpg
@@ -46,14 +58,25 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from hookline.errors import Conflict, Unavailable
+from hookline.errors import Conflict, StorageFull, Unavailable
+from hookline.storage.availability import Availability, Observer
+from hookline.storage.faults import MESSAGES, Fault, classify, detail
+from hookline.storage.pool_guard import PoolGuard
 
 logger = logging.getLogger(__name__)
 
+TIMEOUT_S = 5.0  # a transaction's deadline (``HOOKLINE_DB_TIMEOUT_S``)
+CONNECT_TIMEOUT_S = 2.0  # connecting to PostgreSQL, within that (``HOOKLINE_DB_CONNECT_TIMEOUT_S``)
+_ABORT_AFTER_S = 0.05  # past the deadline, a cleanup still on the connection (a rollback) is cut off
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's transaction, in all
 _SQLITE_INLINE_WAIT_MS = 20  # how long one inline call may block the loop on another process's lock
 _SQLITE_READERS = 4
@@ -80,13 +103,42 @@ class Conn(Protocol):
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows: ...
 
 
+class _Budget:
+    """The deadline the transactions of one request share (``Database.deadline``)."""
+
+    __slots__ = ("ends", "task")
+
+    def __init__(self) -> None:
+        self.task = asyncio.current_task()
+        self.ends: float | None = None  # set when the first transaction begins
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("hookline_database_budget", default=None)
+
+
+class _Expired(TimeoutError):
+    """The deadline passed."""
+
+
 class Database:
     """One database: a writer and readers (on PostgreSQL, one pool for both)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout_s: float = TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        observer: Observer | None = None,
+    ) -> None:
         self.url = _driver_url(url)
         self.dialect: str = self.url.get_backend_name()
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = min(connect_timeout_s, timeout_s)
+        self.availability = Availability(observer)
         self._engine: AsyncEngine | None = None
+        self._guard: PoolGuard | None = None
         self._sqlite: _Sqlite | None = None
         if self.dialect == "sqlite":
             self._sqlite = _Sqlite(self.url)
@@ -97,9 +149,12 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=False,  # see the module docstring
                 pool_recycle=1800,
+                pool_timeout=timeout_s,
+                connect_args={"timeout": self.connect_timeout_s},
                 json_serializer=_json_text,
                 json_deserializer=orjson.loads,
             )
+            self._guard = PoolGuard(self._engine)
         else:
             raise SystemExit(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
@@ -107,39 +162,125 @@ class Database:
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
+    @contextlib.contextmanager
+    def deadline(self) -> Iterator[None]:
+        """The transactions of the block share one deadline, ``timeout_s`` after the first of them begins.
+
+        A request that cannot finish its database work in that time answers 503 then, however many
+        transactions it makes (a second one after a slow first gets what is left). It holds in the task that
+        opened the block only: a task spawned from it goes by its own transactions' deadlines.
+        """
+        token = _BUDGET.set(_Budget())
+        try:
+            yield
+        finally:
+            _BUDGET.reset(token)
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """A transaction that commits when the block ends without an exception."""
-        with translate_errors():
+        with self._translated():
             async with self._open(write=True) as conn:
                 yield conn
+        self.availability.ok()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
         """A connection for reads (a snapshot transaction that is rolled back)."""
-        with translate_errors():
+        with self._translated():
             async with self._open(write=False) as conn:
                 yield conn
+        self.availability.ok()
 
     def _open(self, *, write: bool) -> contextlib.AbstractAsyncContextManager[Conn]:
         if self._sqlite is not None:
-            return self._sqlite.write() if write else self._sqlite.read()
+            return self._sqlite.write(self._seconds_left()) if write else self._sqlite.read()
+        return self._postgres(write=write)
+
+    def _seconds_left(self) -> float:
+        """The time this transaction has: ``timeout_s``, or what is left of the request's."""
+        budget = _BUDGET.get()
+        if budget is None or budget.task is not asyncio.current_task():
+            return self.timeout_s
+        now = time.monotonic()
+        if budget.ends is None:
+            budget.ends = now + self.timeout_s
+        return budget.ends - now
+
+    @contextlib.asynccontextmanager
+    async def _postgres(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         assert self._engine is not None
-        return self._engine.begin() if write else self._engine.connect()
+        seconds = self._seconds_left()
+        if seconds <= 0:
+            raise _Expired(f"the request used its {self.timeout_s:g} s for the database")
+        scope = asyncio.timeout(seconds)
+        try:
+            async with scope, self._engine.connect() as conn:
+                driver = _driver(conn)
+                # The deadline's cancellation ends a statement, but SQLAlchemy finishes its cleanup (the
+                # rollback) shielded from it, which on a stalled server would wait without end: just past the
+                # deadline, the socket is aborted under whatever still waits on it.
+                watchdog = asyncio.get_running_loop().call_at(
+                    (scope.when() or 0.0) + _ABORT_AFTER_S, driver.terminate
+                )
+                try:
+                    if write:
+                        async with conn.begin():
+                            yield conn
+                    else:
+                        yield conn
+                finally:
+                    watchdog.cancel()
+        except Exception as exc:
+            # Past the deadline, the fault is the deadline's, whatever the cut-off cleanup raised instead.
+            if scope.expired() and classify(exc) is not None:
+                raise _Expired(f"no answer within {seconds:.3g} s") from exc
+            raise
 
     async def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        """``fn`` on a plain SQLAlchemy connection in a write transaction (migrations, schema checks)."""
-        with translate_errors():
+        """``fn`` on a plain SQLAlchemy connection in a write transaction (migrations, schema checks).
+
+        No deadline: a migration may rightly take minutes.
+        """
+        with self._translated():
             if self._sqlite is not None:
-                async with self._sqlite.write() as conn:
-                    return fn(conn.sync)
-            assert self._engine is not None
-            async with self._engine.begin() as async_conn:
-                return await async_conn.run_sync(fn)
+                async with self._sqlite.write(SQLITE_BUSY_TIMEOUT_MS / 1000) as conn:
+                    result = fn(conn.sync)
+            else:
+                assert self._engine is not None
+                async with self._engine.begin() as async_conn:
+                    result = await async_conn.run_sync(fn)
+        self.availability.ok()
+        return result
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Driver errors become ours: a database that cannot be used is Unavailable (retry; StorageFull for a
+        full disk), and a fault reported; a duplicate is Conflict. Anything else is a bug, raised as it is."""
+        try:
+            yield
+        except IntegrityError as exc:
+            raise Conflict("the object already exists") from exc
+        except Exception as exc:
+            fault = classify(exc)
+            if fault is None:
+                raise
+            self.availability.fault(fault, detail(exc))
+            if self._guard is not None and fault in (Fault.LOST, Fault.TIMEOUT):
+                self._guard.suspect_idle()
+            if fault is Fault.FULL:
+                raise StorageFull(MESSAGES[fault]) from exc
+            raise Unavailable(MESSAGES[fault]) from exc
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
+        if self._engine is not None and self._guard is not None:
+            # The pooled connections are dropped without the protocol's goodbye, which would wait for a server
+            # that may be away (PostgreSQL does not log the end of an idle connection). Bounded all the same.
+            self._guard.suspect_idle()
+            try:
+                await asyncio.wait_for(self._engine.dispose(), self.connect_timeout_s)
+            except (TimeoutError, OSError, DBAPIError) as exc:
+                logger.warning("database connections not closed cleanly: %s", detail(exc))
         if self._sqlite is not None:
             await self._sqlite.close()
 
@@ -147,6 +288,14 @@ class Database:
         """The URL in libpq form, for a plain driver connection (LISTEN)."""
         dsn: str = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         return dsn
+
+
+def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``."""
+    assert conn.sync_connection is not None
+    driver = conn.sync_connection.connection.driver_connection
+    assert driver is not None
+    return driver
 
 
 class _Inline:
@@ -224,7 +373,7 @@ async def _copy_rows(driver: asyncpg.Connection, table: Table, rows: Sequence[Ma
         raise IntegrityError(statement, None, exc) from exc
     except asyncpg.InterfaceError as exc:  # the connection is closed or broken
         raise InterfaceError(statement, None, exc) from exc
-    except asyncpg.PostgresError as exc:  # ``translate_errors`` tells a refusing server by its SQLSTATE
+    except asyncpg.PostgresError as exc:  # ``faults.classify`` tells a refusing server by its SQLSTATE
         raise DBAPIError(statement, None, exc) from exc
 
 
@@ -294,10 +443,13 @@ class _Sqlite:
         self._checkpointed = time.monotonic()
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[_Inline]:
+    async def write(self, seconds: float) -> AsyncIterator[_Inline]:
+        """A write transaction, begun within ``seconds`` (the wait for another process's lock)."""
+        if seconds <= 0:
+            raise _Expired("the request used its time for the database")
         async with self._write_lock:
             with self.writer.connect() as sync:
-                await _begin(sync)
+                await _begin(sync, min(seconds, SQLITE_BUSY_TIMEOUT_MS / 1000))
                 try:
                     yield _Inline(sync)
                 except BaseException:
@@ -351,10 +503,10 @@ def _checkpoint(path: str) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-async def _begin(sync: Connection) -> None:
+async def _begin(sync: Connection, seconds: float) -> None:
     """Begin (``BEGIN IMMEDIATE``: take the write lock), waiting with the loop free while another process
-    holds the lock."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    holds the lock, up to ``seconds``."""
+    deadline = time.monotonic() + seconds
     pause = 0.001
     while True:
         try:
@@ -370,38 +522,6 @@ async def _begin(sync: Connection) -> None:
 
 def _locked(exc: OperationalError) -> bool:
     return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
-
-
-@contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
-    """Driver errors become ours: a lost database is Unavailable (retry), a duplicate is Conflict."""
-    try:
-        yield
-    except IntegrityError as exc:
-        raise Conflict("the object already exists") from exc
-    except (OperationalError, InterfaceError) as exc:
-        logger.warning("database unavailable: %s", exc.orig)
-        raise Unavailable("the database is unavailable; retry later") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated or _refused(exc):
-            raise Unavailable("the database connection was lost; retry later") from exc
-        raise
-    except (OSError, ConnectionError) as exc:
-        raise Unavailable("the database is unreachable; retry later") from exc
-
-
-# SQLSTATE classes of a server that is unreachable, out of connections, or shutting down / starting up.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
-
-
-def _refused(exc: DBAPIError) -> bool:
-    """The server refused us (a restart, a connection limit) rather than the statement: retry later.
-
-    Some of these reach us as plain driver errors on a connection not (yet) closed, or while connecting
-    (no statement then: "the database system is starting up", "not currently accepting connections").
-    """
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return exc.statement is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 def _json_text(value: Any) -> str:

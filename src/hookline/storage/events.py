@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from hookline import catalog
 from hookline.errors import Conflict, NotFound
 from hookline.models import Event
-from hookline.storage import objects as object_store
 from hookline.storage.database import Conn, Database, insert_rows
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events
@@ -74,27 +73,24 @@ async def notify_workers(conn: Conn) -> None:
 async def accept(
     conn: Conn,
     batch: Sequence[tuple[Row, list[Row]]],
-    objects: Mapping[str, Sequence[Row]] | None = None,
+    taken: Mapping[tuple[str, str], Accepted],
     *,
     notify: bool = True,
 ) -> list[Accepted]:
-    """Store each (event, deliveries) pair unless its id is already taken, in the caller's transaction.
+    """Store each (event, deliveries) pair unless its id is already ``taken`` (``existing``), in the
+    caller's transaction.
 
-    ``objects`` are platform objects to upsert with an event (by event id): only when the event is new,
-    so that posting an old event again cannot roll an object back to an older copy.
+    An event taken with a different body is a Conflict: nothing of the batch is stored.
     On PostgreSQL the transaction also NOTIFYs the workers (unless ``notify`` is false: nothing new is due
     for them); the notification leaves at commit.
     Two posts of the same new id at once: the loser's transaction fails with a Conflict that ``is_race``
     recognises, and running it again finds the winner's rows.
     """
-    # A few statements per batch, never per event: one look-up of the ids already taken, one
-    # multi-row insert of the new events, one of their deliveries.
-    objects = objects or {}
+    # A few statements per batch, never per event: one look-up of the ids already taken (``existing``),
+    # one multi-row insert of the new events, one of their deliveries.
     results: list[Accepted] = []
     new_events: list[Row] = []
     new_deliveries: list[Row] = []
-    new_objects: list[Row] = []
-    taken = await _existing(conn, [event for event, _ in batch])
     for event, rows in batch:
         found = taken.get((event["merchant_id"], event["id"]))
         if found is not None:
@@ -105,10 +101,8 @@ async def accept(
             continue
         new_events.append(event)
         new_deliveries.extend(rows)
-        new_objects.extend(objects.get(event["id"], ()))
         results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
     await insert_rows(conn, events, new_events)
-    await object_store.upsert(conn, new_objects)
     if new_deliveries:
         await insert_rows(conn, deliveries, new_deliveries)
         if notify:
@@ -127,7 +121,7 @@ _TAKEN = select(events.c.id, events.c.body_hash).where(
 )
 
 
-async def _existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
+async def existing(conn: Conn, batch: Sequence[Row]) -> dict[tuple[str, str], Accepted]:
     """The events of ``batch`` already stored, with their deliveries, keyed by (merchant, id)."""
     by_merchant: dict[str, list[str]] = {}
     for event in batch:

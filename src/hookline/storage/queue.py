@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, select, update
+from sqlalchemy import Integer, bindparam, case, select, tuple_, update
 
 from hookline import keypairs
 from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
 from hookline.storage import autohalt
-from hookline.storage.database import Database, execute_many, insert_rows
+from hookline.storage.database import Conn, Database, execute_many, insert_rows
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
 
@@ -179,6 +179,31 @@ async def release(db: Database, jobs: Sequence[tuple[Job, float]]) -> None:
         await execute_many(conn, _RELEASE, rows)
 
 
+async def extend(db: Database, jobs: Sequence[Job], until: float) -> dict[str, float]:
+    """Extend the leases of claimed deliveries to ``until``; the ones extended, with their new lease.
+
+    Only where the claim's lease still holds (``next_attempt_at`` is still ``job.leased_until``, even if it
+    passed): a delivery another worker has claimed since is theirs. Used while a worker waits to record the
+    outcomes of these deliveries, so that nobody sends them again meanwhile.
+    """
+    if not jobs:
+        return {}
+    d = deliveries.c
+    held = [(job.delivery_id, job.leased_until) for job in jobs]
+    async with db.write() as conn:
+        found = await conn.execute(
+            update(deliveries)
+            .where(
+                tuple_(d.id, d.next_attempt_at).in_(held),
+                (d.status == DeliveryStatus.PENDING) | (d.status == DeliveryStatus.HELD),
+            )
+            .values(next_attempt_at=until)
+            .returning(d.id)
+            .execution_options(synchronize_session=False)
+        )
+        return dict.fromkeys(found.scalars(), until)
+
+
 _KEEP_HELD = case(
     (
         (deliveries.c.status == DeliveryStatus.HELD) & (bindparam("b_status") == DeliveryStatus.PENDING),
@@ -213,6 +238,8 @@ async def record(
     *,
     policy: autohalt.Policy | None = None,
     now: float | None = None,
+    again: bool = False,
+    clean: bool = False,
 ) -> list[autohalt.Halted]:
     """Store a batch of attempts and the new state of their deliveries, in one transaction.
 
@@ -220,23 +247,44 @@ async def record(
     open: a route disabled mid-flight stays canceled, and a halted one stays held unless this attempt
     succeeded. The same transaction keeps the routes' failure streaks and halts the routes that crossed
     their auto-halt threshold (``policy``: the operator's defaults); those are returned.
+
+    ``again``: an earlier call with these results failed, perhaps after its commit (the answer to a commit can
+    be lost with the connection): the results already stored are left out, so no attempt is stored twice.
+    ``clean``: an earlier call failed on the values themselves: text the database cannot store (a NUL, an
+    unpaired surrogate from a target's bytes) is replaced, so that the outcome is stored all the same.
     """
     if not results:
         return []
     async with db.write() as conn:
+        if again:
+            results = await _not_stored(conn, results)
+            if not results:
+                return []
         # Routes first (the lock order of a route change); a halt holds the pending deliveries, which the
         # update below then keeps held.
         halted = await autohalt.track(
             conn, results, policy or autohalt.Policy(), time.time() if now is None else now
         )
-        await insert_rows(conn, attempts, [_attempt_row(r) for r in results])
-        await execute_many(conn, _CHANGE, [_delivery_params(r) for r in results])
+        await insert_rows(conn, attempts, [_attempt_row(r, clean) for r in results])
+        await execute_many(conn, _CHANGE, [_delivery_params(r, clean) for r in results])
     return halted
 
 
-def _attempt_row(r: Result) -> dict[str, Any]:
+async def _not_stored(conn: Conn, results: Sequence[Result]) -> list[Result]:
+    """The results whose attempt is not stored yet (an attempt is its delivery, number and start)."""
+    a = attempts.c
+    found = await conn.execute(
+        select(a.delivery_id, a.number, a.started).where(
+            a.delivery_id.in_(sorted({r.job.delivery_id for r in results}))
+        )
+    )
+    stored = {(row.delivery_id, row.number, row.started) for row in found}
+    return [r for r in results if (r.job.delivery_id, r.number, r.outcome.started) not in stored]
+
+
+def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:
     o = r.outcome
-    return {
+    row = {
         "id": "att_" + secrets.token_hex(10),
         "delivery_id": r.job.delivery_id,
         "number": r.number,
@@ -249,9 +297,22 @@ def _attempt_row(r: Result) -> dict[str, Any]:
         "error_kind": o.error,
         "error": o.error_detail,
     }
+    if clean:
+        row["request_headers"] = {_storable(k): _storable(v) for k, v in o.request_headers.items()}
+        row["response_headers"] = {_storable(k): _storable(v) for k, v in o.response_headers.items()}
+        row["response_body"] = _storable(o.response_body)
+        row["error"] = _storable(o.error_detail)
+    return row
 
 
-def _delivery_params(r: Result) -> dict[str, Any]:
+def _storable(text: Any) -> Any:
+    """``text`` as any database stores it: NUL and unpaired surrogates (undecodable bytes) replaced."""
+    if not isinstance(text, str):
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _delivery_params(r: Result, clean: bool) -> dict[str, Any]:
     return {
         "b_id": r.job.delivery_id,
         "b_prev": r.job.attempts,
@@ -260,5 +321,5 @@ def _delivery_params(r: Result) -> dict[str, Any]:
         "b_next": r.next_attempt_at,
         "b_completed": r.completed,
         "b_response_status": r.outcome.status,
-        "b_error": r.outcome.error_detail,
+        "b_error": _storable(r.outcome.error_detail) if clean else r.outcome.error_detail,
     }

@@ -1,4 +1,5 @@
-"""Retention: deleting old finished deliveries (with their attempts) and old events, a small batch at a time.
+"""Retention: deleting old finished deliveries (with their attempts), old events and the earlier versions of
+objects that no event needs any more, a small batch at a time.
 
 Each batch is found with a read (which never blocks a writer, on SQLite either) and deleted by primary key in
 a short transaction of its own, so a purge never holds the write lock for long and delivery carries on
@@ -16,11 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, tuple_
 
 from hookline.models import DeliveryStatus
 from hookline.storage.database import Database
-from hookline.storage.tables import attempts, deliveries, events
+from hookline.storage.tables import attempts, deliveries, events, object_versions
 
 FINISHED = (DeliveryStatus.SUCCESS, DeliveryStatus.FAILED, DeliveryStatus.CANCELED)
 
@@ -91,15 +92,22 @@ async def purge_events(db: Database, keys: Sequence[tuple[str, str]], cutoff: fl
     return deleted
 
 
-async def count(db: Database, cutoff: float) -> tuple[int, int, int]:
-    """What a purge at ``cutoff`` would delete now: (deliveries, attempts, events), for ``--dry-run`` and a
-    progress bar. An event counts when every delivery it has is old and finished (it goes after them)."""
-    d = deliveries.c
+async def count(db: Database, cutoff: float) -> tuple[int, int, int, int]:
+    """What a purge at ``cutoff`` would delete now: (deliveries, attempts, events, object versions), for
+    ``--dry-run`` and a progress bar. An event counts when every delivery it has is old and finished (it
+    goes after them), a version when no event that stays falls in its time span."""
+    d, v = deliveries.c, object_versions.c
     old = select(d.id).where(*_old_delivery(cutoff))
     kept = exists().where(
         d.merchant_id == events.c.merchant_id,
         d.event_id == events.c.id,
         or_(d.completed.is_(None), d.completed >= cutoff, d.status.not_in(FINISHED)),
+    )
+    needed = exists().where(
+        events.c.merchant_id == v.merchant_id,
+        events.c.received >= v.valid_from,
+        events.c.received < v.valid_until,
+        or_(events.c.received >= cutoff, kept),
     )
     async with db.read() as conn:
         old_deliveries = (await conn.execute(select(func.count()).select_from(old.subquery()))).scalar_one()
@@ -109,4 +117,47 @@ async def count(db: Database, cutoff: float) -> tuple[int, int, int]:
         old_events = (
             await conn.execute(select(func.count()).where(events.c.received < cutoff, ~kept))
         ).scalar_one()
-    return old_deliveries, old_attempts, old_events
+        old_versions = (
+            await conn.execute(select(func.count()).where(v.valid_until < cutoff, ~needed))
+        ).scalar_one()
+    return old_deliveries, old_attempts, old_events, old_versions
+
+
+VersionKey = tuple[str, str, str, float]  # merchant, kind, public_id, valid_from
+
+
+def _unneeded_version(cutoff: float) -> list[ColumnElement[bool]]:
+    """A version replaced before ``cutoff`` in whose time span no stored event of its merchant was
+    accepted: no payload built later can show it (a later event sees a later version)."""
+    v = object_versions.c
+    needed = exists().where(
+        events.c.merchant_id == v.merchant_id,
+        events.c.received >= v.valid_from,
+        events.c.received < v.valid_until,
+    )
+    return [v.valid_until < cutoff, ~needed]
+
+
+async def old_versions(db: Database, cutoff: float, limit: int) -> list[VersionKey]:
+    """Keys of up to ``limit`` earlier versions of objects that no event needs, replaced before ``cutoff``."""
+    v = object_versions.c
+    query = (
+        select(v.merchant_id, v.kind, v.public_id, v.valid_from)
+        .where(*_unneeded_version(cutoff))
+        .limit(limit)
+    )
+    async with db.read() as conn:
+        return [(r.merchant_id, r.kind, r.public_id, r.valid_from) for r in await conn.execute(query)]
+
+
+async def purge_versions(db: Database, keys: Sequence[VersionKey], cutoff: float) -> int:
+    """Delete those versions that no event needs still; the number deleted."""
+    if not keys:
+        return 0
+    v = object_versions.c
+    key = tuple_(v.merchant_id, v.kind, v.public_id, v.valid_from)
+    async with db.write() as conn:
+        result = await conn.execute(
+            delete(object_versions).where(key.in_(list(keys)), *_unneeded_version(cutoff))
+        )
+    return result.rowcount

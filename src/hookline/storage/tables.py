@@ -146,8 +146,28 @@ objects = Table(
     Column("updated", Float, nullable=False),
     # The id named by the kind's parent field (an item's order; ``snapshot.parent_id``), for reverse lookups.
     Column("parent_id", String(100), nullable=True),
+    # Since when this version is the object's (migration 0010); the ones before it are in object_versions.
+    # Copies stored before versioning count as valid since 0: hookline has no older one.
+    Column("valid_from", Float, nullable=False, server_default=text("0")),
     Index("ix_objects_email", "merchant_id", "email"),
     Index("ix_objects_parent", "merchant_id", "kind", "parent_id"),
+)
+
+# The versions an object had before its current one (migration 0010), each valid from ``valid_from``
+# (inclusive) until ``valid_until`` (exclusive): a payload built later for an older event reads the
+# objects as they were when it was accepted. Retention deletes the versions no stored event falls in.
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("merchant_id", String(40), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("public_id", String(100), primary_key=True),
+    Column("valid_from", Float, primary_key=True),
+    Column("valid_until", Float, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("parent_id", String(100), nullable=True),
+    Index("ix_object_versions_parent", "merchant_id", "kind", "parent_id"),
+    Index("ix_object_versions_until", "valid_until"),
 )
 
 jobs = Table(
