@@ -116,15 +116,19 @@ async def test_the_compose_services_from_the_built_image_deliver_a_webhook(
     program = (str(installed),)
     started: list[Proc] = []
     try:
-        migrate = Proc("migrate", _command(defined["migrate"], 0), env, tmp_path / "migrate.log", program)
+        migrate = Proc(
+            "migrate", _command(defined["migrate"], 0), env, tmp_path / "migrate.log", program=program
+        )
         started.append(migrate)
         assert await migrate.wait_exit(120) == 0, migrate.log()
-        server = Proc("api", _command(defined["api"], 0), env, tmp_path / "api.log", program)
+        server = Proc("api", _command(defined["api"], 0), env, tmp_path / "api.log", program=program)
         server.port = int(env["HOOKLINE_PORT"])
         started.append(server)
         for n in range(defined["worker"]["deploy"]["replicas"]):
             log = tmp_path / f"worker-{n}.log"
-            started.append(Proc(f"worker-{n}", _command(defined["worker"], free_port()), env, log, program))
+            started.append(
+                Proc(f"worker-{n}", _command(defined["worker"], free_port()), env, log, program=program)
+            )
         await server.wait_ready(timeout=120)
         for worker in started[2:]:
             await worker.wait_log("hookline: worker running", timeout=120)
