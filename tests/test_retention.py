@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import pty
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -155,9 +157,13 @@ async def test_purges_old_finished_rows_and_keeps_open_and_recent_ones(db: Datab
     gone.append(rows.delivery("e-mixed", "success", OLD, tries=1))
     await rows.store(db)
 
-    purged = await retention.purge(db, KEEP_S, now=NOW, pause_s=0)
+    counted = await retention.would_purge(db, KEEP_S, now=NOW)
+    seen: list[retention.Purged] = []
+    purged = await retention.purge(db, KEEP_S, now=NOW, pause_s=0, progress=seen.append)
 
     assert (purged.deliveries, purged.attempts, purged.events) == (4, 6, 2)
+    assert (counted.deliveries, counted.attempts, counted.events) == (4, 6, 2)  # the dry run's count
+    assert seen[-1] == purged and [p.batches for p in seen] == list(range(1, purged.batches + 1))
     assert await _ids(db, deliveries.c.id) == set(kept)
     assert await _ids(db, events.c.id) == set(kept_events)
     assert not set(gone_events) & await _ids(db, events.c.id)
@@ -201,9 +207,11 @@ async def test_purges_the_object_versions_no_event_needs(db: Database) -> None:
             ],
         )
 
+    counted = await retention.would_purge(db, KEEP_S, now=NOW)
     purged = await retention.purge(db, KEEP_S, now=NOW, pause_s=0)
 
     assert purged.events == 1 and purged.versions == 4
+    assert counted == retention.Purged(1, 1, 1, 4)  # the dry run counts what the purge then deletes
     async with db.read() as conn:
         left = (await conn.execute(select(object_versions.c.merchant_id, object_versions.c.public_id))).all()
     assert sorted(left) == [(MERCHANT, "needed"), (MERCHANT, "replaced-lately")]
@@ -262,28 +270,66 @@ async def test_retention_zero_keeps_everything(db: Database) -> None:
     await asyncio.wait_for(retention.run_periodically(db, 0, 600), 1)
 
 
+async def _purge_command(db_url: str, *args: str, tty_answer: str | None = None) -> tuple[int, str, str]:
+    """``python -m hookline purge --database-url db_url *args``: (exit code, stdout, stderr). With
+    ``tty_answer``, stdin is a terminal on which that answer is typed (the confirmation prompt)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    command = [sys.executable, "-m", "hookline", "purge", "--database-url", db_url, *args]
+    if tty_answer is None:
+        stdin: int = asyncio.subprocess.DEVNULL
+    else:
+        master, stdin = pty.openpty()
+        os.write(master, tty_answer.encode())
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if tty_answer is not None:
+            os.close(master)
+            os.close(stdin)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
 async def test_purge_command(db: Database, db_url: str) -> None:
     rows = Rows()
     rows.delivery(rows.event("e-old", OLD), "success", OLD, tries=2)
     rows.delivery(rows.event("e-new", RECENT), "success", RECENT)
     await rows.store(db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hookline",
-        "purge",
-        "--database-url",
-        db_url,
-        "--older-than-days",
-        "30",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 45)
-    assert proc.returncode == 0, err.decode()
-    assert (
-        "purged 1 deliveries, 2 attempts, 1 events and 0 object versions older than 30 days" in out.decode()
-    )
+
+    code, out, err = await _purge_command(db_url, "--older-than-days", "30", "--dry-run")
+    assert code == 0, err
+    assert "would delete 1 deliveries, 2 attempts, 1 events and 0 object versions from before" in out
+    assert await _ids(db, events.c.id) == {"e-old", "e-new"}
+
+    # Without a terminal to ask on, it refuses rather than delete unasked.
+    code, out, err = await _purge_command(db_url, "--older-than-days", "30")
+    assert code == 2, err
+    assert "not without confirmation; pass --yes" in err
+    assert await _ids(db, events.c.id) == {"e-old", "e-new"}
+
+    code, out, err = await _purge_command(db_url, "--older-than-days", "30", "--yes")
+    assert code == 0, err
+    assert "purged 1 deliveries, 2 attempts, 1 events and 0 object versions older than 30 days" in out
     assert await _ids(db, events.c.id) == {"e-new"}
+
+
+async def test_purge_asks_and_a_no_deletes_nothing(db: Database, db_url: str) -> None:
+    rows = Rows()
+    rows.delivery(rows.event("e-old", OLD), "failed", OLD, tries=3)
+    await rows.store(db)
+
+    code, out, err = await _purge_command(db_url, tty_answer="n\n")
+    assert code == 1, err
+    assert (
+        "Delete 1 deliveries, 3 attempts, 1 events and 0 object versions" in err and "nothing deleted" in err
+    )
+    assert await _count(db, deliveries) == 1
+
+    code, out, err = await _purge_command(db_url, "--json", tty_answer="y\n")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["deliveries"], report["attempts"], report["events"], report["dry_run"]) == (1, 3, 1, False)
+    assert await _count(db, deliveries) == 0 and await _count(db, events) == 0

@@ -346,7 +346,7 @@ def _demo_process(tmp_path: Path, db: Path, name: str) -> Proc:
         HOOKLINE_POLL_INTERVAL_S="0.2",
         PYTHONIOENCODING="utf-8",
     )
-    args = ["serve", "--demo", "--demo-port", str(free_port())]
+    args = ["serve", "--demo", "--demo-port", str(free_port()), "--demo-keys", str(tmp_path / f"{name}.env")]
     return Proc(name, args, env, tmp_path / f"{name}.log")
 
 

@@ -14,7 +14,8 @@ PREFIX = "HOOKLINE_"
 class Settings:
     #: SQLAlchemy-style URL: ``sqlite:///./hookline.db`` or ``postgresql://user@host/db``.
     database_url: str = "sqlite:///./hookline.db"
-    #: Address the HTTP server binds.
+    #: Address and port the HTTP server listens on (``0.0.0.0``: every interface; behind a reverse proxy,
+    #: keep ``127.0.0.1``).
     host: str = "127.0.0.1"
     port: int = 8080
     #: ``hookline worker`` serves ``/metrics``, ``/healthz`` and ``/readyz`` on ``host`` at this port (0: it
@@ -22,6 +23,9 @@ class Settings:
     metrics_port: int = 0
     #: The operator's key; when empty one is generated at first start and printed once.
     operator_key: str = ""
+    #: The hookline API that ``simulate`` and the management commands (``merchants``, ``routes``,
+    #: ``deliveries``) talk to; empty: ``http://HOST:PORT`` from the settings above.
+    api_url: str = ""
     #: Allow targets on loopback, private, link-local addresses (development and tests only).
     allow_private_targets: bool = False
     #: Refuse plain-http target URLs.
@@ -95,8 +99,9 @@ class Settings:
     db_timeout_s: float = 5.0
     #: Seconds connecting to PostgreSQL may take (within ``db_timeout_s``).
     db_connect_timeout_s: float = 2.0
-    #: Log as JSON lines instead of text.
+    #: Log as JSON lines (``ts``, ``level``, ``logger``, ``msg``) instead of text.
     log_json: bool = False
+    #: The lowest level logged: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
     log_level: str = "INFO"
 
     @classmethod

@@ -10,6 +10,7 @@ HooklineError
 ├── TooManyRequests  the caller has used its share for now, or failed to authenticate too often;
 │                    retry after ``retry_after`` seconds
 └── Unavailable      a dependency (the database) cannot be reached; retry later
+    ├── NotMigrated  the database's schema is older than this hookline (run ``hookline migrate``)
     └── StorageFull  the database's disk is full; retry once space is freed
 
 ``api/problems.py`` is the only place that maps these to HTTP statuses.
@@ -70,6 +71,10 @@ class TooManyRequests(HooklineError):
 
 class Unavailable(HooklineError):
     """The service is temporarily unavailable; retry later."""
+
+
+class NotMigrated(Unavailable):
+    """The database schema is not up to date; run ``hookline migrate``."""
 
 
 class StorageFull(Unavailable):

@@ -23,7 +23,7 @@ from hookline.service.jobrunner import JobRunner, RunnerSettings
 from hookline.service.shaping import Limits as ShapingLimits
 from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
-from hookline.storage import autohalt, migrate
+from hookline.storage import autohalt, preflight
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 from hookline.worker import Worker, WorkerSettings
@@ -98,13 +98,17 @@ def database(settings: Settings) -> Database:
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) -> AsyncIterator[Runtime]:
-    """Everything a process needs, opened in order and closed in reverse."""
+    """Everything a process needs, opened in order and closed in reverse.
+
+    The database is checked first: one that cannot be opened, or whose schema is behind (when this process
+    does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
+    """
     db = database(settings)
     wakeup = Wakeup()
     context: Context | None = None
     try:
-        if migrate_db:
-            await migrate.upgrade(db)
+        await preflight.check(db, create=migrate_db)
+        await preflight.require_migrated(db, migrating=migrate_db)
         context = Context(
             db=db,
             wakeup=wakeup,

@@ -58,15 +58,23 @@ class Proc:
     (``unshare … sh -c '…; exec "$@"'``), for a process in surroundings of its own."""
 
     def __init__(
-        self, name: str, args: list[str], env: dict[str, str], log_path: Path, wrapper: Sequence[str] = ()
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        wrapper: Sequence[str] = (),
+        program: tuple[str, ...] = (sys.executable, "-m", "hookline"),
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
         self.port = int(env.get("HOOKLINE_PORT", "0"))
         self._log = log_path.open("ab")
         self.popen = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "hookline", *args],
+            [*wrapper, *program, *args],
             env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -18,6 +18,7 @@ from hookline.api import (
     problems,
     prometheus,
     query,
+    reference,
     routes,
     targets,
 )
@@ -25,14 +26,43 @@ from hookline.api import metrics as metrics_api
 from hookline.api import ordergroove as ordergroove_api
 from hookline.api import recovery as recovery_api
 
+DESCRIPTION = """Webhook delivery for subscription commerce: merchants, targets, routes, events, deliveries.
+
+Every call but the health probes needs a key, sent as `Authorization: Bearer <key>` or `x-api-key: <key>`:
+the **operator key** manages merchants and acts for any merchant with `?merchant=<merchant id>`; a
+**merchant key** sees and changes only its merchant's data (another merchant's id is not found).
+
+Lists are paginated with `?limit=` (default 50, at most 500) and the opaque `?cursor=` of the previous
+page's `next_cursor`. Times are ISO 8601 UTC strings (in webhook payloads, epoch seconds as Ordergroove's).
+Errors are problem documents (RFC 9457, `application/problem+json`) with `type`, `title`, `status`,
+`detail`, and `errors` naming each field at fault.
+"""
+TAGS = [
+    {"name": "merchants", "description": "Tenants and their API keys (the operator key)."},
+    {"name": "targets", "description": "Receiving URLs and their signing keys."},
+    {"name": "routes", "description": "Webhook routes: what a target gets, how, and its state."},
+    {"name": "events", "description": "The platform's events, and the event catalogue."},
+    {"name": "deliveries", "description": "One event bound to one route, with every attempt."},
+    {"name": "recovery", "description": "Resend, replay and test events; the jobs that run them."},
+    {"name": "objects", "description": "Platform objects kept to enrich payloads."},
+    {"name": "metrics", "description": "Per-route counters, series and latency."},
+    {
+        "name": "ordergroove",
+        "description": "Ordergroove's own webhook target API, for existing integrations.",
+    },
+    {"name": "health", "description": "Probes for load balancers and orchestrators (no key)."},
+]
+
 
 def build() -> FastAPI:
     app = FastAPI(
         title="hookline",
         version=__version__,
-        description="Webhook delivery for subscription commerce: routes, payloads, signing, retries. "
-        + openapi.NO_NUL,
+        description=f"{DESCRIPTION}\n\n{openapi.NO_NUL}",
         dependencies=[Depends(deps.refuse_nul), Depends(query.refuse_unknown)],
+        docs_url=None,  # served by ``reference``, from assets in a package rather than a CDN
+        redoc_url=None,
+        openapi_tags=TAGS,
     )
     modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)
     for module in modules:
@@ -42,6 +72,7 @@ def build() -> FastAPI:
     app.include_router(recovery_api.router, responses=problems.RESPONSES)  # resend, replay, tests, /v1/jobs
     problems.install(app)
     app.add_middleware(deadline.DatabaseDeadline)
+    reference.install(app)
     return app
 
 

@@ -5,7 +5,7 @@ route's body before it resolves the route's dependencies, authentication include
 dependency or a route checks comes after the whole body is in memory. Here, for every request:
 
 - A request that carries an API key has it checked before a byte of the body is read (the route reuses
-  the answer, ``deps.principal``): a key that does not authenticate is answered (401) without reading the
+  the answer, ``deps.identify``): a key that does not authenticate is answered (401) without reading the
   body. A body's allowance is ``max_body_bytes`` with a valid key, and ``max_keyless_body_bytes`` without
   one (the dashboard's forms and its sign-in, and any caller that sends no key).
 - A ``Content-Length`` above the allowance is refused (413) without reading the body; a streamed body is
@@ -62,7 +62,7 @@ class BodyGuard:
         allowance, refusal = self.limits.keyless_body, None
         if deps.api_key(headers):
             try:
-                await deps.principal(Request(scope))
+                await deps.identify(Request(scope))
                 allowance = self.limits.body
             except HooklineError as exc:  # a wrong key (401), or the database is unreachable (503)
                 refusal = HTTPException(problems.status_of(exc), exc.detail)

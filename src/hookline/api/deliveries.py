@@ -46,6 +46,7 @@ async def list_deliveries(
     since: TimeQuery = None,
     until: TimeQuery = None,
 ) -> JSON:
+    """The merchant's deliveries, newest first, filtered by route, status, event, object or customer."""
     filters = Filters(
         route_id=route_id,
         status=_statuses(status),
@@ -64,6 +65,7 @@ async def list_deliveries(
 
 @router.get("/{delivery_id}")
 async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One delivery with every attempt: the request as sent and the receiver's answer."""
     row, tried = await deliveries.get(ctx, merchant_id, delivery_id)
     payload = bytes(row["payload"])
     return JSON(
@@ -78,4 +80,5 @@ async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> J
 
 @router.post("/{delivery_id}/resend")
 async def resend_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Try a delivery again: a failed or canceled one becomes pending with a fresh attempt budget."""
     return JSON(render.delivery(await deliveries.resend(ctx, merchant_id, delivery_id)))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 
 from hookline.api import openapi
@@ -35,7 +36,7 @@ def api_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else headers.get("x-api-key")
 
 
-async def principal(request: Request) -> auth.Principal:
+async def identify(request: Request) -> auth.Principal:
     """Who is calling. Asked once per request: the body guard (``api/bodies.py``) asks before the body is
     read, to know how large a body this caller may send, and the route gets the same answer."""
     known: auth.Principal | HooklineError | None = request.scope.get(_PRINCIPAL)
@@ -49,6 +50,31 @@ async def principal(request: Request) -> auth.Principal:
     if isinstance(known, HooklineError):
         raise known
     return known
+
+
+# The two ways to send a key, as FastAPI's security dependencies: the OpenAPI document gets its security
+# schemes from them and marks each operation that needs a key (with an Authorize button). The key itself is
+# read by ``identify``, which the body guard also asks before any route runs.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    auto_error=False,
+    description="`Authorization: Bearer <key>`: the operator key, or a merchant's API key.",
+)
+API_KEY = APIKeyHeader(
+    name="x-api-key",
+    scheme_name="apiKey",
+    auto_error=False,
+    description="The same key in an `x-api-key` header, for clients that cannot set `Authorization`.",
+)
+
+
+async def principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    _header_key: Annotated[str | None, Depends(API_KEY)],
+) -> auth.Principal:
+    """Who is calling (``identify``); the two parameters only declare the ways to send a key."""
+    return await identify(request)
 
 
 async def refuse_nul(request: Request) -> None:

@@ -54,6 +54,7 @@ _EVENTS_BODY = {
 
 @router.get("/v1/event-types", responses=PAGE)
 async def event_types(ctx: Ctx, _: Caller) -> JSON:
+    """The event catalogue: every type a route can subscribe to, by family."""
     types = catalog.event_types(entitlements=ctx.entitlements)
     rows = [{"type": t.type, "family": t.family, "description": t.description} for t in types]
     return JSON({"data": rows, "next_cursor": None})
@@ -78,6 +79,7 @@ async def event_type(event_type: str, ctx: Ctx, _: Caller) -> JSON:
 
 @router.post("/v1/events", status_code=202, openapi_extra=_EVENTS_BODY)
 async def post_events(request: Request, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    """Accept one event or a batch (as the platform); idempotent on the event id."""
     body = await json_body(request)
     batch = isinstance(body, dict) and "events" in body
     if batch:
@@ -102,6 +104,7 @@ async def list_events(
     type: str | None = None,  # the older spelling of ``event_type``
     flagged: bool | None = None,
 ) -> JSON:
+    """The merchant's events as accepted, newest first."""
     types = deliveries.event_types(ctx, event_type, type)
     raw = decode_cursor(cursor)
     before = None
@@ -118,4 +121,5 @@ async def list_events(
 
 @router.get("/v1/events/{event_id}")
 async def get_event(event_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One event as accepted."""
     return JSON(render.event(await deliveries.event(ctx, merchant_id, event_id)))

@@ -14,11 +14,13 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz() -> JSON:
+    """Liveness: the process answers (no key, no database)."""
     return JSON({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: the database cannot be reached"}})
 async def readyz(ctx: Ctx) -> JSON:
+    """Readiness: the database answers (no key)."""
     try:
         await health.ping(ctx.db)
     except Unavailable:

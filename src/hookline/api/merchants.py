@@ -23,6 +23,7 @@ def _own(caller: Caller, merchant_id: str) -> None:
 
 @router.post("", status_code=201)
 async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
+    """Create a merchant and its first API key, shown only in this answer (operator key)."""
     caller.require_operator()
     row, key = await merchants.create(ctx, body.name, body.public_id)
     return JSON({**render.merchant(row), "api_key": key}, status_code=201)
@@ -30,6 +31,7 @@ async def create_merchant(body: MerchantIn, ctx: Ctx, caller: Caller) -> JSON:
 
 @router.get("", responses=PAGE)
 async def list_merchants(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: str | None = None) -> JSON:
+    """Every merchant (operator key)."""
     caller.require_operator()
     rows = await merchants.page(ctx, limit, decode_cursor(cursor))
     return JSON({"data": [render.merchant(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
@@ -37,6 +39,7 @@ async def list_merchants(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: st
 
 @router.get("/{merchant_id}")
 async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    """One merchant (a merchant key reads only its own)."""
     _own(caller, merchant_id)
     return JSON(render.merchant(await merchants.get(ctx, merchant_id)))
 
@@ -53,6 +56,7 @@ async def update_merchant(merchant_id: str, body: MerchantPatch, ctx: Ctx, calle
 
 @router.get("/{merchant_id}/api-keys", responses=PAGE)
 async def list_keys(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    """A merchant's API keys, each by id and a hint (keys are stored hashed)."""
     _own(caller, merchant_id)
     return JSON(
         {"data": [render.api_key(r) for r in await merchants.keys(ctx, merchant_id)], "next_cursor": None}
@@ -61,6 +65,7 @@ async def list_keys(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
 
 @router.post("/{merchant_id}/api-keys", status_code=201)
 async def add_key(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
+    """A new API key for the merchant, shown only in this answer; the other keys keep working."""
     _own(caller, merchant_id)
     row, key = await merchants.add_key(ctx, merchant_id)
     return JSON({**render.api_key(row), "api_key": key}, status_code=201)
@@ -68,6 +73,7 @@ async def add_key(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
 
 @router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204)
 async def revoke_key(merchant_id: str, key_id: str, ctx: Ctx, caller: Caller) -> Response:
+    """Revoke an API key: requests with it are refused from now on."""
     _own(caller, merchant_id)
     await merchants.revoke_key(ctx, merchant_id, key_id, by_operator=caller.operator)
     return Response(status_code=204)

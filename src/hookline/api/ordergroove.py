@@ -224,6 +224,7 @@ async def list_webhook_targets(
     page: str | None = None,
     page_size: str | None = None,
 ) -> JSON:
+    """Ordergroove's target list (`{next, previous, results}`, `?page=`)."""
     number = _number(page)
     found = await og.target_page(ctx, merchant_id, number, _size(page_size))
     return _paginated(request, number, found, _target)
@@ -233,6 +234,7 @@ async def list_webhook_targets(
 async def create_webhook_target(
     body: WebhookTargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
+    """Create a target the Ordergroove way; it behaves as one route of its filters' event types."""
     merchant_id = await auth.merchant_for(
         ctx, caller, await merchants.resolve(ctx, body.merchant or merchant)
     )
@@ -242,6 +244,7 @@ async def create_webhook_target(
 
 @_route("GET", "/{target_id}")
 async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """One target, in Ordergroove's shape."""
     return JSON(_target(await og.get_target(ctx, merchant_id, target_id)))
 
 
@@ -249,18 +252,21 @@ async def get_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchantId
 async def update_webhook_target(
     target_id: str, body: WebhookTargetPatch, ctx: Ctx, merchant_id: OgMerchantId
 ) -> JSON:
+    """Change a target's URL or `enabled`, in Ordergroove's shape."""
     row = await og.update_target(ctx, merchant_id, target_id, body.target_url, body.enabled)
     return JSON(_target(row))
 
 
 @_route("DELETE", "/{target_id}", status_code=204)
 async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> Response:
+    """Delete a target and its route."""
     await og.delete_target(ctx, merchant_id, target_id)
     return Response(status_code=204)
 
 
 @_route("GET", "/{target_id}/signing_key")
 async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """The target's signing key, in Ordergroove's shape."""
     row = await og.get_target(ctx, merchant_id, target_id)
     return JSON({"signing_key": row["signing_key"]})
 
@@ -269,6 +275,7 @@ async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerch
 @_route("POST", "/{target_id}/signing_key/rotate")
 @_route("PATCH", "/{target_id}/signing_key/rotate")
 async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """Rotate the target's signing key (24 hours of dual signing)."""
     keys = await og.rotate_key(ctx, merchant_id, target_id)
     expiry = keys["signing_key_expiry"]
     return JSON(
@@ -282,6 +289,7 @@ async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMe
 
 @_route("GET", "/{target_id}/metrics")
 async def get_webhook_target_metrics(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """The target's counters over 30 days, in Ordergroove's shape."""
     return JSON(await og.target_metrics(ctx, merchant_id, target_id))
 
 
@@ -297,6 +305,7 @@ async def list_webhook_filters(
     page: str | None = None,
     page_size: str | None = None,
 ) -> JSON:
+    """The target's filters: the event type patterns it receives."""
     number = _number(page)
     found = await og.filter_page(ctx, merchant_id, target_id, number, _size(page_size))
     return _paginated(request, number, found, _filter)
@@ -304,12 +313,14 @@ async def list_webhook_filters(
 
 @_route("POST", "/{target_id}/filters", status_code=201)
 async def create_webhook_filter(target_id: str, body: FilterIn, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """Add a filter: a `|`-separated list of event types or wildcards."""
     row = await og.create_filter(ctx, merchant_id, target_id, body.pattern)
     return JSON(_filter(row), status_code=201)
 
 
 @_route("GET", "/{target_id}/filters/{filter_id}")
 async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
+    """One filter."""
     return JSON(_filter(await og.get_filter(ctx, merchant_id, target_id, filter_id)))
 
 
@@ -317,6 +328,7 @@ async def get_webhook_filter(target_id: str, filter_id: str, ctx: Ctx, merchant_
 async def update_webhook_filter(
     target_id: str, filter_id: str, body: FilterPatch, ctx: Ctx, merchant_id: OgMerchantId
 ) -> JSON:
+    """Change a filter's pattern."""
     row = await og.update_filter(ctx, merchant_id, target_id, filter_id, body.pattern)
     return JSON(_filter(row))
 
@@ -326,5 +338,6 @@ async def delete_webhook_filter(
     target_id: str, filter_id: str, ctx: Ctx, merchant_id: OgMerchantId
 ) -> Response:
     # Ordergroove's documentation shows a ``pattern`` body on this call; any body is ignored.
+    """Remove a filter."""
     await og.delete_filter(ctx, merchant_id, target_id, filter_id)
     return Response(status_code=204)

@@ -48,11 +48,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
+        "type": {"type": "string", "description": "A URI naming the kind of problem."},
+        "title": {"type": "string", "description": "The HTTP status in words."},
+        "status": {"type": "integer", "description": "The HTTP status code."},
+        "detail": {"type": "string", "description": "What went wrong with this request, for a person."},
         "errors": {
+            "description": "The fields at fault, each with what is wrong with it.",
             "type": "array",
             "items": {
                 "type": "object",
@@ -65,9 +66,67 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {
         "description": "A problem document (RFC 9457); `errors` names the fields at fault",
-        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     },
 }
+# What each error status means in this API, with an example, for the reference (``api/reference.py``
+# replaces each route's "4XX" by the statuses below that the route can answer).
+MEANINGS: dict[int, tuple[str, str]] = {
+    400: ("The request is not valid; `errors` names each field at fault", "limit: must be at most 500"),
+    401: ("No API key, or an unknown or revoked one", "unknown or revoked API key"),
+    403: (
+        "The key may not do this (a merchant key where the operator key is needed)",
+        "this needs the operator key",
+    ),
+    404: (
+        "No such object for this merchant (another merchant's object is not found either)",
+        "event evt-1 not found",
+    ),
+    409: (
+        "It conflicts with the current state (an event id sent again with another body, say)",
+        "event evt-1 was already accepted with a different body",
+    ),
+    429: (
+        "Too many failed keys from this client address; retry after `Retry-After` seconds",
+        "too many failed attempts with unknown keys from this address; try again in 12 s",
+    ),
+    503: (
+        "The database is briefly unavailable; retry after `Retry-After` seconds",
+        "the database is unavailable; retry later",
+    ),
+}
+
+
+def documented(
+    *, authenticated: bool, names_objects: bool, changes: bool, uses_database: bool
+) -> dict[int, tuple[str, dict[str, Any]]]:
+    """The error statuses a route can answer, each with its meaning and an example problem document.
+
+    Args:
+        authenticated: it needs a key (401, 403, and 429 once a client has sent too many wrong ones).
+        names_objects: it takes ids in its path or ``?merchant=`` (404).
+        changes: it creates, changes or deletes (409).
+        uses_database: it reads or writes the database (503).
+    """
+    statuses = [400]
+    statuses += [401, 403] if authenticated else []
+    statuses += [404] if names_objects else []
+    statuses += [409] if changes else []
+    statuses += [429] if authenticated else []
+    statuses += [503] if uses_database else []
+    return {status: (MEANINGS[status][0], _example(status)) for status in statuses}
+
+
+def _example(status: int) -> dict[str, Any]:
+    example = {
+        "type": f"https://hookline.dev/problems/{status}",
+        "title": TITLES[status],
+        "status": status,
+        "detail": MEANINGS[status][1],
+    }
+    if status == 400:
+        example["errors"] = [{"field": "limit", "detail": "must be at most 500"}]
+    return example
 
 
 def problem(status: int, detail: str, fields: list[dict[str, str]] | None = None) -> JSON:

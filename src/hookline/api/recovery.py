@@ -48,6 +48,7 @@ async def _merchant(ctx: Ctx, caller: Caller, query: str | None, body: str | Non
 async def resend_route(
     route_id: str, ctx: Ctx, caller: Caller, body: ResendIn | None = None, merchant: str | None = None
 ) -> JSON:
+    """Resend the route's deliveries in some statuses, created in a window, as a background job."""
     body = body or ResendIn()
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
@@ -76,6 +77,7 @@ async def replay_route(
 async def send_test_events(
     route_id: str, ctx: Ctx, caller: Caller, body: TestEventsIn | None = None, merchant: str | None = None
 ) -> JSON:
+    """Deliver realistic fake events to this route only, one per event type."""
     body = body or TestEventsIn()
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     sent = await testevents.send(ctx, merchant_id, route_id, body.event_types)
@@ -90,10 +92,12 @@ async def list_jobs(
     cursor: str | None = None,
     route_id: str | None = None,
 ) -> JSON:
+    """The merchant's resend and replay jobs with their progress."""
     rows = await recovery.page(ctx, merchant_id, limit, decode_cursor(cursor), route_id)
     return JSON({"data": [render.job(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
 
 
 @router.get("/v1/jobs/{job_id}")
 async def get_job(job_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One resend or replay job with its progress."""
     return JSON(render.job(await recovery.get(ctx, merchant_id, job_id)))

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/routes", tags=["routes"])
 
 @router.post("", status_code=201)
 async def create_route(body: RouteIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    """Create a webhook route: a target, the event types it gets, payload and delivery settings."""
     merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
     spec = body.model_dump(exclude={"merchant"})
     spec["retry"] = body.retry.model_dump() if body.retry else {}
@@ -30,17 +31,20 @@ async def create_route(body: RouteIn, ctx: Ctx, caller: Caller, merchant: str | 
 async def list_routes(
     ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
 ) -> JSON:
+    """The merchant's webhook routes."""
     rows = await routes.page(ctx, merchant_id, limit, decode_cursor(cursor))
     return JSON({"data": [render.route(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
 
 
 @router.get("/{route_id}")
 async def get_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One webhook route."""
     return JSON(render.route(await routes.get(ctx, merchant_id, route_id)))
 
 
 @router.patch("/{route_id}")
 async def update_route(route_id: str, body: RoutePatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Change a route; disabling it cancels its pending deliveries."""
     patch = body.model_dump(exclude_none=True)
     patch.update(_shaping(body))  # for these, an explicit null clears the setting
     return JSON(render.route(await routes.update(ctx, merchant_id, route_id, patch)))
@@ -52,17 +56,20 @@ def _shaping(body: RoutePatch | PreviewIn) -> dict[str, object]:
 
 @router.delete("/{route_id}", status_code=204)
 async def delete_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    """Delete a route; its pending deliveries are canceled."""
     await routes.delete(ctx, merchant_id, route_id)
     return Response(status_code=204)
 
 
 @router.post("/{route_id}/halt")
 async def halt_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Halt a route: its deliveries are held, kept and not tried, until it is resumed."""
     return JSON(render.route(await routes.set_state(ctx, merchant_id, route_id, RouteState.HALTED)))
 
 
 @router.post("/{route_id}/resume")
 async def resume_route(route_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Resume a halted route: its held deliveries are released, oldest first."""
     return JSON(render.route(await routes.set_state(ctx, merchant_id, route_id, RouteState.ACTIVE)))
 
 

@@ -16,6 +16,7 @@ router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 @router.post("", status_code=201)
 async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
+    """Create a target: a receiving URL, with its signing keys."""
     merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
     row = await targets.create(ctx, merchant_id, body.url, body.enabled)
     return JSON(render.target(row), status_code=201)
@@ -25,34 +26,40 @@ async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str 
 async def list_targets(
     ctx: Ctx, merchant_id: MerchantId, limit: Limit = 50, cursor: str | None = None
 ) -> JSON:
+    """The merchant's targets."""
     rows = await targets.page(ctx, merchant_id, limit, decode_cursor(cursor))
     return JSON({"data": [render.target(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
 
 
 @router.get("/{target_id}")
 async def get_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """One target."""
     return JSON(render.target(await targets.get(ctx, merchant_id, target_id)))
 
 
 @router.patch("/{target_id}")
 async def update_target(target_id: str, body: TargetPatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Change a target's URL, or enable or disable it."""
     row = await targets.update(ctx, merchant_id, target_id, body.url, body.enabled)
     return JSON(render.target(row))
 
 
 @router.delete("/{target_id}", status_code=204)
 async def delete_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Response:
+    """Delete a target that no route uses."""
     await targets.delete(ctx, merchant_id, target_id)
     return Response(status_code=204)
 
 
 @router.get("/{target_id}/signing-key")
 async def get_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """The target's signing keys: the current, the expiring one in a rotation, their public forms."""
     row = await targets.get(ctx, merchant_id, target_id)
     return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))
 
 
 @router.post("/{target_id}/signing-key/rotate")
 async def rotate_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
+    """Rotate the target's keys: both sign for 24 hours (a second call does not extend it)."""
     row = await targets.rotate(ctx, merchant_id, target_id)
     return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))

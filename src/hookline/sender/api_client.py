@@ -63,14 +63,22 @@ def _pause(attempt: int, retry_after: str | None) -> float:
 class ApiClient:
     """JSON calls to one hookline server with one key; build it in a running loop and ``close`` it."""
 
-    def __init__(self, base_url: str, key: str, *, timeout_s: float = 30.0, retries: int = RETRIES) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        timeout_s: float = 30.0,
+        retries: int = RETRIES,
+        user_agent: str = "hookline-simulator",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._retries = retries
         self._session = aiohttp.ClientSession(
             headers={
                 "Authorization": f"Bearer {key}",
                 "Content-Type": "application/json",
-                "User-Agent": f"hookline-simulator/{__version__}",
+                "User-Agent": f"{user_agent}/{__version__}",
             },
             timeout=aiohttp.ClientTimeout(total=timeout_s),
             trust_env=False,
@@ -113,6 +121,9 @@ class ApiClient:
 
     async def patch(self, path: str, body: Any, params: Mapping[str, str] | None = None) -> Any:
         return await self.call("PATCH", path, body, params)
+
+    async def delete(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return await self.call("DELETE", path, params=params)
 
     async def pages(self, path: str, params: Mapping[str, str] | None = None) -> AsyncIterator[Any]:
         """Every row of a paginated list, following ``next_cursor``."""

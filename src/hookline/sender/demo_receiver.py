@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,16 +69,19 @@ def _summary(body: bytes) -> tuple[str, tuple[str, ...]]:
 
 
 class DemoReceiver:
-    """Binds ``127.0.0.1:port`` (another free port if that one is taken); ``on_webhook`` sees each request."""
+    """Serves on ``sock`` (bound by the caller, so that a busy port stops ``serve --demo`` before it prints
+    any key), or binds ``127.0.0.1:port``; ``on_webhook`` sees each request."""
 
     def __init__(
         self,
         on_webhook: Callable[[Webhook], None],
         *,
+        sock: socket.socket | None = None,
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         fail_every: int = 20,
     ) -> None:
+        self.sock = sock
         self.host = host
         self.port = port
         self.url = ""
@@ -97,13 +101,11 @@ class DemoReceiver:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
-        try:
+        if self.sock is not None:
+            await web.SockSite(runner, self.sock).start()
+        else:
             await web.TCPSite(runner, self.host, self.port).start()
-        except OSError:
-            if self.port == 0:
-                raise
-            await web.TCPSite(runner, self.host, 0).start()  # the usual port is taken: any free one
-        self.port = runner.addresses[0][1]
+        self.host, self.port = runner.addresses[0][:2]
         self.url = f"http://{self.host}:{self.port}{PATH}"
         return self.url
 

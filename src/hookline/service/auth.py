@@ -127,3 +127,10 @@ async def _look_up(ctx: Context, key: str, hashed: str) -> Principal:
 def forget_keys(ctx: Context) -> None:
     """After a key is revoked: verify every key again on its next use."""
     ctx.principals.clear()
+
+
+async def is_operator_key(ctx: Context, key: str) -> bool:
+    """Whether ``key`` is the operator key this database knows; for the process itself (``serve --demo``
+    showing a key it wrote down earlier), so no client is throttled for a stale one."""
+    stored = await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH)
+    return stored is not None and hmac.compare_digest(stored, digest(key))

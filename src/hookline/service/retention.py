@@ -45,13 +45,16 @@ async def purge(
     now: float,
     batch: int = BATCH,
     pause_s: float = PAUSE_S,
+    progress: Callable[[Purged], None] = lambda _: None,
 ) -> Purged:
-    """Delete everything older than ``older_than_s`` seconds before ``now``, ``batch`` rows at a time."""
+    """Delete everything older than ``older_than_s`` seconds before ``now``, ``batch`` rows at a time;
+    ``progress`` sees the running totals after each batch (``hookline purge``'s progress bar)."""
     cutoff = now - older_than_s
     deliveries = attempts = events = batches = 0
     while ids := await retention.old_deliveries(db, cutoff, batch):
         done, gone_attempts = await retention.purge_deliveries(db, ids, cutoff)
         deliveries, attempts, batches = deliveries + done, attempts + gone_attempts, batches + 1
+        progress(Purged(deliveries, attempts, events, batches=batches))
         if done == 0:
             break  # all of them changed meanwhile (resent, or another worker purged them): next run
         await asyncio.sleep(pause_s)
@@ -59,6 +62,7 @@ async def purge(
     while keys := await retention.old_events(db, cutoff, batch):
         done = await retention.purge_events(db, keys, cutoff)
         events, batches = events + done, batches + 1
+        progress(Purged(deliveries, attempts, events, batches=batches))
         if done == 0:
             break
         await asyncio.sleep(pause_s)
@@ -67,10 +71,16 @@ async def purge(
     while found := await retention.old_versions(db, cutoff, batch):
         done = await retention.purge_versions(db, found, cutoff)
         versions, batches = versions + done, batches + 1
+        progress(Purged(deliveries, attempts, events, versions, batches))
         if done == 0:
             break
         await asyncio.sleep(pause_s)
     return Purged(deliveries, attempts, events, versions, batches)
+
+
+async def would_purge(db: Database, older_than_s: float, *, now: float) -> Purged:
+    """What ``purge`` would delete now, deleting nothing (``hookline purge --dry-run``)."""
+    return Purged(*await retention.count(db, now - older_than_s))
 
 
 async def run_periodically(

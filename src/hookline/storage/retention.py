@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, exists, select, tuple_
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, tuple_
 
 from hookline.models import DeliveryStatus
 from hookline.storage.database import Database
@@ -90,6 +90,37 @@ async def purge_events(db: Database, keys: Sequence[tuple[str, str]], cutoff: fl
             )
             deleted += result.rowcount
     return deleted
+
+
+async def count(db: Database, cutoff: float) -> tuple[int, int, int, int]:
+    """What a purge at ``cutoff`` would delete now: (deliveries, attempts, events, object versions), for
+    ``--dry-run`` and a progress bar. An event counts when every delivery it has is old and finished (it
+    goes after them), a version when no event that stays falls in its time span."""
+    d, v = deliveries.c, object_versions.c
+    old = select(d.id).where(*_old_delivery(cutoff))
+    kept = exists().where(
+        d.merchant_id == events.c.merchant_id,
+        d.event_id == events.c.id,
+        or_(d.completed.is_(None), d.completed >= cutoff, d.status.not_in(FINISHED)),
+    )
+    needed = exists().where(
+        events.c.merchant_id == v.merchant_id,
+        events.c.received >= v.valid_from,
+        events.c.received < v.valid_until,
+        or_(events.c.received >= cutoff, kept),
+    )
+    async with db.read() as conn:
+        old_deliveries = (await conn.execute(select(func.count()).select_from(old.subquery()))).scalar_one()
+        old_attempts = (
+            await conn.execute(select(func.count()).where(attempts.c.delivery_id.in_(old)))
+        ).scalar_one()
+        old_events = (
+            await conn.execute(select(func.count()).where(events.c.received < cutoff, ~kept))
+        ).scalar_one()
+        old_versions = (
+            await conn.execute(select(func.count()).where(v.valid_until < cutoff, ~needed))
+        ).scalar_one()
+    return old_deliveries, old_attempts, old_events, old_versions
 
 
 VersionKey = tuple[str, str, str, float]  # merchant, kind, public_id, valid_from

@@ -1,0 +1,60 @@
+"""What each field of the request bodies means, for the API reference.
+
+Kept here rather than on the models, which the validation rules keep changing: ``reference.document``
+gives every property of every body schema its description from this table, by ``Model.field`` or by the
+field's name alone where it means the same in every body; ``tests/api/test_reference.py`` fails on a
+property that has none.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FIELDS: Final[dict[str, str]] = {
+    "merchant": "The merchant the operator key acts for (a merchant key acts for its own; "
+    "the `?merchant=` parameter does the same).",
+    "MerchantIn.name": "The merchant's name, as the dashboard shows it.",
+    "MerchantPatch.name": "The merchant's name, as the dashboard shows it.",
+    "public_id": "The merchant's id on the commerce platform (Ordergroove's merchant public id); "
+    "`/webhook_targets` and events may name the merchant by it.",
+    "url": "Where deliveries are POSTed: `https://…` (plain `http://` unless HOOKLINE_REQUIRE_HTTPS; "
+    "loopback and private addresses only where HOOKLINE_ALLOW_PRIVATE_TARGETS).",
+    "enabled": "A disabled target gets nothing; its routes' pending deliveries are canceled.",
+    "target_url": "Where deliveries are POSTed (Ordergroove's name for `url`).",
+    "pattern": "Event types or family wildcards separated by `|` (`order.*|subscription.cancel`), "
+    "matched whole.",
+    "name": "The route's name, as the dashboard shows it.",
+    "target_id": "The target the route delivers to.",
+    "event_types": "Event types and family wildcards (`order.*`) the route receives (GET /v1/event-types).",
+    "snapshot": "Which platform objects to add to each payload, per event family: "
+    '`{"order": ["customer", "items", "products"]}` (docs/payloads.md).',
+    "state": "`active`, `halted` (deliveries held) or `disabled` (pending deliveries canceled).",
+    "retry": "The retry policy; omitted values keep the defaults (60 s, doubling, at most 600 s apart, "
+    "60 attempts).",
+    "initial_interval_s": "Seconds before the first retry.",
+    "max_interval_s": "The longest wait between two attempts, in seconds.",
+    "max_attempts": "Attempts before a delivery is `failed`, the first one included.",
+    "timeout_s": "Seconds to wait for the receiver's answer (5 by default; 0.5 to 30).",
+    "headers": "Custom headers sent with every delivery of the route.",
+    "auto_halt": "When the route halts itself after consecutive failures (docs/lifecycle.md); null: the "
+    "server's defaults.",
+    "failures": "Consecutive failed attempts that halt the route (0: never).",
+    "window_s": "The least time, in seconds, those failures must span.",
+    "fields_include": "Only these fields of the payload, as dotted paths (docs/transform.md).",
+    "fields_exclude": "These fields of the payload left out, as dotted paths (docs/transform.md).",
+    "transform": "A JMESPath expression that reshapes the payload (docs/transform.md).",
+    "event": "The event to preview with (a sample of the route's first type when omitted).",
+    "PreviewIn.snapshot": "The snapshot to preview with (objects from the store when omitted).",
+    "PreviewIn.event_id": "A stored event to preview with, its snapshot as it was when it was accepted.",
+    "point_in_time": "Snapshots as the objects were when each event was accepted (the default), or as "
+    "they are now (`false`).",
+    "status": "The statuses of the deliveries to resend (`failed` and `canceled` by default).",
+    "since": "From this time (ISO 8601, inclusive).",
+    "until": "Before this time (ISO 8601, exclusive; now when omitted).",
+    "TestEventsIn.event_types": "The types to send a test event of (every type of the route when omitted).",
+}
+
+
+def describe(model: str, field: str) -> str | None:
+    """The description of ``model``'s ``field``: its own, else the one shared by its name."""
+    return FIELDS.get(f"{model}.{field}") or FIELDS.get(field)
