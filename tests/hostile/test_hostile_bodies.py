@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from crash.helpers import processes
 from hookline.api import bodies
+from support import events
 from support.hostile import MiB, megabytes, memory_kib, post_raw, stored
 
 HUGE = 300 * MiB
@@ -88,7 +89,7 @@ async def small(db_url: str) -> Any:
 
 
 def _event(event_id: str, size: int = 0, value: Any = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"public_id": "ord-1", "note": "x" * size}
+    data: dict[str, Any] = events.object_of("order.reminder", "ord-1", note="x" * size)
     if value is not None:
         data["value"] = value
     return {"id": event_id, "type": "order.reminder", "data": {"object": data}}
