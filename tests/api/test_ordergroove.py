@@ -360,7 +360,10 @@ async def test_a_kept_family_starts_matching_when_enabled(db_url: str) -> None:
                 )
                 continue
             merchant = Client(http, created["api_key"])
-            event = {"type": "entitlement.entitlements_granted", "data": {"object": {"public_id": "ent-1"}}}
+            event = {
+                "type": "entitlement.entitlements_granted",
+                "data": {"object": object_of("entitlement.entitlements_granted", "ent-1")},
+            }
             accepted = await merchant.ok("POST", "/v1/events", 202, json=event)
             assert len(accepted["deliveries"]) == 1
 

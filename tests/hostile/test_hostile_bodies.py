@@ -212,7 +212,8 @@ async def test_deep_objects_are_not_stored(http: httpx.AsyncClient, db_url: str)
         body = f'{{"merchant_user_id": "cust-1", "deep": {deep}}}'
         response = await merchant.call("PUT", "/v1/objects/customer/cust-1", content=body.encode())
         assert response.status_code == 400 and "deeper than 64" in response.json()["detail"], depth
-        event = f'{{"type": "order.reminder", "data": {{"object": {{"public_id": "o-1", "deep": {deep}}}}}}}'
+        order = f'{{"type": "order", "public_id": "o-1", "customer": "cust-1", "deep": {deep}}}'
+        event = f'{{"type": "order.reminder", "data": {{"object": {order}}}}}'
         response = await merchant.call("POST", "/v1/events", content=event.encode())
         assert response.status_code == 400 and "deeper than 64" in response.json()["detail"], depth
     assert (await merchant.call("GET", "/v1/objects/customer/cust-1")).status_code == 404

@@ -104,7 +104,7 @@ async def world(engine_url: str) -> AsyncIterator[World]:
         )
         w.ids["filter_id"] = flt["id"]
         w.ids.update(kind="customer", public_id="cust-1")
-        customer = {"merchant_user_id": "cust-1", "email": "ada@example.com"}
+        customer = {"type": "subscriber", "merchant_user_id": "cust-1", "email": "ada@example.com"}
         await merchant.ok("PUT", "/v1/objects/customer/cust-1", 200, json=customer)
         event = {"id": "evt-1", "type": "subscriber.create", "data": {"object": customer}}
         accepted = await merchant.ok("POST", "/v1/events", 202, json=event)

@@ -19,6 +19,7 @@ import pytest
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from crash.helpers import processes
 from hookline import transform
+from support import events
 from support.hostile import stored
 from support.receiver import Receiver
 
@@ -39,7 +40,7 @@ def _order(event_id: str, items: int) -> dict[str, Any]:
     return {
         "id": event_id,
         "type": "order.success",
-        "data": {"object": {"public_id": event_id, "items": rows}},
+        "data": {"object": events.object_of("order.success", event_id, items=rows)},
     }
 
 
@@ -74,14 +75,12 @@ async def test_health_answers_while_the_worst_allowed_shaping_runs(tmp_path: Pat
         async with httpx.AsyncClient(base_url=api.url, timeout=60) as http:
             merchant = await _merchant(http)
             await _heavy_routes(merchant, 2, WORST)
-            codes = {"public_id": "ord", "codes": list(range(50))}
-            events = [
-                {"id": f"evt-{i}", "type": "order.success", "data": {"object": codes}} for i in range(4)
-            ]
+            codes = events.object_of("order.success", "ord", codes=list(range(50)))
+            batch = [{"id": f"evt-{i}", "type": "order.success", "data": {"object": codes}} for i in range(4)]
             latencies = []
             async with httpx.AsyncClient(base_url=api.url, timeout=10) as probe:
                 await probe.get("/healthz")  # connected before, so that only the answer is timed
-                posted = asyncio.create_task(merchant.call("POST", "/v1/events", json={"events": events}))
+                posted = asyncio.create_task(merchant.call("POST", "/v1/events", json={"events": batch}))
                 while not posted.done():
                     started = time.monotonic()
                     assert (await probe.get("/healthz")).status_code == 200
@@ -166,11 +165,7 @@ async def test_a_merchant_over_its_share_waits(db_url: str) -> None:
         assert int(refused.headers["retry-after"]) >= 1
         assert (await other.call("POST", "/v1/events", json=_order("evt-1", 300))).status_code == 202
         # Events without a transformation cost no shaping work: the greedy merchant can still post them.
-        plain = {
-            "id": "evt-plain",
-            "type": "subscriber.create",
-            "data": {"object": {"merchant_user_id": "c"}},
-        }
+        plain = events.event("subscriber.create", "evt-plain", customer="c")
         assert (await greedy.call("POST", "/v1/events", json=plain)).status_code == 202
 
 

@@ -9,7 +9,7 @@ from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import MerchantIn, MerchantPatch
-from hookline.errors import Invalid, NotFound
+from hookline.errors import NotFound
 from hookline.service import merchants
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
@@ -46,11 +46,12 @@ async def get_merchant(merchant_id: str, ctx: Ctx, caller: Caller) -> JSON:
 
 @router.patch("/{merchant_id}")
 async def update_merchant(merchant_id: str, body: MerchantPatch, ctx: Ctx, caller: Caller) -> JSON:
-    """The operator renames a merchant or sets its platform id (``public_id``; null clears it)."""
+    """The operator renames a merchant or sets its platform id (``public_id``; null clears it).
+    A null ``name`` leaves the name as it is, as a null field does in every other PATCH."""
     caller.require_operator()
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("name", "") is None:
-        raise Invalid("a merchant's name cannot be null", fields={"name": "null"})
+        del changes["name"]
     return JSON(render.merchant(await merchants.update(ctx, merchant_id, changes)))
 
 

@@ -31,7 +31,7 @@ class MerchantIn(Body):
 
 
 class MerchantPatch(Body):
-    """Only the fields sent change; ``"public_id": null`` clears it."""
+    """Only the fields sent change; ``"public_id": null`` clears it, ``"name": null`` leaves it."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     public_id: str | None = None
