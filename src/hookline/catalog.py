@@ -1,6 +1,6 @@
 """The event catalogue: every event type the commerce platform emits, by family.
 
-Source: Ordergroove's event reference (``reference/ordergroove.md`` §2). The ``entitlement`` family exists
+Source: Ordergroove's event reference (``docs/event-types.md``). The ``entitlement`` family exists
 only for digital-subscription programs, so it is offered only when the operator enables it.
 
 The ``hookline`` family is ours, not the platform's: operational notices about the merchant's own webhooks
@@ -105,7 +105,7 @@ def get(name: str, *, entitlements: bool = False) -> EventType | None:
 
 
 # Fields marked secret: the platform puts them in ``data.object`` only for the event types named
-# (Ordergroove sends a 1-Click token only with these, ``reference/ordergroove.md`` §3.3-§3.4). They are
+# (Ordergroove sends a 1-Click token only with these, ``docs/payloads.md``). They are
 # event-only: they belong to that event's ``data.object`` and to nothing else, so hookline never keeps
 # them in its object store and never shows them in a snapshot, whatever event or upsert brings them.
 SECRET_FIELDS: Final = MappingProxyType(

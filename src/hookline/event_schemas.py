@@ -1,6 +1,6 @@
 """Each event type's JSON Schema (2020-12) of ``data.object``, a full example envelope, and the check.
 
-The schemas follow Ordergroove's objects (``reference/ordergroove.md`` §3), one per family, and are:
+The schemas follow Ordergroove's objects (``docs/payloads.md``), one per family, and are:
 
 - **permissive where Ordergroove is**: any extra field is allowed (the platform adds fields over time, and
   hookline passes them on untouched); every documented field may be left out, and may be ``null`` (the

@@ -2,9 +2,9 @@
 
 A test event is only useful if it looks like the real thing, so every sample is built from one small, coherent
 graph: a customer with a shipping and a billing address, a card, two products, a subscription to each, and
-an upcoming order holding one item per subscription. The event's ``data.object`` (``reference/ordergroove.md``
-§3, integer epochs) and its ``snapshot`` (§4, the REST representation with ``"YYYY-MM-DD HH:MM:SS"`` times)
-are two views of the same records, so the ids in one match the ids in the other.
+an upcoming order holding one item per subscription. The event's ``data.object`` (Ordergroove's webhook
+objects, integer epochs) and its ``snapshot`` (the REST representation with ``"YYYY-MM-DD HH:MM:SS"``
+times) are two views of the same records, so the ids in one match the ids in the other.
 
 Pure: no I/O, no clock, no randomness of its own. Callers pass a ``random.Random`` and the current time, and
 the same seed gives the same graph and the same events.
@@ -408,7 +408,7 @@ def _context(event_type: str) -> JSON | None:
 
 
 def sample_object(event_type: str, graph: Graph) -> JSON:
-    """``data.object`` for ``event_type``: the default object of its family (``ordergroove.md`` §3)."""
+    """``data.object`` for ``event_type``: the default object of its family (``docs/payloads.md``)."""
     family = event_type.split(".", 1)[0]
     builders = {
         "subscriber": _subscriber_object,
@@ -587,7 +587,7 @@ def one_click_token(public_id: str, issued: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Snapshots (``ordergroove.md`` §4)
+# Snapshots (``docs/payloads.md``)
 
 
 def involved(family: str, graph: Graph) -> dict[str, list[JSON]]:

@@ -1,4 +1,4 @@
-"""The event catalogue against Ordergroove's event reference (``reference/ordergroove.md`` §2)."""
+"""The event catalogue against Ordergroove's event reference (``docs/event-types.md``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from hookline import catalog
 
-# Transcribed from reference/ordergroove.md §2.1-§2.5, independently of catalog.py.
+# Transcribed from Ordergroove's published event reference, independently of catalog.py.
 SUBSCRIBER = ("create", "cancel", "subscriptions_created")
 SUBSCRIPTION = (
     "create",

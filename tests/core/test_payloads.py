@@ -1,4 +1,4 @@
-"""Webhook bodies: Ordergroove's envelope (``reference/ordergroove.md`` §3.1), rendered once."""
+"""Webhook bodies: Ordergroove's envelope (``docs/payloads.md``), rendered once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The retry policy: Ordergroove's current schedule (``reference/ordergroove.md`` §6.2) with jitter."""
+"""The retry policy: Ordergroove's current schedule (the README's "Delivery" section) with jitter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fake data for test events: Ordergroove's shapes (``ordergroove.md`` §3, §4), coherent, deterministic."""
+"""Fake data for test events: Ordergroove's shapes (``docs/payloads.md``), coherent, deterministic."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def fields(names: str) -> set[str]:
     return set(names.split())
 
 
-# ordergroove.md §3.2 to §3.5: the default object of each family.
+# The default object of each family (``docs/payloads.md``).
 OBJECT_FIELDS = {
     "subscriber": fields(
         "type merchant merchant_user_id subscription subscriptions session_id first_name last_name email "
@@ -41,7 +41,7 @@ OBJECT_FIELDS = {
         "first_placed components"
     ),
 }
-# ordergroove.md §4: the snapshot's records, as the REST API's retrieve endpoints give them.
+# The snapshot's records, as the REST API's retrieve endpoints give them.
 SNAPSHOT_FIELDS = {
     "customer": fields(
         "merchant merchant_user_id session_id user_token_id first_name last_name email phone_number "

@@ -1,6 +1,6 @@
 """``/webhook_targets``: Ordergroove's webhook API, so integrations written against it work unchanged.
 
-Shapes follow Ordergroove (``reference/ordergroove.md`` §5.2): epoch-int times, ``target_url``, lists as
+Shapes follow Ordergroove (``docs/ordergroove-api.md``): epoch-int times, ``target_url``, lists as
 ``{"next", "previous", "results"}`` paged with ``?page=`` (and ``?page_size=``), and errors as
 ``{"detail": "..."}`` rather than problem documents. Every path answers with or without a trailing slash,
 since Ordergroove's own examples use both. Auth is the rest of the API's: a merchant key, or the operator

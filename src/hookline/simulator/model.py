@@ -3,7 +3,7 @@
 A discrete-event model: an agenda of happenings (a sign-up, an order's reminder, its placement, a customer
 changing a subscription), each at a simulated time. ``Simulation.step`` runs the earliest one and returns a
 ``Step``: the platform objects it created or changed, then the events it fired, with Ordergroove's meanings
-(``reference/ordergroove.md`` §2):
+(``docs/event-types.md``):
 
 - a sign-up creates the customer, address, payment and subscriptions (``subscriber.create`` for a first
   subscription, ``subscription.create`` for each), and the first recurring order (``order.create``,

@@ -1,6 +1,6 @@
 """The simulated program's records, and their two public shapes.
 
-A record is shown two ways, as Ordergroove shows it (``reference/ordergroove.md``):
+A record is shown two ways, as Ordergroove shows it (``docs/payloads.md``):
 
 - ``*_object``: the webhook's ``data.object`` (§3): epoch-second integers, ``type`` and ``merchant`` fields;
 - ``*_record``: the platform object hookline keeps for snapshots (§4, the REST "retrieve" representation):

@@ -1,7 +1,7 @@
 """Auto-halt: a route whose target keeps failing is halted, its deliveries held, and the merchant told.
 
-Peers disable endpoints after days of failures and lose or cancel what was queued, or never fire at all
-(``reference/peers.md`` §3.4). Here a route is halted after N consecutive failed attempts (no 2xx in between)
+Peers disable endpoints after days of failures and lose or cancel what was queued, or never fire at all.
+Here a route is halted after N consecutive failed attempts (no 2xx in between)
 that span at least T seconds; its pending deliveries are held with their attempt budget untouched and go out
 oldest first on resume. Both conditions matter: N alone halts a busy route on a one-minute blip, T alone
 halts a quiet route on its second failure.
