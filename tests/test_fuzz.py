@@ -51,6 +51,7 @@ NOT_IN_A_SCHEMA = [
     ("transform", ""),  # a JMESPath expression, checked when saved
     ("headers", ""),  # the headers hookline sets itself, in any case
     ("objects[", "duplicate"),  # one object twice in a batch
+    ("event", "not with event_id"),  # a preview of an accepted event, or of one given: not both
     ("data.", "does not match public_id"),  # an object's own id field and its address
     ("event_types", "not subscribed"),  # test events: of the route's own types
     ("event_types", "none"),

@@ -64,7 +64,7 @@ def _token(sent_on: tuple[str, ...]) -> JSON:
     }
 
 
-# Where Ordergroove sends a 1-Click token (§3.3, §3.4).
+# Where Ordergroove sends a 1-Click token.
 _ONE_CLICK: Final = {
     "subscription": ("subscription.create", "subscription.cancel", "subscription.refresh_one_click_token"),
     "order": ("order.reminder", "order.refresh_one_click_token"),

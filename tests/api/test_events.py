@@ -310,3 +310,10 @@ async def test_hooklines_own_notices_cannot_be_posted(merchant: Client) -> None:
     event = {"type": "hookline.route.halted", "data": {"object": {"type": "route", "route_id": "rte_x"}}}
     refused = await merchant.call("POST", "/v1/events", json=event)
     assert refused.status_code == 400 and "cannot be posted" in refused.json()["detail"]
+
+
+async def test_created_may_be_an_integral_number(merchant: Client) -> None:
+    """JSON Schema's integers include ``1700000000.0``, and the document says ``integer``: it is accepted as
+    the integer it is (``1.5`` is not: see the invalid events above)."""
+    await merchant.ok("POST", "/v1/events", 202, json=_event(created=1_700_000_000.0))
+    assert (await merchant.ok("GET", "/v1/events/evt-1"))["created"] == 1_700_000_000

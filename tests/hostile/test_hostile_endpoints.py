@@ -103,7 +103,7 @@ async def world(engine_url: str) -> AsyncIterator[World]:
             "POST", f"/webhook_targets/{og['id']}/filters", 201, json={"pattern": "order.*"}
         )
         w.ids["filter_id"] = flt["id"]
-        w.ids.update(kind="customer", public_id="cust-1")
+        w.ids.update(kind="customer", public_id="cust-1", event_type="order.reminder")
         customer = {"type": "subscriber", "merchant_user_id": "cust-1", "email": "ada@example.com"}
         await merchant.ok("PUT", "/v1/objects/customer/cust-1", 200, json=customer)
         event = {"id": "evt-1", "type": "subscriber.create", "data": {"object": customer}}

@@ -7,7 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hookline.api import openapi, render
-from hookline.api.deps import PAGE, Ctx, Cursor, Limit, MerchantId, TimeQuery, decode_cursor, next_cursor
+from hookline.api.deps import (
+    PAGE,
+    Ctx,
+    Cursor,
+    EventTypeQuery,
+    Limit,
+    MerchantId,
+    TimeQuery,
+    decode_cursor,
+    next_cursor,
+)
 from hookline.api.render import JSON
 from hookline.errors import Invalid
 from hookline.models import DeliveryStatus
@@ -38,7 +48,7 @@ async def list_deliveries(
     cursor: Cursor = None,
     route_id: str | None = None,
     status: Statuses = [],  # noqa: B006 - FastAPI copies query defaults
-    event_type: str | None = None,
+    event_type: EventTypeQuery = None,
     event_id: str | None = None,
     object_id: str | None = None,
     customer_id: str | None = None,

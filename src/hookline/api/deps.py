@@ -98,6 +98,7 @@ MerchantId = Annotated[str, Depends(merchant_id)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(json_schema_extra=openapi.CURSOR)]
 TimeQuery = Annotated[str | None, Query(json_schema_extra=openapi.TIME_QUERY)]
+EventTypeQuery = Annotated[str | None, Query(json_schema_extra=openapi.EVENT_TYPE_FILTER)]
 
 
 def encode_cursor(value: str) -> str:

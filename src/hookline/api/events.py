@@ -10,6 +10,7 @@ from hookline.api.deps import (
     PAGE,
     Caller,
     Ctx,
+    EventTypeQuery,
     Limit,
     MerchantId,
     decode_cursor,
@@ -100,8 +101,8 @@ async def list_events(
     merchant_id: MerchantId,
     limit: Limit = 50,
     cursor: str | None = None,
-    event_type: str | None = None,
-    type: str | None = None,  # the older spelling of ``event_type``
+    event_type: EventTypeQuery = None,
+    type: EventTypeQuery = None,  # the older spelling of ``event_type``
     flagged: bool | None = None,
 ) -> JSON:
     """The merchant's events as accepted, newest first."""

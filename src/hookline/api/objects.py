@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from hookline import snapshot
 from hookline.api import render
-from hookline.api.deps import Caller, Ctx, MerchantId, json_body
+from hookline.api.deps import Caller, Ctx, MerchantId, TimeQuery, json_body
 from hookline.api.render import JSON
 from hookline.errors import Invalid
 from hookline.service import auth, objects, times
@@ -76,7 +76,7 @@ async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merc
 
 @router.get("/{kind}/{public_id}")
 async def get_object(
-    kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId, at: str | None = None
+    kind: str, public_id: str, ctx: Ctx, merchant_id: MerchantId, at: TimeQuery = None
 ) -> JSON:
     """The object's REST representation, with its identity field; ``?at=`` (ISO 8601 or epoch seconds):
     the version valid at that time, with the span it was valid in (``valid_until`` null: still current)."""

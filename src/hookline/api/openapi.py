@@ -12,11 +12,12 @@ and an event's ``id`` may be left out or null, and hookline then gives the event
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
-from hookline import catalog, filter_patterns, transform
+from hookline import catalog, event_schemas, filter_patterns, transform
 from hookline.models import DeliveryStatus
-from hookline.service import ingest, metrics, recovery, routes, times
+from hookline.service import ingest, merchants, metrics, names, recovery, routes, times
 from hookline.service.operational import AUTO_HALT_LIMITS
 
 Schema = dict[str, Any]
@@ -38,6 +39,12 @@ ROUTE_EVENT_TYPE: Final[Schema] = {
         *(t.type for t in _EVERY_TYPE),
     ],
     "description": "an event type, a family wildcard or * (the entitlement family only where enabled)",
+}
+_TYPE_WORD: Final = "|".join(re.escape(word) for word in ROUTE_EVENT_TYPE["enum"])
+EVENT_TYPE_FILTER: Final[Schema] = {
+    "pattern": rf"^(?:(?:{_TYPE_WORD})(?:,(?:{_TYPE_WORD}))*)?$",
+    "maxLength": 2000,
+    "description": "comma-separated event types, family wildcards (order.*) or *, as routes take them",
 }
 TEST_EVENT_TYPE: Final[Schema] = {
     **ROUTE_EVENT_TYPE,
@@ -65,7 +72,39 @@ SNAPSHOT: Final[Schema] = {
     "description": "family: the data to add; order and item data cannot be added to subscriber or "
     "subscription events",
 }
-NAME: Final[Schema] = {"pattern": r"\S"}
+# Visible text: at least one character that is not a space, and none that is a control or invisible one
+# (``hookline.names``; Python's ``\\s`` and ``\\S`` are Unicode-aware, as ECMAScript's are).
+
+
+def _char(code: int) -> str:
+    return f"\\u{code:04x}" if code < 0x10000 else chr(code)  # astral characters as themselves
+
+
+def _class_of(refused: list[int]) -> str:
+    """The code points ``refused`` (ascending) as the ranges of a character class."""
+    ranges: list[list[int]] = []
+    for code in refused:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(_char(a) if a == b else f"{_char(a)}-{_char(b)}" for a, b in ranges)
+
+
+# Surrogates (refused too) are left out: no regex engine takes them in a class, and no UTF-8 text holds them.
+_HIDDEN: Final = _class_of(
+    [
+        code
+        for code in range(0x110000)
+        if not 0xD800 <= code <= 0xDFFF and names.hidden_character(chr(code)) is not None
+    ]
+)
+NAME: Final[Schema] = {"pattern": rf"^[^{_HIDDEN}]*[^\s{_HIDDEN}][^{_HIDDEN}]*$"}
+MERCHANT_PUBLIC_ID: Final[Schema] = {
+    "pattern": rf"^(?!{merchants.OWN_PREFIX}){merchants.PUBLIC_ID.pattern}$",
+    "description": "the platform's merchant id: 1 to 100 letters, digits, '.', '_', ':' or '-', starting "
+    f"with a letter or digit (not with {merchants.OWN_PREFIX!r}); null: none",
+}
 
 
 def between(low: float, high: float) -> Schema:
@@ -94,39 +133,56 @@ FILTER_PATTERN: Final[Schema] = {
     "maxLength": filter_patterns.MAX_LENGTH,
     "description": "event types, family wildcards (order.*) or *, joined with |",
 }
-# An event as POST /v1/events takes it (also the event of a preview).
-EVENT: Final[Schema] = {
-    "type": "object",
-    "required": ["type", "data"],
-    "properties": {
-        "id": {
-            "type": ["string", "null"],
-            "minLength": 1,
-            "maxLength": 100,
-            "description": "the platform's event id; left out or null, hookline gives the event one",
-        },
-        "type": {
-            "type": "string",
-            "description": "see GET /v1/event-types (the entitlement family only where enabled)",
-            "enum": [t.type for t in _EVERY_TYPE if not catalog.is_operational(t.type)],
-        },
-        "created": {"type": "integer", "minimum": 0, "maximum": ingest.MAX_CREATED},
-        "data": {
-            "type": "object",
-            "required": ["object"],
-            "properties": {
-                "object": {
-                    "type": "object",
-                    # Indexed for search: at most 100 characters each.
-                    "properties": {
-                        name: {"type": "string", "maxLength": ingest.INDEXED_ID_MAX}
-                        for name in ("public_id", "merchant_user_id", "customer")
-                    },
-                }
+# An event as POST /v1/events takes it (also the event of a preview): one shape per family, whose
+# ``data.object`` is the family's schema (``GET /v1/event-types/{type}``), its ids indexed for search (at
+# most 100 characters each).
+_INDEXED: Final[Schema] = {"type": "string", "maxLength": ingest.INDEXED_ID_MAX}
+
+
+def _object_of(family: str) -> Schema:
+    schema = {k: v for k, v in event_schemas.family_schema(family).items() if not k.startswith("$")}
+    properties = dict(schema["properties"])
+    for name in ("public_id", "merchant_user_id", "customer"):
+        properties[name] = {**properties.get(name, _INDEXED), "maxLength": ingest.INDEXED_ID_MAX}
+    return {**schema, "properties": properties}
+
+
+def _event_of(family: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["type", "data"],
+        "properties": {
+            "id": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "maxLength": 100,
+                "description": "the platform's event id; left out or null, hookline gives the event one",
             },
+            "type": {
+                "type": "string",
+                "description": "see GET /v1/event-types (the entitlement family only where enabled)",
+                "enum": [t.type for t in _EVERY_TYPE if t.family == family],
+            },
+            "created": {"type": "integer", "minimum": 0, "maximum": ingest.MAX_CREATED},
+            "data": {"type": "object", "required": ["object"], "properties": {"object": _object_of(family)}},
+            "context": {"type": "object"},
         },
-        "context": {"type": "object"},
-    },
+    }
+
+
+EVENT: Final[Schema] = {
+    "oneOf": [
+        _event_of(family)
+        for family in catalog.families(entitlements=True)
+        if family != catalog.OPERATIONAL_FAMILY
+    ]
 }
-PREVIEW_EVENT: Final[Schema] = EVENT
+
+
+def preview_event(schema: Schema) -> None:
+    """The schema of a preview's ``event``: an event as ``POST /v1/events`` takes it, or null (none)."""
+    schema.clear()
+    schema["anyOf"] = [EVENT, {"type": "null"}]
+
+
 CURSOR: Final[Schema] = {"description": "opaque: only a next_cursor this API gave out"}

@@ -27,14 +27,14 @@ class Body(BaseModel):
 
 class MerchantIn(Body):
     name: str = Field(min_length=1, max_length=200, json_schema_extra=openapi.NAME)
-    public_id: str | None = None  # the platform's merchant id (checked by the service)
+    public_id: str | None = Field(default=None, json_schema_extra=openapi.MERCHANT_PUBLIC_ID)
 
 
 class MerchantPatch(Body):
     """Only the fields sent change; ``"public_id": null`` clears it, ``"name": null`` leaves it."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=openapi.NAME)
-    public_id: str | None = None
+    public_id: str | None = Field(default=None, json_schema_extra=openapi.MERCHANT_PUBLIC_ID)
 
 
 class TargetIn(Body):
@@ -114,7 +114,7 @@ class PreviewIn(Body):
 
     ``event_id`` names an accepted event instead: its snapshot is built as of its acceptance."""
 
-    event: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.PREVIEW_EVENT)
+    event: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.preview_event)
     event_id: str | None = Field(default=None, min_length=1, max_length=100)
     snapshot: dict[str, Any] | None = None
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)

@@ -66,6 +66,8 @@ def parse(
             f"{where}unknown event type {kind!r}; see GET /v1/event-types", fields={where + "type": "unknown"}
         )
     created = raw.get("created")
+    if isinstance(created, float) and created.is_integer():
+        created = int(created)  # JSON Schema's integers include 1700000000.0
     if created is not None and (
         isinstance(created, bool) or not isinstance(created, int) or not 0 <= created <= MAX_CREATED
     ):
