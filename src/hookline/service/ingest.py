@@ -47,6 +47,19 @@ class Ingested:
     created: bool
 
 
+def _created(created: Any, where: str) -> int | None:
+    """The event's ``created`` (None: not given), or Invalid."""
+    if isinstance(created, float) and created.is_integer():
+        created = int(created)  # JSON Schema's integers include 1700000000.0
+    if created is not None and (
+        isinstance(created, bool) or not isinstance(created, int) or not 0 <= created <= MAX_CREATED
+    ):
+        raise Invalid(
+            f"{where}created must be epoch seconds", fields={where + "created": "not epoch seconds"}
+        )
+    return created
+
+
 def parse(
     ctx: Context, merchant_id: str, raw: Any, where: str = "", *, platform_id: str | None = None
 ) -> Event:
@@ -65,15 +78,7 @@ def parse(
         raise Invalid(
             f"{where}unknown event type {kind!r}; see GET /v1/event-types", fields={where + "type": "unknown"}
         )
-    created = raw.get("created")
-    if isinstance(created, float) and created.is_integer():
-        created = int(created)  # JSON Schema's integers include 1700000000.0
-    if created is not None and (
-        isinstance(created, bool) or not isinstance(created, int) or not 0 <= created <= MAX_CREATED
-    ):
-        raise Invalid(
-            f"{where}created must be epoch seconds", fields={where + "created": "not epoch seconds"}
-        )
+    created = _created(raw.get("created"), where)
     data = raw.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise Invalid(
