@@ -313,7 +313,7 @@ async def test_a_revoked_key_ends_its_sessions(
 async def test_a_forged_session_cookie_is_ignored(http: httpx.AsyncClient, cookie: str) -> None:
     http.cookies.set("hookline_session", cookie, path="/dashboard")
     assert (await http.get("/dashboard/")).status_code == 303
-    raw = {"cookie": "hookline_session=e30.\u00e9\u00e9".encode()}  # not ASCII: still no session, no 500
+    raw = {b"cookie": "hookline_session=e30.\u00e9\u00e9".encode()}  # not ASCII: still no session, no 500
     http.cookies.clear()
     assert (await http.get("/dashboard/", headers=raw)).status_code == 303
 

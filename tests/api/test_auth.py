@@ -139,7 +139,7 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
         body = _problem(await merchant.call(method, path, params=foreign), 403)
         assert theirs["url"] not in body["detail"]
 
-    posted = [
+    posted: list[tuple[str, dict[str, Any]]] = [
         ("/v1/targets", {"url": "http://127.0.0.1:9/mine"}),
         ("/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
         (
