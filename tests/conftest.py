@@ -161,9 +161,17 @@ async def operator(http: httpx.AsyncClient) -> Client:
     return Client(http, OPERATOR_KEY)
 
 
+async def new_merchant(operator: Client, name: str = "Other Shop", public_id: str | None = None) -> Client:
+    """A merchant the operator has just made: a client with its key, and its id as ``merchant_id``."""
+    body: dict[str, Any] = {"name": name}
+    if public_id is not None:
+        body["public_id"] = public_id
+    made = await operator.ok("POST", "/v1/merchants", 201, json=body)
+    client = Client(operator.http, made["api_key"])
+    client.merchant_id = made["id"]  # type: ignore[attr-defined]
+    return client
+
+
 @pytest.fixture
 async def merchant(operator: Client) -> Client:
-    body = await operator.ok("POST", "/v1/merchants", 201, json={"name": "Acme Coffee"})
-    client = Client(operator.http, body["api_key"])
-    client.merchant_id = body["id"]  # type: ignore[attr-defined]
-    return client
+    return await new_merchant(operator, "Acme Coffee")

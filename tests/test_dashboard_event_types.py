@@ -10,7 +10,7 @@ import httpx
 
 from conftest import OPERATOR_KEY, Client
 from hookline import catalog, event_schemas
-from test_dashboard_pages import signed_in
+from support.dashboard import signed_in
 
 
 async def test_the_event_types_page_shows_each_schema_and_example(

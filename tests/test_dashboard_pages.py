@@ -17,9 +17,8 @@ from sqlalchemy import select, update
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.storage.database import Database
 from hookline.storage.tables import sessions
+from support.dashboard import csrf_of, sign_in, signed_in
 from support.receiver import Receiver, Status
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def checkbox(html: str, value: str) -> str:
@@ -27,29 +26,6 @@ def checkbox(html: str, value: str) -> str:
     found = re.search(rf'<input type="checkbox"[^>]*value="{re.escape(value)}"[^>]*>', html)
     assert found, f"no checkbox {value}"
     return found.group(0)
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = CSRF.search(page.text)
-    assert found, f"no CSRF token on the page:\n{page.text[:2000]}"
-    return found.group(1)
-
-
-async def sign_in(http: httpx.AsyncClient, key: str) -> httpx.Response:
-    """Sign in as a browser would: load the form (its token and cookie), post the key."""
-    http.cookies.clear()
-    form = await http.get("/dashboard/sign-in")
-    assert form.status_code == 200
-    return await http.post("/dashboard/sign-in", data={"csrf": csrf_of(form), "key": key})
-
-
-async def signed_in(http: httpx.AsyncClient, key: str) -> str:
-    """Sign in; the session's CSRF token (read from the webhook list or the merchant list)."""
-    answer = await sign_in(http, key)
-    assert answer.status_code == 303, answer.text
-    page = await http.get(answer.headers["location"])
-    assert page.status_code == 200, page.text
-    return csrf_of(page)
 
 
 async def make_route(merchant: Client, url: str, name: str = "orders") -> dict[str, Any]:
@@ -337,7 +313,7 @@ async def test_a_revoked_key_ends_its_sessions(
 async def test_a_forged_session_cookie_is_ignored(http: httpx.AsyncClient, cookie: str) -> None:
     http.cookies.set("hookline_session", cookie, path="/dashboard")
     assert (await http.get("/dashboard/")).status_code == 303
-    raw = {"cookie": "hookline_session=e30.\u00e9\u00e9".encode()}  # not ASCII: still no session, no 500
+    raw = {b"cookie": "hookline_session=e30.\u00e9\u00e9".encode()}  # not ASCII: still no session, no 500
     http.cookies.clear()
     assert (await http.get("/dashboard/", headers=raw)).status_code == 303
 

@@ -82,7 +82,8 @@ def _named_in_a_schema_gap(response: Any) -> bool:
 def valid_input_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
     """``positive_data_acceptance``, but for the rules of ``NOT_IN_A_SCHEMA``, answered with a 400."""
     try:
-        return checks.positive_data_acceptance(ctx, response, case)
+        accepted: bool | None = checks.positive_data_acceptance(ctx, response, case)
+        return accepted
     except RejectedPositiveData:
         if response.status_code == 400 and _named_in_a_schema_gap(response):
             return None

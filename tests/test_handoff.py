@@ -20,7 +20,7 @@ from hookline.storage import queue
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
 from hookline.worker import Worker, WorkerSettings
-from test_pipeline import _event, _route
+from support.pipeline import add_route, order_event
 
 LEASE_S = 30.0
 
@@ -48,8 +48,8 @@ async def _two_routes(db_url: str) -> tuple[str, dict[str, Any]]:
     async with running_app(app_settings(db_url), worker=False) as http:
         merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
         client = Client(http, merchant["api_key"])
-        target, _ = await _route(client, "https://one.example/hook", ["order.*"])
-        await _route(client, "https://two.example/hook", ["order.*"])
+        target, _ = await add_route(client, "https://one.example/hook", ["order.*"])
+        await add_route(client, "https://two.example/hook", ["order.*"])
         target |= await client.ok("GET", f"/v1/targets/{target['id']}/signing-key")
     return str(merchant["id"]), target
 
@@ -69,7 +69,7 @@ async def test_the_deliveries_it_has_room_for_go_to_the_worker_leased(db_url: st
     db = Database(db_url)
     async with _ingesting(db, room=1) as (ctx, dispatch):
         before = time.time()
-        [accepted] = await ingest.ingest(ctx, merchant_id, [_event("e1")])
+        [accepted] = await ingest.ingest(ctx, merchant_id, [order_event("e1")])
         assert len(accepted.deliveries) == 2 and dispatch.room == 1
         [(reserved, [job])] = dispatch.settled
         assert reserved == 1 and job.delivery_id in accepted.deliveries
@@ -94,7 +94,7 @@ async def test_the_deliveries_it_has_room_for_go_to_the_worker_leased(db_url: st
         )
 
         # The same event again creates nothing, so nothing is handed over.
-        await ingest.ingest(ctx, merchant_id, [_event("e1")])
+        await ingest.ingest(ctx, merchant_id, [order_event("e1")])
         assert dispatch.settled[-1][1] == [] and dispatch.room == 1
 
 
@@ -102,11 +102,11 @@ async def test_a_failed_ingestion_gives_the_room_back_and_hands_nothing(db_url: 
     merchant_id, _ = await _two_routes(db_url)
     db = Database(db_url)
     async with _ingesting(db, room=10) as (ctx, dispatch):
-        await ingest.ingest(ctx, merchant_id, [_event("e1")])
-        other = _event("e1")
+        await ingest.ingest(ctx, merchant_id, [order_event("e1")])
+        other = order_event("e1")
         other["data"]["object"]["total"] = "99.00"
         with pytest.raises(Conflict):
-            await ingest.ingest(ctx, merchant_id, [_event("e2"), other])
+            await ingest.ingest(ctx, merchant_id, [order_event("e2"), other])
         # e2's two routes were reserved (the re-posted e1 makes no delivery), and given back.
         assert dispatch.settled[-1] == (2, []) and dispatch.room == 10
         # e2 was not stored either: nothing is due but e1's two handed (leased) deliveries.
@@ -124,7 +124,9 @@ async def test_the_worker_grants_only_its_free_room_and_nothing_once_stopping(db
         worker.settle(3, [])
         # Stopping: no room, and what ingestion hands over anyway goes back to the queue at once.
         dispatch = Dispatch(room=2)
-        await ingest.ingest(Context(db=db, wakeup=Wakeup(), dispatch=dispatch), merchant_id, [_event("e1")])
+        await ingest.ingest(
+            Context(db=db, wakeup=Wakeup(), dispatch=dispatch), merchant_id, [order_event("e1")]
+        )
         [(_, jobs)] = dispatch.settled
         worker.stop()
         assert worker.reserve(1) == 0

@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from conftest import Client, app_settings, running_app
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from hookline import signing
+from support.pipeline import add_route, order_event, wait_status
 from support.receiver import Receiver, Stall, Status
-
-
-async def _route(merchant: Client, url: str, event_types: list[str], **extra: Any) -> tuple[dict, dict]:
-    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": url})
-    route = await merchant.ok(
-        "POST",
-        "/v1/routes",
-        201,
-        json={"name": "orders", "target_id": target["id"], "event_types": event_types, **extra},
-    )
-    return target, route
-
-
-def _event(event_id: str = "evt-1", type_: str = "order.reminder") -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": type_,
-        "created": 1_700_000_000,
-        "data": {"object": {"type": "order", "public_id": "ord-1", "customer": "cust-1", "total": "25.00"}},
-    }
-
-
-async def _wait_status(merchant: Client, delivery_id: str, status: str, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = await merchant.ok("GET", f"/v1/deliveries/{delivery_id}")
-        if body["status"] == status:
-            return body
-        assert time.monotonic() < deadline, f"delivery stayed {body['status']}, wanted {status}: {body}"
-        await _sleep(0.05)
 
 
 async def _sleep(seconds: float) -> None:
@@ -49,8 +19,8 @@ async def _sleep(seconds: float) -> None:
 
 
 async def test_delivery_arrives_signed_and_verifies(merchant: Client, receiver: Receiver) -> None:
-    target, route = await _route(merchant, receiver.url + "/hook", ["order.*"])
-    answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    target, route = await add_route(merchant, receiver.url + "/hook", ["order.*"])
+    answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
     assert answer["id"] == "evt-1" and len(answer["deliveries"]) == 1
 
     [request] = await receiver.wait_for(1)
@@ -68,7 +38,7 @@ async def test_delivery_arrives_signed_and_verifies(merchant: Client, receiver: 
     Webhook(keys["standard_webhooks_secret"]).verify(body, headers)
     assert headers["hookline-event-id"] == "evt-1"
 
-    delivery = await _wait_status(merchant, answer["deliveries"][0], "success")
+    delivery = await wait_status(merchant, answer["deliveries"][0], "success")
     assert delivery["attempts"][0]["response"]["status"] == 200
     assert delivery["route_id"] == route["id"]
 
@@ -76,15 +46,15 @@ async def test_delivery_arrives_signed_and_verifies(merchant: Client, receiver: 
 async def test_500_then_200_succeeds_on_second_attempt(db_url: str, receiver: Receiver) -> None:
     receiver.script("/flaky", Status(500))
     async with running_app(app_settings(db_url)) as http:
-        merchant = await _merchant(http)
-        await _route(
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        await add_route(
             merchant,
             receiver.url + "/flaky",
             ["order.reminder"],
             retry={"initial_interval_s": 1, "max_interval_s": 1},
         )
-        answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
-        delivery = await _wait_status(merchant, answer["deliveries"][0], "success", timeout=15)
+        answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
+        delivery = await wait_status(merchant, answer["deliveries"][0], "success", timeout=15)
         assert [a["response"]["status"] for a in delivery["attempts"]] == [500, 200]
         assert delivery["attempt_count"] == 2
     assert len(receiver.on("/flaky")) == 2
@@ -93,16 +63,16 @@ async def test_500_then_200_succeeds_on_second_attempt(db_url: str, receiver: Re
 async def test_stalled_receiver_times_out_and_is_retried(db_url: str, receiver: Receiver) -> None:
     receiver.script("/slow", Stall(3.0))
     async with running_app(app_settings(db_url)) as http:
-        merchant = await _merchant(http)
-        await _route(
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        await add_route(
             merchant,
             receiver.url + "/slow",
             ["order.*"],
             timeout_s=0.5,
             retry={"initial_interval_s": 1, "max_interval_s": 1},
         )
-        answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
-        delivery = await _wait_status(merchant, answer["deliveries"][0], "success", timeout=15)
+        answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
+        delivery = await wait_status(merchant, answer["deliveries"][0], "success", timeout=15)
         first, second = delivery["attempts"]
         assert first["error_kind"] == "timeout" and first["response"] is None
         assert second["response"]["status"] == 200
@@ -111,22 +81,22 @@ async def test_stalled_receiver_times_out_and_is_retried(db_url: str, receiver: 
 async def test_attempts_exhausted_marks_failed(db_url: str, receiver: Receiver) -> None:
     receiver.respond("/down", Status(503))
     async with running_app(app_settings(db_url)) as http:
-        merchant = await _merchant(http)
-        await _route(
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        await add_route(
             merchant,
             receiver.url + "/down",
             ["order.*"],
             retry={"initial_interval_s": 1, "max_interval_s": 1, "max_attempts": 2},
         )
-        answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
-        delivery = await _wait_status(merchant, answer["deliveries"][0], "failed", timeout=15)
+        answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
+        delivery = await wait_status(merchant, answer["deliveries"][0], "failed", timeout=15)
         assert delivery["attempt_count"] == 2 and delivery["last_response_status"] == 503
 
 
 async def test_route_that_does_not_match_gets_nothing(merchant: Client, receiver: Receiver) -> None:
-    await _route(merchant, receiver.url + "/subs", ["subscription.cancel"])
-    await _route(merchant, receiver.url + "/orders", ["order.*"])
-    answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    await add_route(merchant, receiver.url + "/subs", ["subscription.cancel"])
+    await add_route(merchant, receiver.url + "/orders", ["order.*"])
+    answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
     assert len(answer["deliveries"]) == 1
     await receiver.wait_for(1, path="/orders")
     await _sleep(0.3)
@@ -134,11 +104,11 @@ async def test_route_that_does_not_match_gets_nothing(merchant: Client, receiver
 
 
 async def test_reposting_the_same_event_creates_nothing(merchant: Client, receiver: Receiver) -> None:
-    await _route(merchant, receiver.url + "/hook", ["order.*"])
-    first = await merchant.ok("POST", "/v1/events", 202, json=_event())
-    again = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    await add_route(merchant, receiver.url + "/hook", ["order.*"])
+    first = await merchant.ok("POST", "/v1/events", 202, json=order_event())
+    again = await merchant.ok("POST", "/v1/events", 202, json=order_event())
     assert again == first
-    conflict = await merchant.call("POST", "/v1/events", json={**_event(), "created": 1})
+    conflict = await merchant.call("POST", "/v1/events", json={**order_event(), "created": 1})
     assert conflict.status_code == 409
     assert conflict.headers["content-type"].startswith("application/problem+json")
     await receiver.wait_for(1)
@@ -149,9 +119,9 @@ async def test_reposting_the_same_event_creates_nothing(merchant: Client, receiv
 
 
 async def test_batch_ingest_fans_out(merchant: Client, receiver: Receiver) -> None:
-    await _route(merchant, receiver.url + "/a", ["order.*"])
-    await _route(merchant, receiver.url + "/b", ["*"])
-    events = [_event(f"evt-{i}") for i in range(5)]
+    await add_route(merchant, receiver.url + "/a", ["order.*"])
+    await add_route(merchant, receiver.url + "/b", ["*"])
+    events = [order_event(f"evt-{i}") for i in range(5)]
     answers = await merchant.ok("POST", "/v1/events", 202, json={"events": events})
     assert [a["id"] for a in answers] == [f"evt-{i}" for i in range(5)]
     assert all(len(a["deliveries"]) == 2 for a in answers)
@@ -160,8 +130,10 @@ async def test_batch_ingest_fans_out(merchant: Client, receiver: Receiver) -> No
 
 async def test_disabling_a_route_cancels_pending(merchant: Client, receiver: Receiver) -> None:
     receiver.respond("/down", Status(500))
-    _, route = await _route(merchant, receiver.url + "/down", ["order.*"], retry={"initial_interval_s": 60})
-    answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+    _, route = await add_route(
+        merchant, receiver.url + "/down", ["order.*"], retry={"initial_interval_s": 60}
+    )
+    answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
     await receiver.wait_for(1)
     await _wait_attempts(merchant, answer["deliveries"][0], 1)
     await merchant.ok("PATCH", f"/v1/routes/{route['id']}", json={"state": "disabled"})
@@ -174,11 +146,3 @@ async def _wait_attempts(merchant: Client, delivery_id: str, count: int) -> None
     while (await merchant.ok("GET", f"/v1/deliveries/{delivery_id}"))["attempt_count"] < count:
         assert time.monotonic() < deadline
         await _sleep(0.05)
-
-
-async def _merchant(http: Any) -> Client:
-    from conftest import OPERATOR_KEY
-
-    operator = Client(http, OPERATOR_KEY)
-    body = await operator.ok("POST", "/v1/merchants", 201, json={"name": "Acme"})
-    return Client(http, body["api_key"])

@@ -190,7 +190,7 @@ S0 = {
     "external_id": None,
     "currency_code": "USD",
 }
-O0 = {
+O0: dict[str, Any] = {
     "merchant": "og-1",
     "customer": "cust-1",
     "payment": "pay-1",
@@ -377,7 +377,13 @@ async def test_a_subscribers_life_every_snapshot_as_of_its_event(life: Life) -> 
     await life.post(("e1", "subscriber.create", subscriber))
     c1 = {**C0, "live": True, "last_updated": rest(T0 + 60)}
     # The subscription is not stored yet: none of it, then or in any later build for this event.
-    snap = {"customer": c1, "addresses": [], "payments": [], "subscriptions": [], "products": []}
+    snap: dict[str, Any] = {
+        "customer": c1,
+        "addresses": [],
+        "payments": [],
+        "subscriptions": [],
+        "products": [],
+    }
     expected["e1"] = envelope("e1", "subscriber.create", T0 + 60, subscriber, snap)
 
     # 10:02 the subscription, then subscription.create with its 1-Click token.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeAlias
 
 import aiohttp
-import pycurl
+import pycurl  # type: ignore[import-untyped]
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 

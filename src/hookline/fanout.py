@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from hookline import payloads, snapshot, transform
-from hookline.models import JSON, DeliveryStatus, Event, RouteState
+from hookline.models import JSON, DeliveryStatus, Event, RouteState, Row
 
 MAX_ERROR = 1000  # characters of a transformation's error kept as the delivery's last_error
 
 Body = tuple[bytes, str | None]  # payload bytes, and why the route's transformation failed (None: it did not)
-Row = dict[str, Any]
 
 
 def columns(route: Row, family: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from hookline.retry import RetryPolicy
 
 JSON = dict[str, Any]
+Row = dict[str, Any]  # a database row, column name to value
 
 
 class RouteState(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from conftest import OPERATOR_KEY, Client, app_settings
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant
 from hookline.asgi import create_app
 from hookline.config import Settings
 
@@ -23,13 +23,6 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status and body["title"] and body["type"] and body["detail"]
     return body
-
-
-async def _new_merchant(operator: Client, name: str = "Other Shop") -> Client:
-    body = await operator.ok("POST", "/v1/merchants", 201, json={"name": name})
-    client = Client(operator.http, body["api_key"])
-    client.merchant_id = body["id"]  # type: ignore[attr-defined]
-    return client
 
 
 async def test_no_key_is_401_problem(http: httpx.AsyncClient) -> None:
@@ -125,7 +118,7 @@ async def test_operator_naming_an_unknown_merchant_is_404(operator: Client) -> N
 
 
 async def test_merchant_key_naming_another_merchant_is_403(operator: Client, merchant: Client) -> None:
-    other = await _new_merchant(operator)
+    other = await new_merchant(operator)
     theirs = await other.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/theirs"})
     await other.ok(
         "POST",
@@ -146,7 +139,7 @@ async def test_merchant_key_naming_another_merchant_is_403(operator: Client, mer
         body = _problem(await merchant.call(method, path, params=foreign), 403)
         assert theirs["url"] not in body["detail"]
 
-    posted = [
+    posted: list[tuple[str, dict[str, Any]]] = [
         ("/v1/targets", {"url": "http://127.0.0.1:9/mine"}),
         ("/v1/events", {"type": "order.reminder", "data": {"object": ORDER}}),
         (
@@ -222,7 +215,7 @@ async def test_a_merchant_cannot_revoke_its_last_key(operator: Client, merchant:
 
 
 async def test_merchant_manages_only_its_own_keys(operator: Client, merchant: Client) -> None:
-    other = await _new_merchant(operator)
+    other = await new_merchant(operator)
     mid, oid = merchant.merchant_id, other.merchant_id  # type: ignore[attr-defined]
     [other_key] = (await operator.ok("GET", f"/v1/merchants/{oid}/api-keys"))["data"]
 

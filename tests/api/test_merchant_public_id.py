@@ -7,19 +7,9 @@ from typing import Any
 
 import orjson
 
-from conftest import Client
+from conftest import Client, new_merchant
 
 PLATFORM_ID = "0e5de2bedc5e11e3a2e4bc764e106cf4"  # the shape of Ordergroove's merchant public ids
-
-
-async def _merchant(operator: Client, name: str, public_id: str | None = None) -> Client:
-    body: dict[str, Any] = {"name": name}
-    if public_id is not None:
-        body["public_id"] = public_id
-    made = await operator.ok("POST", "/v1/merchants", 201, json=body)
-    client = Client(operator.http, made["api_key"])
-    client.merchant_id = made["id"]  # type: ignore[attr-defined]
-    return client
 
 
 def _fields(response: Any) -> list[str]:
@@ -77,8 +67,8 @@ async def test_only_the_operator_patches_merchants(operator: Client, merchant: C
 
 
 async def test_webhook_targets_take_the_public_id_wherever_they_take_merchant(operator: Client) -> None:
-    acme = await _merchant(operator, "Acme", PLATFORM_ID)
-    rival = await _merchant(operator, "Rival", "rival-1")
+    acme = await new_merchant(operator, "Acme", PLATFORM_ID)
+    rival = await new_merchant(operator, "Rival", "rival-1")
     body = {"merchant": PLATFORM_ID, "target_url": "http://127.0.0.1:9/og"}
     made = await operator.ok("POST", "/webhook_targets", 201, json=body)
     assert made["merchant"] == acme.merchant_id  # type: ignore[attr-defined]
@@ -118,7 +108,7 @@ async def _posted(merchant: Client, event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_events_get_the_merchant_filled_from_the_public_id(operator: Client) -> None:
-    acme = await _merchant(operator, "Acme", PLATFORM_ID)
+    acme = await new_merchant(operator, "Acme", PLATFORM_ID)
     target = await acme.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/hook"})
     route = {
         "name": "all",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from hookline import catalog, filter_patterns, routing, signing
 from hookline.service import ordergroove
 from support.events import object_of
@@ -43,13 +43,6 @@ def _assert_filter(body: dict[str, Any], target_id: str) -> None:
     assert isinstance(body["id"], str) and body["target"] == target_id
     assert isinstance(body["pattern"], str)
     assert type(body["created"]) is int and abs(body["created"] - time.time()) < 600
-
-
-async def _new_merchant(operator: Client, name: str = "Other Shop") -> Client:
-    body = await operator.ok("POST", "/v1/merchants", 201, json={"name": name})
-    client = Client(operator.http, body["api_key"])
-    client.merchant_id = body["id"]  # type: ignore[attr-defined]
-    return client
 
 
 async def _target(merchant: Client, url: str = "http://127.0.0.1:9/hook", **extra: Any) -> dict[str, Any]:
@@ -150,7 +143,7 @@ async def test_auth_same_keys_and_merchant_must_match(operator: Client, merchant
     by_header = await merchant.http.get("/webhook_targets", headers={"x-api-key": merchant.key})
     assert by_header.status_code == 200 and by_header.json()["results"] == []
 
-    other = await _new_merchant(operator)
+    other = await new_merchant(operator)
     mine = {"merchant": mid, "target_url": "http://127.0.0.1:9/x"}
     _detail(await other.call("POST", "/webhook_targets/", json=mine), 403)
     assert (await merchant.ok("GET", "/webhook_targets"))["results"] == []
@@ -602,7 +595,7 @@ async def test_metrics_shape_and_counts(merchant: Client, receiver: Receiver) ->
 
 
 async def test_other_merchant_gets_404_everywhere(operator: Client, merchant: Client) -> None:
-    other = await _new_merchant(operator)
+    other = await new_merchant(operator)
     tid = (await _target(merchant))["id"]
     fid = (await merchant.ok("POST", f"/webhook_targets/{tid}/filters", 201, json={"pattern": "order.*"}))[
         "id"

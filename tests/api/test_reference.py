@@ -149,7 +149,7 @@ class Recorder:
 
 async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None:
     """One call per operation, in the order a merchant's integration would make them."""
-    op = {"operator": True}
+    op: dict[str, Any] = {"operator": True}
     await api("GET", "/healthz")
     await api("GET", "/readyz")
     await api("GET", "/v1/merchants", **op)

@@ -222,7 +222,7 @@ async def test_custom_headers_arrive(merchant: Client, receiver: Receiver) -> No
 
 async def test_out_of_range_or_unknown_fields_are_400(merchant: Client) -> None:
     tid = await _target(merchant)
-    for extra, field in [
+    refused: list[tuple[dict[str, Any], str]] = [
         ({"timeout_s": 0}, "timeout_s"),
         ({"timeout_s": 0.1}, "timeout_s"),
         ({"timeout_s": 31}, "timeout_s"),
@@ -243,20 +243,22 @@ async def test_out_of_range_or_unknown_fields_are_400(merchant: Client) -> None:
         ({"event_types": []}, "event_types"),
         ({"event_types": "order.*"}, "event_types"),
         ({"snapshot": {"order": "items"}}, "snapshot.order"),
-    ]:
+    ]
+    for extra, field in refused:
         _problem(await merchant.call("POST", "/v1/routes", json=_route(tid, **extra)), 400, field)
     assert (await merchant.ok("GET", "/v1/routes"))["data"] == []
-    for extra in [
+    accepted: list[dict[str, Any]] = [
         {"timeout_s": 0.5},
         {"timeout_s": 30},
         {"retry": {"initial_interval_s": 1, "max_interval_s": 1}},
-    ]:
+    ]
+    for extra in accepted:
         await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, **extra))
 
 
 async def test_booleans_are_not_numbers(merchant: Client) -> None:
     tid = await _target(merchant)
-    numbers = [
+    numbers: list[tuple[dict[str, Any], str]] = [
         ({"timeout_s": True}, "timeout_s"),
         ({"retry": {"initial_interval_s": True}}, "retry.initial_interval_s"),
         ({"retry": {"max_interval_s": True}}, "retry.max_interval_s"),

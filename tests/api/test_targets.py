@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from hookline import signing
 from support.receiver import Receiver
 
@@ -30,13 +30,6 @@ def _problem(response: httpx.Response, status: int, field: str | None = None) ->
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
-
-
-async def _new_merchant(operator: Client, name: str = "Other Shop") -> Client:
-    body = await operator.ok("POST", "/v1/merchants", 201, json={"name": name})
-    client = Client(operator.http, body["api_key"])
-    client.merchant_id = body["id"]  # type: ignore[attr-defined]
-    return client
 
 
 async def test_create_get_patch_delete(merchant: Client) -> None:
@@ -94,7 +87,7 @@ async def test_malformed_target_body_is_400(merchant: Client) -> None:
 async def test_private_targets_refused_unless_allowed(db_url: str) -> None:
     async with running_app(app_settings(db_url, allow_private_targets=False), worker=False) as http:
         operator = Client(http, OPERATOR_KEY)
-        merchant = await _new_merchant(operator, "Strict")
+        merchant = await new_merchant(operator, "Strict")
         for url, why in [
             ("http://127.0.0.1/x", "loopback"),
             ("http://10.0.0.1/", "private"),
@@ -254,7 +247,7 @@ async def test_target_used_by_a_route_cannot_be_deleted(merchant: Client) -> Non
 
 
 async def test_other_merchant_cannot_reach_a_target(operator: Client, merchant: Client) -> None:
-    other = await _new_merchant(operator)
+    other = await new_merchant(operator)
     target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/mine"})
     tid = target["id"]
     requests: list[tuple[str, str, Any]] = [

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from conftest import Client
-from test_dashboard_pages import signed_in
+from support.dashboard import signed_in
 
 EVENTS = {
     "evt-rem": "order.reminder",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import ViewportSize, async_playwright, expect
 
 from crash.helpers import Api, api, processes
 from support.receiver import Receiver
@@ -38,7 +38,7 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-LAPTOP = {"width": 1280, "height": 900}
+LAPTOP: ViewportSize = {"width": 1280, "height": 900}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WAIT_MS = 30_000
 

@@ -288,7 +288,7 @@ class Api:
         self.merchant_id, self.merchant_key = merchant["id"], merchant["api_key"]
         route_ids = []
         for i in range(fan_out):
-            body = {"url": f"{receiver.url}/r{i}"}
+            body: dict[str, Any] = {"url": f"{receiver.url}/r{i}"}
             target = await self.ok("POST", "/v1/targets", 201, self.merchant_key, json=body)
             body = {
                 "name": f"route-{i}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,7 +200,7 @@ class Outage:
 
     name: str
     rounds: int
-    cut: Callable[[str], Awaitable[int]]
+    cut: Callable[[str], Coroutine[Any, Any, int]]
     heal: Callable[[str], Awaitable[None]] | None = None
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from conftest import OPERATOR_KEY, _pg_admin_dsn
 from crash.helpers import Proc, api, event, free_port, until

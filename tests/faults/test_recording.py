@@ -13,13 +13,13 @@ import time
 import asyncpg
 import pytest
 
-from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from hookline.models import DeliveryStatus, Job, Outcome, Result
 from hookline.retry import RetryPolicy
 from hookline.storage import queue
 from hookline.storage.database import Database
+from support.pipeline import add_route, order_event, wait_status
 from support.receiver import Receiver, Status
-from test_pipeline import _event, _route, _wait_status
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,20 +27,13 @@ LEASE_S = 1.5
 DEADLINE_S = 0.5
 
 
-async def _merchant(http: object) -> Client:
-    operator = Client(http, OPERATOR_KEY)  # type: ignore[arg-type]
-    return Client(
-        operator.http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "m"}))["api_key"]
-    )
-
-
 async def test_a_worker_that_cannot_record_keeps_its_deliveries_leased(
     pg_url: str, receiver: Receiver
 ) -> None:
     settings = app_settings(pg_url, lease_s=LEASE_S, db_timeout_s=DEADLINE_S)
     async with running_app(settings) as http:
-        merchant = await _merchant(http)
-        await _route(merchant, receiver.url + "/hook", ["order.*"])
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "m")
+        await add_route(merchant, receiver.url + "/hook", ["order.*"])
         other = Database(pg_url)  # another worker's view of the queue
         blocker = await asyncpg.connect(pg_url)
         try:
@@ -48,7 +41,7 @@ async def test_a_worker_that_cannot_record_keeps_its_deliveries_leased(
             locked = blocker.transaction()
             await locked.start()
             await blocker.execute("LOCK TABLE attempts IN ACCESS EXCLUSIVE MODE")
-            answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
+            answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
             [delivery_id] = answer["deliveries"]
             await receiver.wait_for(1)  # sent, answered 200: the outcome waits to be recorded
             # Another worker looks for work for three leases: the delivery is never due, never sent twice.
@@ -57,7 +50,7 @@ async def test_a_worker_that_cannot_record_keeps_its_deliveries_leased(
                 assert await queue.claim(other, time.time(), 10, 60) == []
                 await asyncio.sleep(0.1)
             await locked.rollback()
-            body = await _wait_status(merchant, delivery_id, "success")
+            body = await wait_status(merchant, delivery_id, "success")
             assert len(body["attempts"]) == 1
             assert len(receiver.requests) == 1
         finally:
@@ -88,9 +81,11 @@ async def test_recording_again_after_a_lost_commit_stores_nothing_twice(
     db_url: str, receiver: Receiver
 ) -> None:
     async with running_app(app_settings(db_url), worker=False) as http:
-        merchant = await _merchant(http)
-        await _route(merchant, receiver.url + "/hook", ["order.*"])
-        answers = await merchant.ok("POST", "/v1/events", 202, json={"events": [_event("a"), _event("b")]})
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "m")
+        await add_route(merchant, receiver.url + "/hook", ["order.*"])
+        answers = await merchant.ok(
+            "POST", "/v1/events", 202, json={"events": [order_event("a"), order_event("b")]}
+        )
         first, second = (a["deliveries"][0] for a in answers)
         db = Database(db_url)
         try:
@@ -113,10 +108,10 @@ async def test_an_answer_the_database_cannot_store_is_recorded_once_cleaned(
     # PostgreSQL refuses NUL in text: the outcome is stored with it replaced, not dropped and sent again.
     receiver.respond("/hook", Status(200, body=b"ok\x00done"))
     async with running_app(app_settings(db_url, lease_s=LEASE_S)) as http:
-        merchant = await _merchant(http)
-        await _route(merchant, receiver.url + "/hook", ["order.*"])
-        answer = await merchant.ok("POST", "/v1/events", 202, json=_event())
-        body = await _wait_status(merchant, answer["deliveries"][0], "success")
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "m")
+        await add_route(merchant, receiver.url + "/hook", ["order.*"])
+        answer = await merchant.ok("POST", "/v1/events", 202, json=order_event())
+        body = await wait_status(merchant, answer["deliveries"][0], "success")
         await asyncio.sleep(2 * LEASE_S)  # a delivery left unrecorded would be sent again by now
         assert len(receiver.requests) == 1
         [attempt] = (await merchant.ok("GET", f"/v1/deliveries/{body['id']}"))["attempts"]

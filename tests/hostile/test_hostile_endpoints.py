@@ -196,7 +196,8 @@ def _body_cases(method: str, path: str, operation: dict[str, Any]) -> Iterator[C
     yield Case("not UTF-8", method, path, content=b'{"name": "\xff\xfe"}')
     yield Case("not JSON", method, path, content=b"{")
     yield Case("a form, not JSON", method, path, content=b"a=1", headers={"content-type": FORM})
-    for value in ([], "x", 1, True, *([None] if body.get("required") else [])):
+    values: list[object] = [[], "x", 1, True, *([None] if body.get("required") else [])]
+    for value in values:
         yield Case(f"body {value!r}", method, path, content=orjson.dumps(value))
     properties = _properties(schema)
     if properties:
@@ -286,7 +287,7 @@ async def _walk(world: World, cases: list[Case], headers: dict[str, str], *, pag
 
 
 # Served by the API but left out of its document (Prometheus' text, not JSON).
-UNDOCUMENTED = [("/metrics", "GET", {})]
+UNDOCUMENTED: list[tuple[str, str, dict[str, Any]]] = [("/metrics", "GET", {})]
 OPERATIONS = [
     *(
         (path, method.upper(), operation)

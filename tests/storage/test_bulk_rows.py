@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_queue import _two_targets_three_events
 
 from hookline.errors import Conflict
 from hookline.models import DeliveryStatus, Outcome, Result
 from hookline.storage import database, migrate, queue
 from hookline.storage.database import Database, insert_rows
 from hookline.storage.tables import attempts, deliveries
+from support.deliveries import two_targets_three_events
 
 
 def _delivery(delivery_id: str) -> dict[str, Any]:
@@ -113,7 +113,7 @@ async def test_ingest_and_record_copy_on_postgresql(db_url: str, monkeypatch: py
         await copy_rows(driver, table, rows)
 
     monkeypatch.setattr(database, "_copy_rows", spy)
-    await _two_targets_three_events(db_url)  # ingests through the API
+    await two_targets_three_events(db_url)  # ingests through the API
     assert copied.count("events") == 3 and copied.count("deliveries") == 3
     db = Database(db_url)
     try:

@@ -16,7 +16,7 @@ from hookline.storage import migrate, objects
 from hookline.storage.database import Database
 from hookline.storage.tables import objects as table
 
-ITEMS = {
+ITEMS: dict[str, JSON] = {
     "i1": {"public_id": "i1", "order": "o1"},
     "i2": {"public_id": "i2", "order": 7},  # a numeric id names order "7"
     "i3": {"public_id": "i3", "order": ["o1", "o2"]},  # two orders: the item of neither

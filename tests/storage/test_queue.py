@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import time
 
-from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.storage import queue
 from hookline.storage.database import Database
-
-
-async def _two_targets_three_events(db_url: str) -> dict[str, str]:
-    """Deliveries of three events to each of two targets; the targets' ids by name."""
-    async with running_app(app_settings(db_url), worker=False) as http:
-        merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
-        client = Client(http, merchant["api_key"])
-        targets = {}
-        for name in ("stalled", "healthy"):
-            target = await client.ok("POST", "/v1/targets", 201, json={"url": f"https://{name}.example/h"})
-            route = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
-            await client.ok("POST", "/v1/routes", 201, json=route)
-            targets[name] = target["id"]
-        event = {
-            "type": "order.reminder",
-            "data": {"object": {"type": "order", "public_id": "o1", "customer": "c1"}},
-        }
-        for i in range(3):
-            await client.ok("POST", "/v1/events", 202, json={**event, "id": f"e{i}"})
-    return targets
+from support.deliveries import two_targets_three_events
 
 
 async def test_a_claim_leaves_the_deliveries_of_skipped_targets_in_the_queue(db_url: str) -> None:
-    targets = await _two_targets_three_events(db_url)
+    targets = await two_targets_three_events(db_url)
     db = Database(db_url)
     try:
         now = time.time() + 1
@@ -45,7 +25,7 @@ async def test_a_claim_leaves_the_deliveries_of_skipped_targets_in_the_queue(db_
 
 
 async def test_a_handed_back_delivery_is_due_again_only_while_its_lease_holds(db_url: str) -> None:
-    await _two_targets_three_events(db_url)
+    await two_targets_three_events(db_url)
     db = Database(db_url)
     try:
         now = time.time() + 1
@@ -63,7 +43,7 @@ async def test_a_handed_back_delivery_is_due_again_only_while_its_lease_holds(db
 
 
 async def test_a_lease_is_extended_only_while_it_is_still_the_claim_s(db_url: str) -> None:
-    await _two_targets_three_events(db_url)
+    await two_targets_three_events(db_url)
     db = Database(db_url)
     try:
         now = time.time() + 1

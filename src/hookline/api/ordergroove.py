@@ -24,6 +24,7 @@ from hookline import errors, numerals
 from hookline.api import openapi, problems
 from hookline.api.deps import Caller, Ctx
 from hookline.api.render import JSON
+from hookline.models import Row
 from hookline.service import auth, merchants
 from hookline.service import ordergroove as og
 
@@ -31,7 +32,6 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-Row = dict[str, Any]
 
 # The OpenAPI description of the errors above (see ``problems.RESPONSES`` for the rest of the API).
 ERRORS: dict[int | str, dict[str, Any]] = {

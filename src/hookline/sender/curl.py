@@ -1,7 +1,7 @@
 """The outbound sender on libcurl (pycurl): the aiohttp ``Sender``'s behaviour at about half its CPU.
 
 Same port as ``http.Sender`` (``send`` → ``Outcome``, never an exception; ``close``), same URL checks and
-header merge (reused from ``http``), same answers to the same endpoints: the sender tests run against both.
+header merge (``vocabulary``), same answers to the same endpoints: the sender tests run against both.
 What libcurl would do differently by default is turned off here: it would follow no proxy from the
 environment, send no ``Expect: 100-continue`` nor ``Accept-Encoding``, and — the one that needs code —
 silently re-send a POST whose reused connection died, which ``curl_loop.Transfer`` refuses.
@@ -24,10 +24,8 @@ from dataclasses import dataclass
 import pycurl  # type: ignore[import-untyped]
 
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import port
+from hookline.sender import port, vocabulary
 from hookline.sender.curl_loop import CLOSED, CurlLoop, Transfer
-from hookline.sender.failures import _ERRNO_WORDS
-from hookline.sender.http import _request_headers, _target
 
 _TLS_CODES = frozenset({35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
 _KINDS: dict[int, ErrorKind] = {
@@ -64,7 +62,7 @@ class _Target:
 
 @functools.lru_cache(maxsize=4096)
 def _curl_target(url: str, allow_private: bool, require_https: bool) -> _Target | tuple[ErrorKind, str]:
-    parsed = _target(url, allow_private, require_https)
+    parsed = vocabulary.target(url, allow_private, require_https)
     return parsed if isinstance(parsed, tuple) else _Target(str(parsed), parsed.raw_host or "")
 
 
@@ -122,7 +120,7 @@ def _failure(transfer: Transfer, code: int, message: str, timeout_s: float) -> t
         return ErrorKind.RESET, message
     os_errno = transfer.os_errno()
     if code == pycurl.E_ABORTED_BY_CALLBACK and transfer.requests > 1:  # its reused connection had died
-        return ErrorKind.RESET, _ERRNO_WORDS.get(os_errno, _CUT_OFF)
+        return ErrorKind.RESET, vocabulary.ERRNO_WORDS.get(os_errno, _CUT_OFF)
     kind = _KINDS.get(code, ErrorKind.PROTOCOL)
     if kind is ErrorKind.TIMEOUT:
         return kind, f"timed out after {timeout_s}s"
@@ -131,7 +129,7 @@ def _failure(transfer: Transfer, code: int, message: str, timeout_s: float) -> t
         return kind, f"cannot resolve {transfer.host}: {why}"
     if code == pycurl.E_PEER_FAILED_VERIFICATION:
         return kind, "TLS certificate rejected: " + _CERT_WORDS.sub("", message)
-    words = _ERRNO_WORDS.get(os_errno)
+    words = vocabulary.ERRNO_WORDS.get(os_errno)
     if words is not None and kind in (ErrorKind.CONNECT, ErrorKind.RESET):
         return kind, words
     if code in (pycurl.E_GOT_NOTHING, pycurl.E_PARTIAL_FILE):
@@ -166,7 +164,7 @@ class CurlSender:
         """POST ``body`` to ``url`` and report what happened; redirects are answers, not followed."""
         started = time.time()
         clock = time.perf_counter()
-        request_headers = _request_headers(headers)
+        request_headers = vocabulary.request_headers(headers)
         target = _curl_target(url, self._allow_private, self._require_https)
         if not isinstance(target, _Target):
             kind, reason = target

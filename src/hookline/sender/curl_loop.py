@@ -18,8 +18,7 @@ from typing import Any
 
 import pycurl  # type: ignore[import-untyped]
 
-from hookline.sender import guard
-from hookline.sender.http import _DNS_TTL_S, _KEEPALIVE_S
+from hookline.sender import guard, vocabulary
 
 #: The code a transfer finishes with when the loop is closed under it (not a libcurl code).
 CLOSED = -1
@@ -166,8 +165,8 @@ def _options() -> list[tuple[int, Any]]:
         (pycurl.FOLLOWLOCATION, 0),  # a redirect is an answer, recorded, not followed
         (pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1),  # as aiohttp; no HTTP/2 by ALPN
         (pycurl.SSLVERSION, pycurl.SSLVERSION_TLSv1_2),
-        (pycurl.DNS_CACHE_TIMEOUT, _DNS_TTL_S),
-        (pycurl.MAXAGE_CONN, int(_KEEPALIVE_S)),  # see http._KEEPALIVE_S: drop idle ones before servers do
+        (pycurl.DNS_CACHE_TIMEOUT, vocabulary.DNS_TTL_S),
+        (pycurl.MAXAGE_CONN, int(vocabulary.KEEPALIVE_S)),  # see vocabulary.KEEPALIVE_S
         # Decode a compressed answer as aiohttp does, without asking for one (``curl`` unsets the header).
         (pycurl.ACCEPT_ENCODING, ""),
     ]

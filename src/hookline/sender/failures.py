@@ -7,23 +7,13 @@ error, a connect timeout is also a timeout), and the first matching row wins.
 
 from __future__ import annotations
 
-import errno
 import ssl
 
 import aiohttp
 
 from hookline.models import ErrorKind
+from hookline.sender import vocabulary
 from hookline.sender.guard import Blocked
-
-_ERRNO_WORDS = {
-    errno.ECONNREFUSED: "connection refused",
-    errno.ECONNRESET: "connection reset by peer",
-    errno.ECONNABORTED: "connection aborted",
-    errno.EHOSTUNREACH: "host unreachable",
-    errno.ENETUNREACH: "network unreachable",
-    errno.EPIPE: "connection closed while sending",
-    errno.ETIMEDOUT: "connection timed out",
-}
 
 _KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorKind], ...] = (
     (Blocked, ErrorKind.BLOCKED),
@@ -51,7 +41,7 @@ def _os_words(exc: BaseException) -> str | None:
     """The words for the underlying OS error of a connector error, if it has a well-known errno."""
     cause = getattr(exc, "os_error", None) or exc
     code = getattr(cause, "errno", None)
-    return _ERRNO_WORDS.get(code) if isinstance(code, int) else None
+    return vocabulary.ERRNO_WORDS.get(code) if isinstance(code, int) else None
 
 
 def detail_of(exc: BaseException, kind: ErrorKind, timeout_s: float) -> str:

@@ -9,48 +9,13 @@ of the cost of a webhook. A bad endpoint is the normal case here, so every failu
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
-from collections.abc import Mapping
 
 import aiohttp
-from yarl import URL
 
-from hookline import __version__
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import failures, guard, port
+from hookline.sender import failures, port, vocabulary
 from hookline.sender.resolver import GuardedResolver
-
-USER_AGENT = f"hookline/{__version__}"
-_DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-_DNS_TTL_S = 10
-# Shorter than the idle timeout of common receivers (uvicorn and Node close after 5 s), so hookline drops
-# an idle connection before the server does, instead of racing a POST against the server's FIN: a POST is
-# not retried by aiohttp on a stale connection and would show as a reset.
-_KEEPALIVE_S = 4.0
-
-
-@functools.lru_cache(maxsize=4096)
-def _target(url: str, allow_private: bool, require_https: bool) -> URL | tuple[ErrorKind, str]:
-    """The parsed URL, or why it is refused; cached because the same few URLs are sent to over and over."""
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError) as exc:
-        return ErrorKind.PROTOCOL, f"invalid URL: {exc}"
-    if parsed.scheme in ("http", "https") and not parsed.raw_host:
-        return ErrorKind.PROTOCOL, "invalid URL: it has no host"
-    reason = guard.check_parsed(parsed, allow_private=allow_private, require_https=require_https)
-    return parsed if reason is None else (ErrorKind.BLOCKED, reason)
-
-
-def _request_headers(given: Mapping[str, str]) -> dict[str, str]:
-    """Defaults plus the caller's headers; a caller's header replaces a default whatever its case."""
-    if not given:
-        return dict(_DEFAULT_HEADERS)
-    names = {name.lower() for name in given}
-    merged = {name: value for name, value in _DEFAULT_HEADERS.items() if name.lower() not in names}
-    merged.update(given)
-    return merged
 
 
 def _response_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
@@ -97,9 +62,9 @@ class Sender:
         connector = aiohttp.TCPConnector(
             limit=max_connections,
             limit_per_host=0,  # per-target fairness is the worker's job, not the pool's
-            ttl_dns_cache=_DNS_TTL_S,
+            ttl_dns_cache=vocabulary.DNS_TTL_S,
             resolver=self._resolver,
-            keepalive_timeout=_KEEPALIVE_S,
+            keepalive_timeout=vocabulary.KEEPALIVE_S,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -115,8 +80,8 @@ class Sender:
         """POST ``body`` to ``url`` and report what happened; redirects are answers, not followed."""
         started = time.time()
         clock = time.perf_counter()
-        request_headers = _request_headers(headers)
-        target = _target(url, self._allow_private, self._require_https)
+        request_headers = vocabulary.request_headers(headers)
+        target = vocabulary.target(url, self._allow_private, self._require_https)
         if isinstance(target, tuple):
             kind, reason = target
             return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)

@@ -8,6 +8,7 @@ from typing import Any
 from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
+from hookline.retry import RetryPolicy
 from hookline.service import names, operational
 from hookline.service.context import Context
 from hookline.storage import records
@@ -50,7 +51,13 @@ RESERVED_HEADERS = {
 }
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 4096
-DEFAULT_RETRY = {"initial_interval_s": 60.0, "max_interval_s": 600.0, "max_attempts": 60}
+# A route's retry settings when it gives none: ``RetryPolicy``'s defaults, written there only.
+_POLICY = RetryPolicy()
+DEFAULT_RETRY = {
+    "initial_interval_s": _POLICY.initial_interval_s,
+    "max_interval_s": _POLICY.max_interval_s,
+    "max_attempts": _POLICY.max_attempts,
+}
 LIMITS = {"initial_interval_s": (1.0, 3600.0), "max_interval_s": (1.0, 86400.0), "max_attempts": (1, 200)}
 TIMEOUT_LIMITS = (0.5, 30.0)
 SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.transform

@@ -6,14 +6,11 @@ is as missing as an unknown one. Soft-deleted rows (``deleted`` set) are invisib
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import ColumnElement, Table, insert, select, update
 
 from hookline.errors import NotFound
+from hookline.models import Row as Row  # re-exported: storage and services import it from here
 from hookline.storage.database import Conn, Database
-
-Row = dict[str, Any]
 
 
 def scoped(table: Table, merchant_id: str) -> list[ColumnElement[bool]]:
