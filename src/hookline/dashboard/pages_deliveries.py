@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import routing
-from hookline.dashboard import stats, web
+from hookline import routing, signing
+from hookline.dashboard import snippets, stats, web
 from hookline.dashboard.session import acting
 from hookline.errors import Conflict, NotFound
 from hookline.models import DeliveryStatus
@@ -88,6 +88,13 @@ async def details_page(
         ctx, merchant_id, filters_of(row["id"], search), DELIVERIES_PER_PAGE, search["before"]
     )
     older = found[-1]["id"] if len(found) == DELIVERIES_PER_PAGE else None
+    keys = targets.live_keys(target, ctx.clock())
+    # Without JavaScript, Reveal reloads the page with ?reveal=1: only then are the secrets in it.
+    revealed = request.query_params.get("reveal") == "1"
+    secrets = {
+        "signing_key": keys["signing_key"],
+        "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
+    }
     return web.page(
         request,
         "route_details.html",
@@ -104,6 +111,9 @@ async def details_page(
         jobs=await recovery.page(ctx, merchant_id, RECENT_JOBS, None, row["id"]),
         bulk={"errors": {}, "values": {}, **(bulk or {})},
         resendable=[s.value for s in RESENDABLE],
+        secrets=secrets if revealed else None,
+        rotation=keys["signing_key_expiry"],
+        snippets={"Python": snippets.PYTHON, "Node": snippets.NODE},
     )
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline import catalog
+from hookline import catalog, signing
 from hookline.dashboard import forms, stats, web
 from hookline.dashboard.session import acting
 from hookline.errors import HooklineError, Invalid, NotFound
@@ -50,7 +50,8 @@ async def route_list(request: Request) -> Response:
 
 
 async def route_key(request: Request) -> Response:
-    """The verification key of a webhook's target, for the list's Reveal button (never cached)."""
+    """The verification key of a webhook's target and its Standard Webhooks secret, for the Reveal buttons
+    of the list and the details page (never cached)."""
     _, merchant_id = await acting(request)
     ctx = web.context(request)
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
@@ -58,6 +59,7 @@ async def route_key(request: Request) -> Response:
     return JSONResponse(
         {
             "signing_key": keys["signing_key"],
+            "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
             "expiring_signing_key": keys["expiring_signing_key"],
             "signing_key_expiry": web.iso(keys["signing_key_expiry"]) or None,
         }

@@ -63,10 +63,17 @@
       fetch(link.dataset.reveal, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (keys) {
-          var slot = document.getElementById(link.dataset.target);
-          var input = slot.querySelector("input");
-          input.value = keys.signing_key;
-          slot.hidden = false;
+          var input;
+          if (link.dataset.input) {  // details page: the masked field itself, then its Copy button
+            input = document.getElementById(link.dataset.input);
+            var copy = input.parentNode.querySelector("button[data-copy]");
+            if (copy) copy.hidden = false;
+          } else {
+            var slot = document.getElementById(link.dataset.target);
+            input = slot.querySelector("input");
+            slot.hidden = false;
+          }
+          input.value = keys[link.dataset.field || "signing_key"];
           link.hidden = true;
           input.focus();
           input.select();
