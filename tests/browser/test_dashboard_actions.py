@@ -56,6 +56,7 @@ async def page(chromium: Path, hookline: tuple[str, Api], size: dict[str, int]) 
         browser = await playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
         try:
             context = await browser.new_context(viewport=size)
+            await context.grant_permissions(["clipboard-read", "clipboard-write"])
             page = await context.new_page()
             page.set_default_timeout(WAIT_MS)
             await page.goto(f"{url}/dashboard/sign-in")
@@ -219,3 +220,25 @@ async def test_bulk_resend_shows_the_count_before_it_starts(
     await confirm.click()
     await expect(page.locator("[data-job-label]")).to_contain_text("Finished: 2 deliveries resent")
     await receiver.wait_for(4, timeout=30, path="/down")
+
+
+async def test_the_secret_is_revealed_and_copied_on_the_details_page(
+    page: Any, hookline: tuple[str, Api], receiver: Receiver
+) -> None:
+    url, client = hookline
+    route = await make_route(client, receiver.url + "/hooks")
+    keys = await client.ok("GET", f"/v1/targets/{route['target_id']}/signing-key", 200, client.merchant_key)
+    await page.goto(f"{url}/dashboard/routes/{route['id']}")
+    box = page.locator("#verify .key-box").first
+    field = box.locator("input")
+    await expect(field).to_have_value("")  # masked
+    await expect(box.locator("button.copy")).to_be_hidden()
+    await box.locator("a.reveal").click()
+    await expect(field).to_have_value(keys["standard_webhooks_secret"])
+    await expect(box.locator("a.reveal")).to_be_hidden()
+    await box.locator("button.copy").click()
+    await expect(box.locator("button.copy")).to_have_text("Copied")
+    assert await page.evaluate("navigator.clipboard.readText()") == keys["standard_webhooks_secret"]
+    await page.locator("#verify summary").click()
+    await expect(page.locator("#snippet-python")).to_contain_text("Webhook(os.environ")
+    await expect(page.locator("#snippet-node")).to_be_visible()
