@@ -64,7 +64,7 @@ async def test_the_python_snippet_verifies_a_delivery(
     request = await delivered(merchant, receiver, route)
     await signed_in(http, merchant.key)
     code = snippets((await http.get(f"/dashboard/routes/{route['id']}")).text)["python"]
-    monkeypatch.setenv("HOOKLINE_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
     scope: dict[str, Any] = {}
     exec(compile(code, "snippet.py", "exec"), scope)  # the code as the page shows it
     assert scope["verified"](request.body, dict(request.headers))["id"] == "evt-secret"
@@ -100,7 +100,7 @@ async def test_the_node_snippet_verifies_a_delivery(
     data.write_text(
         json.dumps({"body": base64.b64encode(request.body).decode(), "headers": dict(request.headers)})
     )
-    env = {**os.environ, "HOOKLINE_WEBHOOK_SECRET": secret}
+    env = {**os.environ, "WEBHOOK_SECRET": secret}
     ran = subprocess.run([node, str(script), str(data)], capture_output=True, text=True, env=env, timeout=60)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout) == [True, False]  # as received: verified; tampered: refused
