@@ -359,8 +359,14 @@ async def test_test_events_search_and_the_delivery_card(
     card = await http.get(f"/dashboard/deliveries/{delivery['id']}")
     assert card.status_code == 200 and "Attempt 1" in card.text and "HTTP 200" in card.text
     assert "Ordergroove-Signature" in card.text
-    again = await http.post(f"/dashboard/deliveries/{delivery['id']}/resend", data={"csrf": token})
-    assert again.status_code == 303
+    assert 'class="primary">Resend' not in card.text  # it succeeded: a secondary button that asks first
+    asked = await http.post(f"/dashboard/deliveries/{delivery['id']}/resend", data={"csrf": token})
+    assert asked.status_code == 303 and asked.headers["location"].endswith("/resend")
+    question = await http.get(asked.headers["location"])
+    assert "already succeeded (HTTP 200)" in question.text
+    assert (await merchant.ok("GET", f"/v1/deliveries/{delivery['id']}"))["status"] == "success"
+    again = await confirmed(http, question)
+    assert again.status_code == 303 and "notice=resent" in again.headers["location"]
     await receiver.wait_for(2, path="/hooks")
 
     async def listed() -> str | None:
@@ -426,7 +432,14 @@ async def test_bulk_resend_and_replay(
     await eventually(failed)
     token = await signed_in(http, merchant.key)
     base = f"/dashboard/routes/{route['id']}"
-    started = await http.post(base + "/resend", data={"csrf": token, "resend_status": "failed"})
+    assert " checked" in checkbox((await http.get(base)).text, "failed")  # failed only, by default
+    assert " checked" not in checkbox((await http.get(base)).text, "canceled")
+    asked = await http.post(base + "/resend", data={"csrf": token, "resend_status": "failed"})
+    assert asked.status_code == 200 and "Resend 1 delivery?" in asked.text  # counted, nothing started
+    assert (await merchant.ok("GET", "/v1/jobs"))["data"] == []
+    nothing = await http.post(base + "/resend", data={"csrf": token, "resend_status": "canceled"})
+    assert nothing.status_code == 400 and "nothing to resend" in nothing.text
+    started = await confirmed(http, asked)
     assert started.status_code == 303 and started.headers["location"].startswith("/dashboard/jobs/job_")
     job_path = started.headers["location"]
     assert "Bulk resend" in (await http.get(job_path)).text
@@ -438,7 +451,9 @@ async def test_bulk_resend_and_replay(
     refused = await http.post(base + "/replay", data={"csrf": token, "replay_since": ""})
     assert refused.status_code == 400 and 'id="err-replay_since"' in refused.text
     assert 'name="replay_point_in_time" value="1">' in refused.text  # the form as it was posted: unticked
-    replayed = await http.post(base + "/replay", data={"csrf": token, "replay_since": "2000-01-01T00:00"})
+    asked = await http.post(base + "/replay", data={"csrf": token, "replay_since": "2000-01-01T00:00"})
+    assert "Replay 1 event?" in asked.text and "as the objects are now" in asked.text
+    replayed = await confirmed(http, asked)
     assert replayed.status_code == 303
     assert "as the objects are now" in (await http.get(replayed.headers["location"])).text
     details = await http.get(base)
@@ -447,8 +462,22 @@ async def test_bulk_resend_and_replay(
     assert replay["kind"] == "replay" and replay["params"]["point_in_time"] is False
     await eventually(finished_job(http, replayed.headers["location"]))
     ticked = {"csrf": token, "replay_since": "2000-01-01T00:00", "replay_point_in_time": "1"}
-    replayed = await http.post(base + "/replay", data=ticked)
+    replayed = await confirmed(http, await http.post(base + "/replay", data=ticked))
     assert "as they were when each event was accepted" in (await http.get(replayed.headers["location"])).text
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+ASK = re.compile(r'<form method="post" action="([^"]+)" class="inline" id="ask-form">(.*?)</form>', re.S)
+
+
+async def confirmed(http: httpx.AsyncClient, question: httpx.Response) -> httpx.Response:
+    """Press the confirmation page's button: post its form (its hidden fields) as a browser would."""
+    found = ASK.search(question.text)
+    assert found, question.text
+    fields: dict[str, list[str]] = {}
+    for name, value in HIDDEN.findall(found.group(2)):
+        fields.setdefault(name, []).append(html.unescape(value))
+    return await http.post(html.unescape(found.group(1)), data=fields)
 
 
 def finished_job(http: httpx.AsyncClient, job_path: str) -> Any:

@@ -177,7 +177,7 @@ async def send_test_events(
     page: Any, client: Api, receiver: Receiver, route: dict[str, Any], key: str, shots: Shots
 ) -> None:
     row = page.locator(f"#route-{route['id']}")
-    await row.locator("summary").click()
+    await row.locator(".menu-button").click()
     await row.locator("text=Send test events").click()
     await page.click("button:has-text('Send test events')")
     await page.wait_for_selector("text=Test events sent")

@@ -329,6 +329,7 @@ DASHBOARD_QUERY = ["by", "q", "status", "event_type", "before", "after", "reveal
 DASHBOARD_FIELDS = [
     "name",
     "url",
+    "target_url",
     "event_types",
     "timeout_s",
     "retry_max_attempts",
@@ -344,6 +345,7 @@ DASHBOARD_FIELDS = [
     "resend_status",
     "replay_since",
     "replay_until",
+    "confirmed",
     "merchant_id",
     "key",
     "sample_type",
@@ -400,7 +402,7 @@ async def test_every_dashboard_page_and_form_refuses_hostile_input(
 
 def test_the_walk_covers_every_endpoint() -> None:
     """Every route the app serves is walked: the API's from its OpenAPI document (the routes left out of
-    it are the trailing-slash twins of ``/webhook_targets`` and the documentation's own pages), the
+    it are the trailing-slash twins of ``/webhook_targets``, the documentation's own pages and the icon), the
     dashboard's from its mount."""
     app = create_app(app_settings("sqlite:///unused.db"), worker=False, migrate_db=False)
     documented = {(m, p) for p, m, _ in OPERATIONS}
@@ -424,6 +426,7 @@ def test_the_walk_covers_every_endpoint() -> None:
             ("GET", "/docs/oauth2-redirect"),
             ("GET", "/redoc"),
             ("GET", "/"),
+            ("GET", "/favicon.ico"),
         }
     )
     assert {(m, p) for m, p in undocumented if not p.endswith("/")} == set()

@@ -49,6 +49,7 @@ FIELDS: Final[dict[str, str]] = {
     "point_in_time": "Snapshots as the objects were when each event was accepted (the default), or as "
     "they are now (`false`).",
     "status": "The statuses of the deliveries to resend (`failed` and `canceled` by default).",
+    "dry_run": '`true`: answer 200 `{"count"}`, how many it would go through, and change nothing.',
     "since": "From this time (ISO 8601, inclusive).",
     "until": "Before this time (ISO 8601, exclusive; now when omitted).",
     "TestEventsIn.event_types": "The types to send a test event of (every type of the route when omitted).",

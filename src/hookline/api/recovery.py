@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
@@ -24,6 +24,8 @@ class ResendIn(Body):
     status: list[Resendable] | None = Field(default=None, max_length=3)
     since: Time | None = None
     until: Time | None = None
+    # True: answer 200 {"count"} (how many it would resend) and change nothing.
+    dry_run: StrictBool = False
     merchant: str | None = None
 
 
@@ -32,6 +34,8 @@ class ReplayIn(Body):
     until: Time | None = None
     # Snapshots as they were when each event was accepted (the default); false: as the objects are now.
     point_in_time: StrictBool = True
+    # True: answer 200 {"count"} (how many events it would go through) and change nothing.
+    dry_run: StrictBool = False
     merchant: str | None = None
 
 
@@ -40,33 +44,59 @@ class TestEventsIn(Body):
     merchant: str | None = None
 
 
+# A dry run answers 200 with the count instead of 202 with a job.
+DRY_RUN: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": 'With `"dry_run": true`: how many it would do; nothing is changed.',
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"count": {"type": "integer", "minimum": 0}},
+                    "required": ["count"],
+                }
+            }
+        },
+    }
+}
+
+
 async def _merchant(ctx: Ctx, caller: Caller, query: str | None, body: str | None) -> str:
     return await auth.merchant_for(ctx, caller, query or body)
 
 
-@router.post("/v1/routes/{route_id}/resend", status_code=202)
+@router.post("/v1/routes/{route_id}/resend", status_code=202, responses=DRY_RUN)
 async def resend_route(
     route_id: str, ctx: Ctx, caller: Caller, body: ResendIn | None = None, merchant: str | None = None
 ) -> JSON:
-    """Resend the route's deliveries in some statuses, created in a window, as a background job."""
+    """Resend the route's deliveries in some statuses, created in a window, as a background job.
+    ``"dry_run": true`` answers 200 ``{"count"}``, how many deliveries it would resend, and changes
+    nothing."""
     body = body or ResendIn()
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
+    if body.dry_run:
+        count = await recovery.count_resend(ctx, merchant_id, route_id, body.status, since, until)
+        return JSON({"count": count})
     job = await recovery.start_resend(ctx, merchant_id, route_id, body.status, since, until)
     return JSON({"job": render.job(job)}, status_code=202)
 
 
-@router.post("/v1/routes/{route_id}/replay", status_code=202)
+@router.post("/v1/routes/{route_id}/replay", status_code=202, responses=DRY_RUN)
 async def replay_route(
     route_id: str, body: ReplayIn, ctx: Ctx, caller: Caller, merchant: str | None = None
 ) -> JSON:
     """Deliver the events received in ``[since, until)`` to this route again, as new deliveries built with
     its current settings (a background job). Replays are point in time: each snapshot shows the objects as
     they were when its event was accepted, the original body when the settings are unchanged;
-    ``"point_in_time": false`` shows them as they are now."""
+    ``"point_in_time": false`` shows them as they are now. ``"dry_run": true`` answers 200 ``{"count"}``,
+    how many events it would go through (one with an open delivery on the route is skipped when it runs),
+    and changes nothing."""
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
     since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
     assert since is not None  # required by ReplayIn
+    if body.dry_run:
+        return JSON({"count": await recovery.count_replay(ctx, merchant_id, route_id, since, until)})
     job = await recovery.start_replay(
         ctx, merchant_id, route_id, since, until, point_in_time=body.point_in_time
     )

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -44,11 +44,21 @@ def build(host: FastAPI) -> Starlette:
     return app
 
 
+FAVICON = web.HERE / "static" / "favicon.ico"
+
+
 def mount(host: FastAPI) -> None:
-    """Serve the dashboard at ``/dashboard`` and send ``/`` there."""
+    """Serve the dashboard at ``/dashboard``, send ``/`` there, and answer ``/favicon.ico`` (which browsers
+    ask every site for) with the dashboard's icon."""
 
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/dashboard", status_code=307)
 
+    async def favicon(_: Request) -> FileResponse:
+        return FileResponse(
+            FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
     host.mount("/dashboard", build(host), name="dashboard")
     host.add_route("/", home, methods=["GET"], include_in_schema=False)
+    host.add_route("/favicon.ico", favicon, methods=["GET", "HEAD"], include_in_schema=False)

@@ -53,6 +53,7 @@ class RouteForm:
     name: str = ""
     target_id: str = ""
     new_url: str = ""
+    target_url: str = ""  # editing: the URL of the webhook's target, changed in place (the key stays)
     event_types: set[str] = field(default_factory=set)
     other_patterns: str = ""
     snapshot: set[str] = field(default_factory=set)  # "family:column"
@@ -125,6 +126,7 @@ def from_post(form: FormData) -> RouteForm:
         name=_text(form, "name"),
         target_id=_text(form, "target_id"),
         new_url=_text(form, "new_url"),
+        target_url=_text(form, "target_url"),
         event_types={str(v) for v in form.getlist("event_types")},
         other_patterns=_text(form, "other_patterns"),
         snapshot={str(v) for v in form.getlist("snapshot")},

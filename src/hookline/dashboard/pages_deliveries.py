@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import routing
-from hookline.dashboard import stats, web
+from hookline import routing, signing
+from hookline.dashboard import snippets, stats, web
 from hookline.dashboard.session import acting
 from hookline.errors import Conflict, NotFound
 from hookline.models import DeliveryStatus
@@ -88,6 +88,13 @@ async def details_page(
         ctx, merchant_id, filters_of(row["id"], search), DELIVERIES_PER_PAGE, search["before"]
     )
     older = found[-1]["id"] if len(found) == DELIVERIES_PER_PAGE else None
+    keys = targets.live_keys(target, ctx.clock())
+    # Without JavaScript, Reveal reloads the page with ?reveal=1: only then are the secrets in it.
+    revealed = request.query_params.get("reveal") == "1"
+    secrets = {
+        "signing_key": keys["signing_key"],
+        "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
+    }
     return web.page(
         request,
         "route_details.html",
@@ -104,6 +111,9 @@ async def details_page(
         jobs=await recovery.page(ctx, merchant_id, RECENT_JOBS, None, row["id"]),
         bulk={"errors": {}, "values": {}, **(bulk or {})},
         resendable=[s.value for s in RESENDABLE],
+        secrets=secrets if revealed else None,
+        rotation=keys["signing_key_expiry"],
+        snippets={"Python": snippets.PYTHON, "Node": snippets.NODE},
     )
 
 
@@ -127,12 +137,48 @@ async def delivery(request: Request) -> Response:
     )
 
 
+async def confirm_resend(request: Request) -> Response:
+    """Ask before sending a delivery again (always for one that succeeded: the receiver has it already)."""
+    _, merchant_id = await acting(request)
+    ctx = web.context(request)
+    row, _ = await deliveries.get(ctx, merchant_id, request.path_params["delivery_id"])
+    if row["status"] not in RESENDABLE:
+        return web.error_page(
+            request, 409, f"This delivery is {row['status']}: only a finished one can be resent."
+        )
+    lines = ["It is sent again to the webhook's target, with a fresh set of attempts."]
+    warning = None
+    if row["status"] == DeliveryStatus.SUCCESS:
+        answered = f" (HTTP {row['last_response_status']})" if row["last_response_status"] else ""
+        warning = (
+            f"This delivery already succeeded{answered} on {web.when(row['completed'])}: your receiver "
+            "gets it a second time, with the same event id."
+        )
+    base = web.base(request)
+    return web.page(
+        request,
+        "ask.html",
+        route=None,
+        heading="Resend this delivery?",
+        lines=lines,
+        warning=warning,
+        action=f"{base}/deliveries/{row['id']}/resend",
+        hidden=[],
+        button="Resend",
+        cancel=f"{base}/deliveries/{row['id']}",
+    )
+
+
 async def resend(request: Request) -> Response:
     session, merchant_id = await acting(request)
-    await web.read_form(request, session.csrf)
+    form = await web.read_form(request, session.csrf)
+    ctx = web.context(request)
     delivery_id = request.path_params["delivery_id"]
+    row, _ = await deliveries.get(ctx, merchant_id, delivery_id)
+    if row["status"] == DeliveryStatus.SUCCESS and web.text(form, "confirmed") != "1":
+        return web.redirect(request, f"/deliveries/{delivery_id}/resend")  # it asks first
     try:
-        await deliveries.resend(web.context(request), merchant_id, delivery_id)
+        await deliveries.resend(ctx, merchant_id, delivery_id)
     except Conflict as exc:
         return web.error_page(request, 409, exc.detail)
     return web.redirect(request, f"/deliveries/{delivery_id}", notice="resent")
@@ -141,5 +187,6 @@ async def resend(request: Request) -> Response:
 ROUTES = [
     Route("/routes/{route_id}", details, methods=["GET"]),
     Route("/deliveries/{delivery_id}", delivery, methods=["GET"]),
+    Route("/deliveries/{delivery_id}/resend", confirm_resend, methods=["GET"]),
     Route("/deliveries/{delivery_id}/resend", resend, methods=["POST"]),
 ]

@@ -1,11 +1,13 @@
 """Bulk resend and replay: started from a webhook's details, carried out by the job runner, watched here.
 
-A job can touch thousands of deliveries, so the page that starts one goes straight to the job's page, which
+A job can touch thousands of deliveries. The form first counts what the job would do (a dry run, nothing
+changed) and asks, with that number; confirmed, the job starts and the browser goes to the job's page, which
 shows its progress: it refreshes itself without JavaScript, and with it a small poll updates the bar.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -35,6 +37,79 @@ def moment(form: FormData, name: str, errors: dict[str, str]) -> float | None:
         return None
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _frozen(ts: float) -> str:
+    """A time for the confirmation's hidden field, exact to the microsecond (read back as UTC)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+async def _ask(
+    request: Request,
+    merchant_id: str,
+    row: dict[str, Any],
+    kind: str,
+    statuses: list[str],
+    window: tuple[float | None, float | None],
+    point_in_time: bool,
+) -> Response:
+    """The count of what the job would do (a dry run) and the button that starts it. The window's end is
+    fixed at this moment, so the job confirmed does what was counted."""
+    ctx = web.context(request)
+    since, until = window
+    now = ctx.clock()
+    end = now if until is None else min(until, now)
+    start = f"from {web.when(since)}" if since is not None else "from the first one"
+    hidden = [(f"{kind}_since", "" if since is None else _frozen(since)), (f"{kind}_until", _frozen(end))]
+    warning = None
+    if kind == "resend":
+        count = await recovery.count_resend(ctx, merchant_id, row["id"], statuses or None, since, end)
+        chosen = statuses or list(recovery.DEFAULT_RESEND)
+        noun = _plural(count, "delivery", "deliveries")
+        heading = f"Resend {noun}?"
+        lines = [
+            f"{noun[:1].upper()}{noun[1:]} of this webhook that ended {' or '.join(chosen)}, created {start} "
+            f"until {web.when(end)}, will be sent again, each with a fresh set of attempts."
+        ]
+        if "success" in chosen:
+            warning = "This includes deliveries your receiver already accepted: it gets them a second time."
+        hidden += [("resend_status", s) for s in chosen]
+        button = f"Resend {noun}"
+    else:
+        assert since is not None  # checked by the form
+        count = await recovery.count_replay(ctx, merchant_id, row["id"], since, end)
+        noun = _plural(count, "event", "events")
+        heading = f"Replay {noun}?"
+        lines = [
+            f"{noun[:1].upper()}{noun[1:]} of this webhook's types, received {start} until {web.when(end)}, "
+            "will be delivered again as new deliveries built with its current settings. An event that still "
+            "has a delivery pending or held is skipped.",
+            "Snapshots: "
+            + ("as they were when each event was accepted." if point_in_time else "as the objects are now."),
+        ]
+        hidden += [("replay_point_in_time", "1")] if point_in_time else []
+        button = f"Replay {noun}"
+    if count == 0:
+        what = "deliveries" if kind == "resend" else "events"
+        raise Invalid(
+            f"No {what} match: there is nothing to {kind}. Choose other statuses or another window."
+        )
+    return web.page(
+        request,
+        "ask.html",
+        route=row,
+        heading=heading,
+        lines=lines,
+        warning=warning,
+        action=f"{web.base(request)}/routes/{row['id']}/{kind}",
+        hidden=hidden,
+        button=button,
+        cancel=f"{web.base(request)}/routes/{row['id']}#{kind}",
+    )
+
+
 async def _start(request: Request, kind: str) -> Response:
     session, merchant_id = await acting(request)
     ctx = web.context(request)
@@ -52,6 +127,8 @@ async def _start(request: Request, kind: str) -> Response:
     try:
         if errors:
             raise Invalid("check the fields")
+        if web.text(form, "confirmed") != "1":  # first the count, then the job
+            return await _ask(request, merchant_id, row, kind, statuses, (since, until), point_in_time)
         if kind == "resend":
             job = await recovery.start_resend(ctx, merchant_id, row["id"], statuses or None, since, until)
         else:

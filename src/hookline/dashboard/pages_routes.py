@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline import catalog
+from hookline import catalog, signing
 from hookline.dashboard import forms, stats, web
 from hookline.dashboard.session import acting
 from hookline.errors import HooklineError, Invalid, NotFound
@@ -50,7 +50,8 @@ async def route_list(request: Request) -> Response:
 
 
 async def route_key(request: Request) -> Response:
-    """The verification key of a webhook's target, for the list's Reveal button (never cached)."""
+    """The verification key of a webhook's target and its Standard Webhooks secret, for the Reveal buttons
+    of the list and the details page (never cached)."""
     _, merchant_id = await acting(request)
     ctx = web.context(request)
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
@@ -58,6 +59,7 @@ async def route_key(request: Request) -> Response:
     return JSONResponse(
         {
             "signing_key": keys["signing_key"],
+            "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
             "expiring_signing_key": keys["expiring_signing_key"],
             "signing_key_expiry": web.iso(keys["signing_key_expiry"]) or None,
         }
@@ -76,6 +78,8 @@ async def form_page(
     ctx = web.context(request)
     offered = [t.type for t in catalog.event_types(entitlements=ctx.entitlements)]
     values: dict[str, Any] = {"preview_body": "", "sample_type": "", **extra}
+    # Editing: how many other webhooks send to this one's target (and so follow a change of its URL).
+    sharing = len(await targets.used_by(ctx, merchant_id, route["target_id"])) - 1 if route else 0
     return web.page(
         request,
         "route_form.html",
@@ -88,6 +92,7 @@ async def form_page(
         columns=routes.SNAPSHOT_COLUMNS,
         sample_types=[t for t in offered if not catalog.is_operational(t)],
         auto_halt_defaults=web.auto_halt_defaults(request),
+        sharing=max(sharing, 0),
         **values,
     )
 
@@ -135,7 +140,37 @@ async def edit_route(request: Request) -> Response:
     ctx = web.context(request)
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = forms.from_route(row, entitlements=ctx.entitlements)
+    target = await _target_of(ctx, merchant_id, {}, row["target_id"])
+    form.target_url = target["url"] if target else ""
     return await form_page(request, merchant_id, form, route=row)
+
+
+async def _save_edit(
+    ctx: Context, merchant_id: str, form: forms.RouteForm, spec: dict[str, Any], row: dict[str, Any]
+) -> str | None:
+    """Save an edited route; a changed URL changes its target's URL in place, so the target keeps its
+    signing key and the receiver's signature check goes on working. The notice to show, or None with
+    form errors (and nothing changed)."""
+    target = await targets.get(ctx, merchant_id, row["target_id"])
+    moved = bool(form.target_url) and form.target_url != target["url"]  # empty: left as it is
+    if moved and spec["target_id"] != row["target_id"]:
+        form.errors["target_url"] = "change the URL of this target or choose another target, not both"
+        return None
+    try:
+        url = targets.check_url(ctx, form.target_url) if moved else None
+    except Invalid as exc:
+        form.errors["target_url"] = (exc.fields or {}).get("url", exc.detail)
+        return None
+    try:
+        await routes.update(ctx, merchant_id, row["id"], spec)
+    except Invalid as exc:
+        form.add_errors(exc.fields or {"form": exc.detail})
+        return None
+    if url is None:
+        return "saved"
+    await targets.update(ctx, merchant_id, target["id"], url=url)
+    shared = len(await targets.used_by(ctx, merchant_id, target["id"])) > 1
+    return "url_changed_shared" if shared else "url_changed"
 
 
 async def update_route(request: Request) -> Response:
@@ -144,10 +179,10 @@ async def update_route(request: Request) -> Response:
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = forms.from_post(await web.read_form(request, session.csrf))
     spec = forms.spec(form)
-    saved = None if form.errors else await _save(ctx, merchant_id, form, spec, row["id"])
-    if saved is None:
+    notice = None if form.errors else await _save_edit(ctx, merchant_id, form, spec, row)
+    if notice is None:
         return await form_page(request, merchant_id, form, route=row, status=400)
-    return web.redirect(request, f"/routes/{row['id']}", notice="saved")
+    return web.redirect(request, f"/routes/{row['id']}", notice=notice)
 
 
 async def _set_state(ctx: Context, merchant_id: str, row: dict[str, Any], state: RouteState) -> None:

@@ -31,6 +31,11 @@ HERE = Path(__file__).parent
 NOTICES = {
     "created": "Webhook created. Copy its verification key below and configure your receiver to check it.",
     "saved": "Webhook saved. The change applies to events accepted from now on.",
+    "url_changed": "Webhook saved. Its target now sends to the new URL and keeps its verification key, "
+    "so your receiver's signature check needs no change.",
+    "url_changed_shared": "Webhook saved. Its target now sends to the new URL and keeps its verification "
+    "key, so your receiver's signature check needs no change. The other webhooks that use this target send "
+    "there too.",
     "halted": "Webhook halted: new deliveries are held, none are lost.",
     "resumed": "Webhook active again: held deliveries are being sent, oldest first.",
     "enabled": "Webhook enabled.",

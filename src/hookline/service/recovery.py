@@ -110,6 +110,20 @@ async def _start(ctx: Context, merchant_id: str, route_id: str, kind: str, param
     return await jobs.create(ctx.db, row)
 
 
+async def _resend_params(
+    ctx: Context,
+    merchant_id: str,
+    route_id: str,
+    status: list[str] | None,
+    since: float | None,
+    until: float | None,
+) -> dict[str, Any]:
+    await usable_route(ctx, merchant_id, route_id)
+    statuses = _statuses(status)
+    start, end = _window(since, until, ctx.clock())
+    return {"status": statuses, "since": start, "until": end}
+
+
 async def start_resend(
     ctx: Context,
     merchant_id: str,
@@ -119,12 +133,29 @@ async def start_resend(
     until: float | None = None,
 ) -> Row:
     """Record a bulk resend job for the route (202: the job runner does it)."""
-    await usable_route(ctx, merchant_id, route_id)
-    statuses = _statuses(status)
-    start, end = _window(since, until, ctx.clock())
-    return await _start(
-        ctx, merchant_id, route_id, RESEND, {"status": statuses, "since": start, "until": end}
+    params = await _resend_params(ctx, merchant_id, route_id, status, since, until)
+    return await _start(ctx, merchant_id, route_id, RESEND, params)
+
+
+async def count_resend(
+    ctx: Context,
+    merchant_id: str,
+    route_id: str,
+    status: list[str] | None = None,
+    since: float | None = None,
+    until: float | None = None,
+) -> int:
+    """How many deliveries ``start_resend`` with the same arguments would resend now (a dry run: the same
+    checks, nothing recorded or changed)."""
+    params = await _resend_params(ctx, merchant_id, route_id, status, since, until)
+    scope = ResendScope(
+        merchant_id=merchant_id,
+        route_id=route_id,
+        statuses=tuple(params["status"]),
+        since=params["since"],
+        until=params["until"],
     )
+    return await jobs.count_resend(ctx.db, scope)
 
 
 async def start_replay(
@@ -141,6 +172,19 @@ async def start_replay(
     start, end = _window(since, until, ctx.clock())
     params = {"since": start, "until": end, "point_in_time": point_in_time}
     return await _start(ctx, merchant_id, route_id, REPLAY, params)
+
+
+async def count_replay(
+    ctx: Context, merchant_id: str, route_id: str, since: float, until: float | None = None
+) -> int:
+    """How many events ``start_replay`` with the same window would go through now (a dry run: nothing
+    recorded or changed). An event that still has an open delivery on the route is counted, and skipped
+    when the replay runs, as the job's progress counts it."""
+    route = await usable_route(ctx, merchant_id, route_id)
+    _, end = _window(since, until, ctx.clock())
+    types = tuple(subscribed_types(route["event_types"], entitlements=ctx.entitlements))
+    scope = ReplayScope(merchant_id=merchant_id, route_id=route_id, types=types, since=since, until=end)
+    return await jobs.count_replay(ctx.db, scope)
 
 
 async def get(ctx: Context, merchant_id: str, job_id: str) -> Row:

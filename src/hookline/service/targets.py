@@ -20,7 +20,8 @@ from hookline.storage.tables import targets
 ROTATION_WINDOW_S = 24 * 3600
 
 
-def _check_url(ctx: Context, url: object) -> str:
+def check_url(ctx: Context, url: object) -> str:
+    """The URL as a target would store it; Invalid (``url``) when it is not acceptable."""
     if not isinstance(url, str) or not url.strip():
         raise Invalid("a target needs a url", fields={"url": "required"})
     if len(url) > 2000:
@@ -40,7 +41,7 @@ async def create(ctx: Context, merchant_id: str, url: object, enabled: bool = Tr
     row = {
         "id": ids.new("tgt"),
         "merchant_id": merchant_id,
-        "url": _check_url(ctx, url),
+        "url": check_url(ctx, url),
         "enabled": enabled,
         "signing_key": new_signing_key(),
         "expiring_signing_key": None,
@@ -71,7 +72,7 @@ async def update(
     now = ctx.clock()
     values: Row = {"updated": now}
     if url is not None:
-        values["url"] = _check_url(ctx, url)
+        values["url"] = check_url(ctx, url)
     if enabled is not None:
         values["enabled"] = enabled
     async with ctx.db.write() as conn:
@@ -79,6 +80,11 @@ async def update(
         if enabled is False:
             await routes.target_disabled(conn, target_id, now)
         return row
+
+
+async def used_by(ctx: Context, merchant_id: str, target_id: str) -> list[str]:
+    """The ids of the merchant's routes that send to this target."""
+    return await routes.using_target(ctx.db, merchant_id, target_id)
 
 
 async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:

@@ -31,6 +31,31 @@
     });
   });
 
+  // Actions menus are popovers: the browser closes them on Escape or a click elsewhere and keeps one open
+  // at a time. Here each is placed under its button (above it when there is no room below), inside the window.
+  function place(menu, button) {
+    var box = button.getBoundingClientRect();
+    var width = document.documentElement.clientWidth;
+    var height = window.innerHeight;
+    menu.classList.add("placed");
+    var w = menu.offsetWidth;
+    var h = menu.offsetHeight;
+    var top = box.bottom + 4;
+    if (top + h > height - 8) top = box.top - 4 - h >= 8 ? box.top - 4 - h : Math.max(8, height - 8 - h);
+    menu.style.left = Math.max(8, Math.min(box.right - w, width - w - 8)) + "px";
+    menu.style.top = top + "px";
+  }
+  each("[data-menu]", function (menu) {
+    var button = document.querySelector('[popovertarget="' + menu.id + '"]');
+    if (!button || typeof menu.showPopover !== "function") return;
+    menu.addEventListener("toggle", function (event) {
+      if (event.newState === "open") place(menu, button);
+    });
+    var follow = function () { if (menu.matches(":popover-open")) place(menu, button); };
+    window.addEventListener("resize", follow);
+    window.addEventListener("scroll", follow, { capture: true, passive: true });
+  });
+
   // Verification keys: revealed in place on request, then copyable.
   each("a[data-reveal]", function (link) {
     link.addEventListener("click", function (event) {
@@ -38,10 +63,17 @@
       fetch(link.dataset.reveal, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (keys) {
-          var slot = document.getElementById(link.dataset.target);
-          var input = slot.querySelector("input");
-          input.value = keys.signing_key;
-          slot.hidden = false;
+          var input;
+          if (link.dataset.input) {  // details page: the masked field itself, then its Copy button
+            input = document.getElementById(link.dataset.input);
+            var copy = input.parentNode.querySelector("button[data-copy]");
+            if (copy) copy.hidden = false;
+          } else {
+            var slot = document.getElementById(link.dataset.target);
+            input = slot.querySelector("input");
+            slot.hidden = false;
+          }
+          input.value = keys[link.dataset.field || "signing_key"];
           link.hidden = true;
           input.focus();
           input.select();
