@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from conftest import Client
-from test_dashboard_pages import make_route, signed_in
+from support.dashboard import make_route, signed_in
 
 
 def edit_form(token: str, route: dict[str, Any], **changes: str) -> dict[str, Any]:

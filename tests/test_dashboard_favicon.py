@@ -7,7 +7,7 @@ import re
 import httpx
 
 from conftest import Client
-from test_dashboard_pages import signed_in
+from support.dashboard import signed_in
 
 ICO = b"\x00\x00\x01\x00"  # an icon directory: reserved 0, type 1 (icon)
 

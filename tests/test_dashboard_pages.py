@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.storage.database import Database
 from hookline.storage.tables import sessions
-from support.dashboard import csrf_of, sign_in, signed_in
+from support.dashboard import csrf_of, make_route, sign_in, signed_in
 from support.receiver import Receiver, Status
 
 
@@ -26,13 +26,6 @@ def checkbox(html: str, value: str) -> str:
     found = re.search(rf'<input type="checkbox"[^>]*value="{re.escape(value)}"[^>]*>', html)
     assert found, f"no checkbox {value}"
     return found.group(0)
-
-
-async def make_route(merchant: Client, url: str, name: str = "orders") -> dict[str, Any]:
-    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": url})
-    body = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
-    route: dict[str, Any] = await merchant.ok("POST", "/v1/routes", 201, json=body)
-    return route
 
 
 async def test_root_redirects_to_the_dashboard(http: httpx.AsyncClient) -> None:

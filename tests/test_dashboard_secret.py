@@ -19,9 +19,9 @@ import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from conftest import OPERATOR_KEY, Client
+from support.dashboard import make_route, signed_in
 from support.events import event
 from support.receiver import Receiver
-from test_dashboard_pages import make_route, signed_in
 
 SNIPPET = re.compile(r'<code id="snippet-(\w+)">(.*?)</code>', re.S)
 

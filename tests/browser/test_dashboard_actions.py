@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import ViewportSize, async_playwright, expect
 
 from browser import test_dashboard
 from browser.test_dashboard import ARGS, WAIT_MS, signed_by
@@ -31,7 +31,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 chromium = test_dashboard.chromium  # Debian's Chromium, or a skip (a failure under CI)
 hookline = test_dashboard.hookline  # ``hookline serve`` on SQLite, and an API client with a merchant
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+SIZES: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 800},
+    "phone": {"width": 390, "height": 844},
+}
 ROWS = 6
 # The item at the centre of an element's box, compared with the element itself (or one of its children).
 HIT = """(element) => {
@@ -44,12 +47,12 @@ HIT = """(element) => {
 
 
 @pytest.fixture(params=sorted(SIZES))
-def size(request: pytest.FixtureRequest) -> dict[str, int]:
+def size(request: pytest.FixtureRequest) -> ViewportSize:
     return SIZES[request.param]
 
 
 @pytest.fixture
-async def page(chromium: Path, hookline: tuple[str, Api], size: dict[str, int]) -> AsyncIterator[Any]:
+async def page(chromium: Path, hookline: tuple[str, Api], size: ViewportSize) -> AsyncIterator[Any]:
     """A signed-in merchant's page at the size under test."""
     url, client = hookline
     async with async_playwright() as playwright:

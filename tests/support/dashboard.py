@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
+
+from conftest import Client
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -30,3 +33,10 @@ async def signed_in(http: httpx.AsyncClient, key: str) -> str:
     page = await http.get(answer.headers["location"])
     assert page.status_code == 200, page.text
     return csrf_of(page)
+
+
+async def make_route(merchant: Client, url: str, name: str = "orders") -> dict[str, Any]:
+    target = await merchant.ok("POST", "/v1/targets", 201, json={"url": url})
+    body = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
+    route: dict[str, Any] = await merchant.ok("POST", "/v1/routes", 201, json=body)
+    return route
