@@ -120,3 +120,16 @@ class PreviewIn(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+
+
+class NotificationsIn(Body):
+    """A merchant's notification settings, replaced whole: a missing field takes its default."""
+
+    emails: list[str] = Field(default_factory=list, json_schema_extra={"examples": [["ops@example.com"]]})
+    slack_webhook_url: str | None = Field(
+        default=None, json_schema_extra={"examples": ["https://hooks.slack.com/services/T000/B000/XXXX"]}
+    )
+    on: list[str] = Field(
+        default_factory=lambda: ["route.halted", "route.failing"],
+        json_schema_extra={"examples": [["route.halted", "route.failing"]]},
+    )
