@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.mail import Mailer
+from hookline.mail import parse as parse_smtp
+from hookline.notifier import NO_SMTP, RETRY_S, Notifier, NotifierSettings
+from hookline.sender.http import open_sender
 from hookline.storage import notifications as store
 from hookline.storage.database import Database
 from support.events import event
@@ -231,5 +235,58 @@ async def test_a_notice_whose_sender_died_is_sent_again_after_its_lease(db_url: 
         assert retry.attempts == 1
         assert await store.record(db, retry, now + 101, None, None)
         assert await store.claim(db, now + 10_000, 30, 10) == []
+    finally:
+        await db.close()
+
+
+async def test_a_refused_notice_is_retried_until_it_goes_out(
+    db_url: str, receiver: Receiver, smtp_server: SmtpServer
+) -> None:
+    """The notifier against a real SMTP server and Slack receiver that fail first, on a fake clock."""
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await _merchant(http)
+        channels = {"emails": ["ops@example.com"], "slack_webhook_url": receiver.url + "/slack"}
+        await merchant.ok("PUT", "/v1/notifications", json=channels)
+        route = await _route(merchant, "https://hooks.example/h", "R")
+    receiver.script("/slack", Status(500))
+    smtp_server.refuse = True
+    clock = [time.time()]
+    db = Database(db_url)
+    try:
+        async with open_sender(allow_private=True) as sender:
+            mailer = Mailer(parse_smtp(smtp_server.url), "hookline@example.com")
+            notifier = Notifier(db, sender, mailer, NotifierSettings(), clock=lambda: clock[0])
+            assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, clock[0]) == 2
+            assert await notifier.send_due() == 2
+            rows = {n["channel"]: n for n in await store.outbox(db, merchant.merchant_id)}  # type: ignore[attr-defined]
+            assert rows["email"]["last_error"] == "SMTP 451: try again later"
+            assert rows["slack"]["last_error"] == "HTTP 500"
+            assert {n["status"] for n in rows.values()} == {"pending"}
+            assert await notifier.send_due() == 0  # not due before its back-off
+            smtp_server.refuse = False
+            clock[0] += RETRY_S[0]
+            assert await notifier.send_due() == 2
+            rows = {n["channel"]: n for n in await store.outbox(db, merchant.merchant_id)}  # type: ignore[attr-defined]
+            assert {(n["status"], n["attempts"]) for n in rows.values()} == {("sent", 2)}
+            assert len(smtp_server.messages) == 1
+            assert len(receiver.on("/slack")) == 2
+            assert "'R'" in receiver.on("/slack")[1].json()["text"]
+    finally:
+        await db.close()
+
+
+async def test_email_notices_wait_while_no_smtp_server_is_set(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await _merchant(http)
+        await merchant.ok("PUT", "/v1/notifications", json={"emails": ["ops@example.com"]})
+        route = await _route(merchant, "https://hooks.example/h", "R")
+    db = Database(db_url)
+    try:
+        async with open_sender(allow_private=True) as sender:
+            notifier = Notifier(db, sender, None, NotifierSettings())
+            assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, time.time()) == 1
+            assert await notifier.send_due() == 1
+            [row] = await store.outbox(db, merchant.merchant_id)  # type: ignore[attr-defined]
+            assert (row["status"], row["last_error"]) == ("pending", NO_SMTP)
     finally:
         await db.close()
