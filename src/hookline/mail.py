@@ -92,7 +92,8 @@ class Mailer:
             raise MailError(f"refused recipients: {', '.join(sorted(refused))}")
 
     async def reachable(self) -> str | None:
-        """Why the server cannot be reached (None when it greets and answers NOOP), for ``doctor``."""
+        """Why the server cannot be reached (None when it greets, starts TLS if asked, and answers NOOP), for
+        ``hookline doctor``."""
         try:
             await asyncio.to_thread(self._noop)
         except (OSError, smtplib.SMTPException) as exc:
@@ -101,6 +102,8 @@ class Mailer:
 
     def _noop(self) -> None:
         with self._open() as client:
+            if self.server.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
             client.noop()
 
 
