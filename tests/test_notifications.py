@@ -290,3 +290,23 @@ async def test_email_notices_wait_while_no_smtp_server_is_set(db_url: str) -> No
             assert (row["status"], row["last_error"]) == ("pending", NO_SMTP)
     finally:
         await db.close()
+
+
+async def test_finished_notices_are_purged_after_the_retention(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await _merchant(http)
+        await merchant.ok("PUT", "/v1/notifications", json={"emails": ["ops@example.com"]})
+        route = await _route(merchant, "https://hooks.example/h", "R")
+    db = Database(db_url)
+    try:
+        now = time.time()
+        await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, now)
+        await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, now + 4000)
+        [first] = await store.claim(db, now, 30, 1)
+        assert await store.record(db, first, now + 1, None, None)  # sent
+        assert await store.purge(db, now) == 0  # sent after the cutoff
+        assert await store.purge(db, now + 5000) == 1  # the pending one stays, however old
+        [left] = await store.outbox(db, merchant.merchant_id)  # type: ignore[attr-defined]
+        assert left["status"] == "pending"
+    finally:
+        await db.close()

@@ -45,6 +45,9 @@ class NotifierSettings:
     failing: Threshold = field(default_factory=Threshold)
     #: at most one ``route.failing`` notice per route this often
     failing_every_s: float = 3600.0
+    #: finished notices are deleted this long after they were sent or given up (0: kept)
+    keep_s: float = 30 * 86400.0
+    purge_every_s: float = 3600.0
 
 
 class Notifier:
@@ -65,6 +68,7 @@ class Notifier:
         self._told: dict[str, float] = {}  # route id → when this process last wrote a failing notice
         self._stopping = asyncio.Event()
         self._bell = asyncio.Event()
+        self._purge_at = clock() + 60.0  # not at once: a restart loop must not become a purge loop
 
     def recorded(self, batch: Sequence[Result], halted: int) -> None:
         """The worker recorded these attempts (and halted ``halted`` routes with them): count them."""
@@ -84,6 +88,7 @@ class Notifier:
                 await self._failing()
                 while await self.send_due():
                     pass
+                await self._purge()
             except Unavailable as exc:
                 logger.warning("notifications wait for the database: %s", exc)
             except Exception:
@@ -101,6 +106,14 @@ class Notifier:
             self._told[rate.route_id] = now
             window = self._settings.failing.window_s
             await store.enqueue_failing(self._db, rate.route_id, rate.failed, rate.total, window, every, now)
+
+    async def _purge(self) -> None:
+        now = self._clock()
+        if self._settings.keep_s <= 0 or now < self._purge_at:
+            return
+        self._purge_at = now + self._settings.purge_every_s
+        while await store.purge(self._db, now - self._settings.keep_s) and not self._stopping.is_set():
+            await asyncio.sleep(0.05)
 
     async def send_due(self) -> int:
         """Claim and try the due notices; how many were claimed."""

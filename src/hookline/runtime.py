@@ -102,6 +102,7 @@ def notifier_settings(settings: Settings) -> NotifierSettings:
             settings.notify_failing_window_s,
         ),
         failing_every_s=settings.notify_failing_every_s,
+        keep_s=settings.retention_days * 86400,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from hookline import ids, notices
 from hookline.storage.database import Conn, Database
@@ -230,3 +230,14 @@ async def outbox(db: Database, merchant_id: str, limit: int = 50) -> Sequence[Ro
             select(notifications).where(_n.merchant_id == merchant_id).order_by(_n.id.desc()).limit(limit)
         )
         return [dict(r) for r in found.mappings()]
+
+
+async def purge(db: Database, cutoff: float, limit: int = 1000) -> int:
+    """Delete up to ``limit`` notices that finished (sent, or given up) before ``cutoff``; how many."""
+    finished = (_n.status != PENDING) & (_n.created < cutoff) & (func.coalesce(_n.sent, _n.created) < cutoff)
+    async with db.write() as conn:
+        chosen = (await conn.execute(select(_n.id).where(finished).limit(limit))).scalars().all()
+        if not chosen:
+            return 0
+        done = await conn.execute(delete(notifications).where(_n.id.in_(chosen), finished))
+    return int(done.rowcount)
