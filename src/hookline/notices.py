@@ -32,7 +32,7 @@ class Message:
 def halted(route: Route, reason: str, at: float) -> Message:
     """A route was halted automatically: its deliveries are held until someone resumes it."""
     return Message(
-        f"hookline: route {route.name!r} was halted",
+        f"hookline: route {_one_line(route.name)!r} was halted",
         f"Route {route.name!r} ({route.id}) was halted automatically at {_iso(at)}: its target "
         f"{route.target_url} kept failing.\n"
         f"Reason: {reason}\n\n"
@@ -45,7 +45,7 @@ def failing(route: Route, failed: int, total: int, window_s: float, at: float) -
     """Many of a route's recent attempts failed (the route is still active)."""
     percent = round(100 * failed / total) if total else 0
     return Message(
-        f"hookline: route {route.name!r} is failing ({percent}% of attempts)",
+        f"hookline: route {_one_line(route.name)!r} is failing ({percent}% of attempts)",
         f"Route {route.name!r} ({route.id}): {failed} of its last {total} attempts in "
         f"{_span(window_s)} failed ({percent}%), as of {_iso(at)}. Target: {route.target_url}\n\n"
         "Failed deliveries are retried on the route's schedule; if the target keeps failing, the route is "
@@ -63,8 +63,21 @@ def _resume(route: Route) -> str:
 
 
 def slack_text(message: Message) -> str:
-    """The ``text`` of a Slack-compatible incoming webhook post."""
-    return f"*{message.subject}*\n{message.body}"
+    """The ``text`` of a Slack-compatible incoming webhook post.
+
+    ``&``, ``<`` and ``>`` are escaped as Slack asks, so a route's name or a target's error text cannot
+    become a link or an ``<!channel>`` mention.
+    """
+    return _slack_escape(f"*{message.subject}*\n{message.body}")
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its runs of whitespace (line breaks included) as single spaces: a mail header's."""
+    return " ".join(text.split())
 
 
 def _span(seconds: float) -> str:

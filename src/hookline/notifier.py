@@ -123,7 +123,11 @@ class Notifier:
         return len(claimed)
 
     async def _try(self, item: store.Outgoing) -> None:
-        error = await self._send(item)
+        try:
+            error = await self._send(item)
+        except Exception as exc:  # a bug must cost this notice a try, not loop on it forever
+            logger.exception("sending %s notice %s failed", item.channel, item.id)
+            error = f"{type(exc).__name__}: {exc}"[:500]
         now = self._clock()
         attempt = item.attempts + 1
         retry_at = None

@@ -31,3 +31,11 @@ def test_a_failing_notice_gives_the_counts_and_the_window() -> None:
 def test_slack_text_leads_with_the_subject() -> None:
     text = notices.slack_text(notices.Message("Subject", "Body"))
     assert text == "*Subject*\nBody"
+
+
+def test_a_route_name_cannot_break_a_header_or_ping_a_slack_channel() -> None:
+    route = notices.Route("rte_1", "evil\r\nBcc: x@example.com <!channel>", "https://erp.example/hooks")
+    message = notices.halted(route, "HTTP 503 <b>", 1_700_000_000)
+    assert "\n" not in message.subject and "\r" not in message.subject
+    text = notices.slack_text(message)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&lt;b&gt;" in text
