@@ -12,6 +12,8 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 import time
 from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
@@ -19,7 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest_asyncio
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 class SmtpServer:
@@ -50,13 +52,26 @@ class SmtpServer:
         return list(self.messages)
 
 
-@pytest_asyncio.fixture(name="smtp_server")
-async def smtp_server_fixture() -> AsyncIterator[SmtpServer]:
+@contextlib.asynccontextmanager
+async def start_smtp(
+    tls: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None
+) -> AsyncIterator[SmtpServer]:
+    """A started server; with ``tls`` it requires STARTTLS, with ``credentials`` AUTH too (after TLS)."""
     server = SmtpServer()
     loop = asyncio.get_running_loop()
 
+    def authenticate(_: SMTP, __: Session, ___: Envelope, mechanism: str, data: Any) -> AuthResult:
+        given = (data.login.decode(), data.password.decode()) if isinstance(data, LoginPassword) else None
+        return AuthResult(success=given == credentials, handled=False)
+
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options |= {"tls_context": tls, "require_starttls": True}
+    if credentials is not None:
+        options |= {"authenticator": authenticate, "auth_required": True, "auth_require_tls": True}
+
     def protocol() -> Any:
-        return SMTP(server, hostname="smtp.test")
+        return SMTP(server, hostname="smtp.test", **options)
 
     listening = await loop.create_server(protocol, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
@@ -66,3 +81,9 @@ async def smtp_server_fixture() -> AsyncIterator[SmtpServer]:
     finally:
         listening.close()
         await listening.wait_closed()
+
+
+@pytest_asyncio.fixture(name="smtp_server")
+async def smtp_server_fixture() -> AsyncIterator[SmtpServer]:
+    async with start_smtp() as server:
+        yield server
