@@ -310,3 +310,18 @@ async def test_finished_notices_are_purged_after_the_retention(db_url: str) -> N
         assert left["status"] == "pending"
     finally:
         await db.close()
+
+
+async def test_no_failing_notice_for_a_route_that_is_not_active(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await _merchant(http)
+        await merchant.ok("PUT", "/v1/notifications", json={"emails": ["ops@example.com"]})
+        route = await _route(merchant, "https://hooks.example/h", "R")
+        await merchant.ok("POST", f"/v1/routes/{route['id']}/halt")
+    db = Database(db_url)
+    try:
+        assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, time.time()) == 0
+        assert await store.enqueue_failing(db, "rte_missing", 9, 10, 900, 3600, time.time()) == 0
+        assert await store.outbox(db, merchant.merchant_id) == []  # type: ignore[attr-defined]
+    finally:
+        await db.close()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from hookline import ids, notices
+from hookline.models import RouteState
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import notification_settings, notifications, routes, targets
@@ -136,7 +137,8 @@ async def route_of(conn: Conn, route_id: str) -> tuple[str, notices.Route] | Non
 async def enqueue_failing(
     db: Database, route_id: str, failed: int, total: int, window_s: float, every_s: float, now: float
 ) -> int:
-    """Tell the route's merchant it is failing, unless it was told so in the last ``every_s`` seconds.
+    """Tell the route's merchant it is failing, unless it was told so in the last ``every_s`` seconds, or
+    the route is no longer active.
 
     The route's row is locked first, so two worker processes that both see the rate cross cannot both
     write the notice.
@@ -146,8 +148,9 @@ async def enqueue_failing(
             select(routes.c.id).where(routes.c.id == route_id).with_for_update()  # the lock, on PostgreSQL
         )
         found = await route_of(conn, route_id)
-        if found is None:
-            return 0
+        state = (await conn.execute(select(routes.c.state).where(routes.c.id == route_id))).scalar()
+        if found is None or state != RouteState.ACTIVE:
+            return 0  # gone, disabled, or halted: the halt's own notice says more than this one
         recent = await conn.execute(
             select(_n.id)
             .where(_n.route_id == route_id, _n.kind == notices.ROUTE_FAILING, _n.created > now - every_s)
