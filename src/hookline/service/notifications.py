@@ -60,8 +60,9 @@ def check_emails(emails: list[Any]) -> list[str]:
             or EMAIL.fullmatch(email) is None
             or ".." in email
         ):
+            shown = repr(email[:80] if isinstance(email, str) else email)
             raise Invalid(
-                f"emails[{i}] is not an e-mail address such as ops@example.com",
+                f"emails[{i}]: {shown} is not an e-mail address such as ops@example.com",
                 fields={f"emails.{i}": "not an e-mail address"},
             )
         if email.lower() not in (f.lower() for f in found):
