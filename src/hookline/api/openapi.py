@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from hookline import catalog, filter_patterns, transform
 from hookline.models import DeliveryStatus
-from hookline.service import ingest, metrics, recovery, routes, times
+from hookline.service import ingest, metrics, notifications, recovery, routes, times
 from hookline.service.operational import AUTO_HALT_LIMITS
 
 Schema = dict[str, Any]
@@ -66,6 +66,11 @@ SNAPSHOT: Final[Schema] = {
     "subscription events",
 }
 NAME: Final[Schema] = {"pattern": r"\S"}
+EMAIL: Final[Schema] = {
+    "pattern": f"^{notifications.EMAIL_PATTERN}$",
+    "maxLength": notifications.MAX_EMAIL_LENGTH,
+    "description": "a plain address such as ops@example.com (no display name)",
+}
 
 
 def between(low: float, high: float) -> Schema:
