@@ -325,3 +325,27 @@ async def test_no_failing_notice_for_a_route_that_is_not_active(db_url: str) -> 
         assert await store.outbox(db, merchant.merchant_id) == []  # type: ignore[attr-defined]
     finally:
         await db.close()
+
+
+async def test_the_slack_post_is_guarded_when_sent_too(db_url: str, receiver: Receiver) -> None:
+    """A URL saved while private addresses were allowed is refused once they are not (a loopback one here),
+    at once, as a delivery's would be: trying again would change nothing."""
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await _merchant(http)
+        await merchant.ok("PUT", "/v1/notifications", json={"slack_webhook_url": receiver.url + "/slack"})
+        route = await _route(merchant, "https://hooks.example/h", "R")
+    db = Database(db_url)
+    try:
+        async with open_sender(allow_private=False) as sender:
+            notifier = Notifier(db, sender, None, NotifierSettings())
+            assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, time.time()) == 1
+            assert await notifier.send_due() == 1
+        [row] = await store.outbox(db, merchant.merchant_id)  # type: ignore[attr-defined]
+        assert row["status"] == "failed" and row["attempts"] == 1
+        assert (
+            row["last_error"].startswith("configuration error, not retried: ")
+            and "loopback" in row["last_error"]
+        )
+        assert receiver.on("/slack") == []
+    finally:
+        await db.close()

@@ -24,7 +24,7 @@ from hookline import notices
 from hookline.errors import Unavailable
 from hookline.failure_rate import Threshold, Windows
 from hookline.mail import Mailer, MailError
-from hookline.models import DeliveryStatus, Result
+from hookline.models import DeliveryStatus, ErrorKind, Result
 from hookline.sender.port import Port
 from hookline.storage import notifications as store
 from hookline.storage.database import Database
@@ -35,6 +35,10 @@ RETRY_S = (10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
 MAX_ATTEMPTS = 12  # about 7 hours of trying
 SLACK_TIMEOUT_S = 10.0
 NO_SMTP = "no SMTP server is configured (HOOKLINE_SMTP_URL)"
+
+
+class Refused(Exception):
+    """The SSRF guard refused the Slack URL's address (as a delivery's, this is not retried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +127,18 @@ class Notifier:
         return len(claimed)
 
     async def _try(self, item: store.Outgoing) -> None:
+        final = False
         try:
             error = await self._send(item)
+        except Refused as exc:  # the address rules: trying again changes nothing
+            error, final = f"configuration error, not retried: {exc}", True
         except Exception as exc:  # a bug must cost this notice a try, not loop on it forever
             logger.exception("sending %s notice %s failed", item.channel, item.id)
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = self._clock()
         attempt = item.attempts + 1
         retry_at = None
-        if error is not None and attempt < MAX_ATTEMPTS:
+        if error is not None and attempt < MAX_ATTEMPTS and not final:
             retry_at = now + RETRY_S[min(attempt, len(RETRY_S)) - 1]
         if error is not None:
             logger.warning(
@@ -161,4 +168,6 @@ class Notifier:
         )
         if outcome.error is None and outcome.status is not None and 200 <= outcome.status < 300:
             return None
+        if outcome.error == ErrorKind.BLOCKED:
+            raise Refused(outcome.error_detail or "the address is refused")
         return outcome.error_detail or (f"HTTP {outcome.status}" if outcome.status else "no answer")
