@@ -104,6 +104,8 @@ class Notifier:
     async def _failing(self) -> None:
         now = self._clock()
         every = self._settings.failing_every_s
+        for route_id in [r for r, at in self._told.items() if now - at >= every]:
+            del self._told[route_id]
         for rate in self._windows.crossed(now):
             if now - self._told.get(rate.route_id, -every) < every:
                 continue

@@ -106,6 +106,8 @@ def notifier_settings(settings: Settings) -> NotifierSettings:
     )
 
 
+NOTIFIER_GRACE_S = 5.0  # how long a stopping process lets notices being sent finish
+
 EVENT_VALIDATION = ("strict", "flag")
 
 
@@ -186,7 +188,9 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 runtime.worker.stop()
                 await task
                 await jobs_task
-                await notices_task
+                # A notice cut off here is sent again once its lease ends (at least once).
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(notices_task, NOTIFIER_GRACE_S)
                 with contextlib.suppress(asyncio.CancelledError):
                     await purger
     finally:
