@@ -17,15 +17,8 @@ from sqlalchemy import select, update
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.storage.database import Database
 from hookline.storage.tables import sessions
-from support.dashboard import csrf_of, make_route, sign_in, signed_in
+from support.dashboard import checkbox, csrf_of, make_route, sign_in, signed_in
 from support.receiver import Receiver, Status
-
-
-def checkbox(html: str, value: str) -> str:
-    """The ``<input>`` tag of the checkbox with this value."""
-    found = re.search(rf'<input type="checkbox"[^>]*value="{re.escape(value)}"[^>]*>', html)
-    assert found, f"no checkbox {value}"
-    return found.group(0)
 
 
 async def test_root_redirects_to_the_dashboard(http: httpx.AsyncClient) -> None:

@@ -49,6 +49,18 @@ class Settings:
     #: (0: never) once they span at least this many seconds. See docs/lifecycle.md.
     auto_halt_failures: int = 20
     auto_halt_window_s: float = 3600.0
+    #: Merchant notifications (docs/notifications.md): the SMTP server e-mail goes through
+    #: (``smtp://host:port``, ``smtp+starttls://user:password@host:port`` or ``smtps://host:port``; empty:
+    #: no e-mail is sent, and e-mail notices wait, retried, until one is set), and the messages' ``From``.
+    smtp_url: str = ""
+    smtp_from: str = "hookline@localhost"
+    #: A route is failing when at least ``notify_failing_rate`` (0 to 1) of its attempts in the last
+    #: ``notify_failing_window_s`` seconds failed, and there were at least ``notify_failing_min_attempts``;
+    #: its merchant is told at most once per ``notify_failing_every_s`` seconds per route.
+    notify_failing_rate: float = 0.5
+    notify_failing_min_attempts: int = 20
+    notify_failing_window_s: float = 900.0
+    notify_failing_every_s: float = 3600.0
     #: Finished deliveries (with their attempts) and events older than this many days are purged; 0 keeps
     #: everything. The worker process purges every ``retention_interval_s`` seconds.
     retention_days: float = 30.0

@@ -14,6 +14,10 @@ from typing import Any
 
 from hookline import telemetry
 from hookline.config import Settings
+from hookline.failure_rate import Threshold
+from hookline.mail import Mailer
+from hookline.mail import parse as parse_smtp_url
+from hookline.notifier import Notifier, NotifierSettings
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.http import open_sender
 from hookline.sender.port import Port
@@ -38,6 +42,7 @@ class Runtime:
     new_operator_key: str | None = None
     worker: Worker | None = None
     job_runner: JobRunner | None = None
+    notifier: Notifier | None = None
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
@@ -73,6 +78,35 @@ def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManag
         return open_curl_sender(**options)
     raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
 
+
+def mailer(settings: Settings) -> Mailer | None:
+    """The mailer of ``HOOKLINE_SMTP_URL``; None when it is empty (e-mail notices then wait)."""
+    if not settings.smtp_url:
+        return None
+    try:
+        server = parse_smtp_url(settings.smtp_url)
+    except ValueError as exc:
+        raise SystemExit(f"HOOKLINE_SMTP_URL is not an SMTP URL: {exc}") from None
+    return Mailer(server, settings.smtp_from)
+
+
+def notifier_settings(settings: Settings) -> NotifierSettings:
+    if not 0 < settings.notify_failing_rate <= 1:
+        raise SystemExit(f"HOOKLINE_NOTIFY_FAILING_RATE={settings.notify_failing_rate} must be in (0, 1]")
+    return NotifierSettings(
+        poll_interval_s=settings.poll_interval_s,
+        lease_s=settings.lease_s,
+        failing=Threshold(
+            settings.notify_failing_rate,
+            settings.notify_failing_min_attempts,
+            settings.notify_failing_window_s,
+        ),
+        failing_every_s=settings.notify_failing_every_s,
+        keep_s=settings.retention_days * 86400,
+    )
+
+
+NOTIFIER_GRACE_S = 5.0  # how long a stopping process lets notices being sent finish
 
 EVENT_VALIDATION = ("strict", "flag")
 
@@ -128,7 +162,11 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             return
         await wakeup.listen(db)
         async with open_http_sender(settings) as sender:
-            runtime.worker = Worker(db, sender, wakeup, worker_settings(settings))
+            # Notices go out beside the worker, through the same guarded HTTP client (docs/notifications.md).
+            runtime.notifier = Notifier(db, sender, mailer(settings), notifier_settings(settings))
+            runtime.worker = Worker(
+                db, sender, wakeup, worker_settings(settings), on_recorded=runtime.notifier.recorded
+            )
             # Ingestion in this process hands new deliveries straight to this worker.
             runtime.context = context = replace(context, dispatch=runtime.worker)
             task = asyncio.create_task(runtime.worker.run())
@@ -140,14 +178,19 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 context, RunnerSettings(poll_interval_s=settings.poll_interval_s, lease_s=settings.lease_s)
             )
             jobs_task = asyncio.create_task(runtime.job_runner.run())
+            notices_task = asyncio.create_task(runtime.notifier.run())
             try:
                 yield runtime
             finally:
                 purger.cancel()
+                runtime.notifier.stop()
                 runtime.job_runner.stop()
                 runtime.worker.stop()
                 await task
                 await jobs_task
+                # A notice cut off here is sent again once its lease ends (at least once).
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(notices_task, NOTIFIER_GRACE_S)
                 with contextlib.suppress(asyncio.CancelledError):
                     await purger
     finally:

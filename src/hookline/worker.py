@@ -70,8 +70,11 @@ class Worker:
         *,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        on_recorded: Callable[[list[Result], int], None] | None = None,
     ) -> None:
         self._db = db
+        # Told of every recorded batch and how many routes it halted (the notifier counts failure rates).
+        self._on_recorded = on_recorded
         self._sender = sender
         self._wakeup = wakeup
         self._settings = settings
@@ -340,6 +343,8 @@ class Worker:
     def _recorded(self, batch: list[Result], halted: list[autohalt.Halted]) -> None:
         self._announce(halted)
         telemetry.observe(batch)
+        if self._on_recorded is not None:
+            self._on_recorded(batch, len(halted))
 
     def _log_holding(self, count: int, held_s: float) -> None:
         """At most every ``HOLDING_LOG_EVERY_S``; the recovery is logged after a line logged here."""

@@ -178,6 +178,13 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
     await api("GET", "/v1/targets/{target_id}/signing-key", target_id=target["id"])
     await api("POST", "/v1/targets/{target_id}/signing-key/rotate", target_id=target["id"])
     await api("GET", "/jwks/{target_id}.json", target_id=target["id"])
+    notifications = {
+        "emails": ["ops@example.com"],
+        "slack_webhook_url": receiver.url + "/slack",
+        "on": ["route.halted", "route.failing"],
+    }
+    await api("PUT", "/v1/notifications", body=notifications)
+    await api("GET", "/v1/notifications")
     route = await api(
         "POST",
         "/v1/routes",

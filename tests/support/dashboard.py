@@ -40,3 +40,10 @@ async def make_route(merchant: Client, url: str, name: str = "orders") -> dict[s
     body = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
     route: dict[str, Any] = await merchant.ok("POST", "/v1/routes", 201, json=body)
     return route
+
+
+def checkbox(html: str, value: str) -> str:
+    """The ``<input>`` tag of the checkbox with this value."""
+    found = re.search(rf'<input type="checkbox"[^>]*value="{re.escape(value)}"[^>]*>', html)
+    assert found, f"no checkbox {value}"
+    return found.group(0)

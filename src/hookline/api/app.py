@@ -13,6 +13,7 @@ from hookline.api import (
     health,
     jwks,
     merchants,
+    notifications,
     objects,
     openapi,
     problems,
@@ -46,6 +47,7 @@ TAGS = [
     {"name": "recovery", "description": "Resend, replay and test events; the jobs that run them."},
     {"name": "objects", "description": "Platform objects kept to enrich payloads."},
     {"name": "metrics", "description": "Per-route counters, series and latency."},
+    {"name": "notifications", "description": "E-mail and Slack notices when a route halts or is failing."},
     {
         "name": "ordergroove",
         "description": "Ordergroove's own webhook target API, for existing integrations.",
@@ -64,7 +66,19 @@ def build() -> FastAPI:
         redoc_url=None,
         openapi_tags=TAGS,
     )
-    modules = (health, merchants, targets, jwks, routes, events, deliveries, objects, metrics_api, prometheus)
+    modules = (
+        health,
+        merchants,
+        targets,
+        jwks,
+        routes,
+        events,
+        deliveries,
+        objects,
+        metrics_api,
+        notifications,
+        prometheus,
+    )
     for module in modules:
         app.include_router(module.router, responses=problems.RESPONSES)
     # /webhook_targets: Ordergroove-shaped, errors included

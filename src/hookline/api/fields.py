@@ -53,6 +53,12 @@ FIELDS: Final[dict[str, str]] = {
     "since": "From this time (ISO 8601, inclusive).",
     "until": "Before this time (ISO 8601, exclusive; now when omitted).",
     "TestEventsIn.event_types": "The types to send a test event of (every type of the route when omitted).",
+    "NotificationsIn.emails": "Addresses e-mailed when a route halts or is failing (at most 10; each a plain "
+    "address such as `ops@example.com`). Sent through the server's HOOKLINE_SMTP_URL.",
+    "NotificationsIn.slack_webhook_url": 'A Slack-compatible incoming-webhook URL that gets `{"text": …}` '
+    "posts; null: none. The rules of a target's `url` apply (docs/notifications.md).",
+    "NotificationsIn.on": "What the merchant is told of: `route.halted` (a route halted itself) and "
+    "`route.failing` (a route's failure rate crossed the threshold).",
 }
 
 

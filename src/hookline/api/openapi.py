@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from hookline import catalog, event_schemas, filter_patterns, transform
 from hookline.models import DeliveryStatus
-from hookline.service import ingest, merchants, metrics, names, recovery, routes, times
+from hookline.service import ingest, merchants, metrics, names, notifications, recovery, routes, times
 from hookline.service.operational import AUTO_HALT_LIMITS
 
 Schema = dict[str, Any]
@@ -104,6 +104,11 @@ MERCHANT_PUBLIC_ID: Final[Schema] = {
     "pattern": rf"^(?!{merchants.OWN_PREFIX}){merchants.PUBLIC_ID.pattern}$",
     "description": "the platform's merchant id: 1 to 100 letters, digits, '.', '_', ':' or '-', starting "
     f"with a letter or digit (not with {merchants.OWN_PREFIX!r}); null: none",
+}
+EMAIL: Final[Schema] = {
+    "pattern": f"^{notifications.EMAIL_PATTERN}$",
+    "maxLength": notifications.MAX_EMAIL_LENGTH,
+    "description": "a plain address such as ops@example.com (no display name)",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -120,3 +120,27 @@ class PreviewIn(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+
+
+NoticeKind = Literal["route.halted", "route.failing"]  # notices.KINDS
+
+
+def _every_kind() -> list[NoticeKind]:
+    return ["route.halted", "route.failing"]
+
+
+class NotificationsIn(Body):
+    """A merchant's notification settings, replaced whole: a missing field takes its default."""
+
+    emails: list[Annotated[str, Field(json_schema_extra=openapi.EMAIL)]] = Field(
+        default_factory=list, max_length=10, json_schema_extra={"examples": [["ops@example.com"]]}
+    )
+    slack_webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        json_schema_extra={**openapi.URL, "examples": ["https://hooks.slack.com/services/T000/B000/XXXX"]},
+    )
+    on: list[NoticeKind] = Field(
+        default_factory=_every_kind,
+        json_schema_extra={"examples": [["route.halted", "route.failing"]]},
+    )

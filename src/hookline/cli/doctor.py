@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
-import smtplib
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -128,25 +127,20 @@ async def _clock(db: Database) -> Check:
 
 
 async def _mail(settings: Settings) -> list[Check]:
-    """The SMTP server of the notifications, if the settings have one (an ``smtp_url`` field)."""
-    smtp_url: str = getattr(settings, "smtp_url", "")  # a setting of the notifications, where they exist
-    if not smtp_url:
-        return [Check("mail", SKIP, "no SMTP server configured")]
-    parts = urlsplit(smtp_url)
-    where = f"{parts.hostname}:{parts.port or 25}"
+    """The SMTP server of the notifications (docs/notifications.md), when one is set."""
+    from hookline import mail
+
+    if not settings.smtp_url:
+        return [Check("mail", SKIP, "no SMTP server configured (e-mail notifications wait)")]
     try:
-        await asyncio.to_thread(_smtp_hello, parts.hostname or "", parts.port or 25, parts.scheme)
-    except (OSError, smtplib.SMTPException) as exc:
-        return [Check("mail", FAIL, f"SMTP server {where}: {exc}")]
+        server = mail.parse(settings.smtp_url)
+    except ValueError as exc:
+        return [Check("mail", FAIL, f"HOOKLINE_SMTP_URL is not an SMTP URL: {exc}")]
+    where = f"{server.host}:{server.port}"
+    problem = await mail.Mailer(server, settings.smtp_from, timeout_s=CONNECT_TIMEOUT_S).reachable()
+    if problem is not None:
+        return [Check("mail", FAIL, f"SMTP server {where}: {problem}")]
     return [Check("mail", OK, f"SMTP server {where} answers")]
-
-
-def _smtp_hello(host: str, port: int, scheme: str) -> None:
-    with smtplib.SMTP(host, port, timeout=CONNECT_TIMEOUT_S) as server:
-        server.ehlo()
-        if scheme.endswith("starttls"):
-            server.starttls()
-            server.ehlo()
 
 
 async def _egress(db: Database, settings: Settings) -> Check:

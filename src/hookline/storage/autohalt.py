@@ -8,7 +8,8 @@ halts a quiet route on its second failure.
 
 Everything happens in the transaction that records the attempts (``queue.record``), so the streak can never
 disagree with the attempts that made it, and the halt, the held deliveries and the ``hookline.route.halted``
-notice commit together or not at all: a crash cannot halt a route without telling the merchant.
+notice commit together or not at all: a crash cannot halt a route without telling the merchant. The
+e-mail and Slack notice of ``storage.notifications`` is written to its outbox in the same transaction.
 
 The notice is an event of the merchant's, inserted here with its deliveries rather than through the service
 layer's ingest (the worker may not import the service). It goes to the merchant's routes that subscribe to
@@ -27,9 +28,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from hookline import catalog, fanout, ids, payloads
+from hookline import catalog, fanout, ids, notices, payloads
 from hookline.models import DeliveryStatus, Event, Outcome, Result, RouteState
 from hookline.storage import events as event_store
+from hookline.storage import notifications as notification_store
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
@@ -199,6 +201,11 @@ async def _halt(conn: Conn, row: Any, streak: Streak, now: float) -> Halted:
         {**subject, "halted_at": int(now), "reason": reason, "automatic": True},
         now,
         exclude=row.id,
+    )
+    # The merchant's e-mail and Slack notice, in this transaction too (docs/notifications.md).
+    route = notices.Route(row.id, row.name, subject["target_url"])
+    await notification_store.enqueue(
+        conn, row.merchant_id, notices.ROUTE_HALTED, row.id, notices.halted(route, reason, now), now
     )
     return Halted(row.merchant_id, row.id, reason, notice)
 

@@ -262,3 +262,38 @@ attempts = Table(
     Column("error", Text, nullable=True),
     Index("ix_attempts_delivery", "delivery_id", "number"),
 )
+
+# Merchant notifications (migration 0011, docs/notifications.md): each merchant's channels, and the outbox
+# of notices written in the transaction that halts a route, sent by the worker process with retries.
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("merchant_id", String(40), primary_key=True),
+    Column("emails", JSON, nullable=False),
+    Column("slack_webhook_url", Text, nullable=True),
+    Column("kinds", JSON, nullable=False),  # the API's "on"
+    Column("updated", Float, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("route_id", String(40), nullable=True),
+    Column("channel", String(10), nullable=False),  # email | slack
+    Column("destination", JSON, nullable=False),  # the addresses, or {"url": ...}
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # When it is due; while a process sends it, the end of that process's lease (and its token).
+    Column("next_attempt_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("sent", Float, nullable=True),
+    Index("ix_notifications_due", "status", "next_attempt_at"),
+    Index("ix_notifications_route", "route_id", "kind", "created"),
+    Index("ix_notifications_merchant", "merchant_id", "id"),
+)
