@@ -111,6 +111,13 @@ class Settings:
     db_timeout_s: float = 5.0
     #: Seconds connecting to PostgreSQL may take (within ``db_timeout_s``).
     db_connect_timeout_s: float = 2.0
+    #: The embedded portal (docs/portal.md): origins allowed to frame the dashboard (space- or
+    #: comma-separated, such as ``https://platform.example``; sent as CSP ``frame-ancestors``, and the
+    #: dashboard's cookies become ``SameSite=None; Secure; Partitioned``); empty: no site may frame it.
+    portal_frame_ancestors: str = ""
+    #: The portal's theme, JSON ``{"name": "Acme", "logo_url": "https://…", "accent": "#0055ff"}`` (``name``
+    #: required): shown instead of hookline's name to browsers signed in through a portal link.
+    portal_brand: str = ""
     #: Log as JSON lines (``ts``, ``level``, ``logger``, ``msg``) instead of text.
     log_json: bool = False
     #: The lowest level logged: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.

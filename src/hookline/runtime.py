@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hookline import telemetry
+from hookline import portal_settings, telemetry
 from hookline.config import Settings
 from hookline.failure_rate import Threshold
 from hookline.mail import Mailer
@@ -43,6 +43,7 @@ class Runtime:
     worker: Worker | None = None
     job_runner: JobRunner | None = None
     notifier: Notifier | None = None
+    portal: portal_settings.Portal = field(default_factory=portal_settings.Portal)
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
@@ -119,6 +120,14 @@ def _event_validation(settings: Settings) -> str:
     return settings.event_validation
 
 
+def portal(settings: Settings) -> portal_settings.Portal:
+    """The embedded portal's settings; one that does not parse stops the start, naming it."""
+    try:
+        return portal_settings.parse(settings.portal_frame_ancestors, settings.portal_brand)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def database(settings: Settings) -> Database:
     """The database of ``settings``, its faults and recoveries counted in this process's metrics."""
     return Database(
@@ -137,6 +146,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     The database is checked first: one that cannot be opened, or whose schema is behind (when this process
     does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
     """
+    portal_config = portal(settings)
     db = database(settings)
     wakeup = Wakeup()
     context: Context | None = None
@@ -155,7 +165,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             ),
             shaping=Shaping(shaping_limits(settings)),
         )
-        runtime = Runtime(settings, context)
+        runtime = Runtime(settings, context, portal=portal_config)
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)
         if not worker:
             yield runtime

@@ -170,6 +170,14 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
         merchant_id=merchant_id,
         key_id=new_key["id"],
     )
+    await api(
+        "POST",
+        "/v1/merchants/{merchant_id}/portal-links",
+        201,
+        body={"ttl_s": 600, "return_url": "https://platform.example/settings/webhooks"},
+        merchant_id=merchant_id,
+        **op,
+    )
     await api("GET", "/v1/event-types")
     await api("GET", "/v1/event-types/{event_type}", event_type="order.success")
     target = await api("POST", "/v1/targets", 201, body={"url": receiver.url + "/orders", "enabled": True})

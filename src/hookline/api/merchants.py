@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import Response
 
 from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
-from hookline.api.schemas import MerchantIn, MerchantPatch
+from hookline.api.schemas import MerchantIn, MerchantPatch, PortalLinkIn
 from hookline.errors import NotFound
-from hookline.service import merchants
+from hookline.service import merchants, portal
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
@@ -78,3 +79,19 @@ async def revoke_key(merchant_id: str, key_id: str, ctx: Ctx, caller: Caller) ->
     _own(caller, merchant_id)
     await merchants.revoke_key(ctx, merchant_id, key_id, by_operator=caller.operator)
     return Response(status_code=204)
+
+
+@router.post("/{merchant_id}/portal-links", status_code=201)
+async def mint_portal_link(
+    merchant_id: str, body: PortalLinkIn, request: Request, ctx: Ctx, caller: Caller
+) -> JSON:
+    """A single-use link that signs a browser in to the merchant's dashboard (operator key): open it once,
+    before ``expires``, typically in an iframe of the platform (docs/portal.md). ``read_only`` sessions see
+    everything and change nothing; ``return_url`` is offered as "Back to" the platform. The token is shown
+    only in this answer."""
+    caller.require_operator()
+    row, token = await portal.mint(
+        ctx, merchant_id, ttl_s=body.ttl_s, read_only=body.read_only, return_url=body.return_url
+    )
+    url = str(request.base_url).rstrip("/") + "/dashboard/portal/" + token
+    return JSON(render.portal_link(row, url), status_code=201)

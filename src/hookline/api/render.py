@@ -33,6 +33,18 @@ def merchant(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def portal_link(row: dict[str, Any], url: str) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "merchant_id": row["merchant_id"],
+        "url": url,
+        "expires": iso(row["expires"]),
+        "read_only": row["read_only"],
+        "return_url": row["return_url"],
+        "created": iso(row["created"]),
+    }
+
+
 def api_key(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],

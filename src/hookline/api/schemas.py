@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
+from hookline import portal_settings
 from hookline.api import openapi
 from hookline.models import RouteState
 
@@ -35,6 +44,25 @@ class MerchantPatch(Body):
 
     name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=openapi.NAME)
     public_id: str | None = Field(default=None, json_schema_extra=openapi.MERCHANT_PUBLIC_ID)
+
+
+def _web_url(value: str) -> str:
+    if not portal_settings.web_url(value):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value
+
+
+class PortalLinkIn(Body):
+    """A portal link: how long it may wait to be opened, whether its session is read-only, and the
+    platform's page its "Back to" link leads to."""
+
+    ttl_s: Int = Field(default=600, ge=10, le=3600, description="seconds the link may wait to be opened")
+    read_only: StrictBool = False
+    return_url: Annotated[str, AfterValidator(_web_url)] | None = Field(
+        default=None,
+        max_length=2000,
+        json_schema_extra={**openapi.URL, "examples": ["https://platform.example/settings/webhooks"]},
+    )
 
 
 class TargetIn(Body):

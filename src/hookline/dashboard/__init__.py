@@ -22,6 +22,7 @@ from hookline.dashboard import (
     pages_notifications,
     pages_preview,
     pages_routes,
+    portal,
     session,
     web,
 )
@@ -37,6 +38,7 @@ def build(host: FastAPI) -> Starlette:
             *pages_jobs.ROUTES,
             *pages_catalog.ROUTES,
             *pages_notifications.ROUTES,
+            *portal.ROUTES,
             Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),
         ],
         exception_handlers=web.EXCEPTION_HANDLERS,

@@ -1,7 +1,8 @@
 """Signing in and out of the dashboard, and the operator's choice of merchant.
 
-A merchant (or the operator) signs in with an API key once; the dashboard answers with a session cookie
-(HttpOnly, SameSite=Lax, Secure over https) holding the token of a session kept in the database
+A merchant (or the operator) signs in with an API key once (or opens a portal link, ``dashboard.portal``);
+the dashboard answers with a session cookie (HttpOnly, SameSite=Lax, Secure over https; ``set_cookie`` says
+how it differs when the portal may be framed) holding the token of a session kept in the database
 (``service.sessions``): signing out, revoking the key and expiry end it for good, whoever holds a copy of
 the cookie. The session's CSRF token is repeated by every form, and every POST must match it. Before any
 session exists, the sign-in form's own token travels in a short-lived cookie signed with an HMAC key derived
@@ -57,6 +58,15 @@ class Session:
     def read_only(self) -> bool:
         return self.state.read_only
 
+    @property
+    def portal(self) -> bool:
+        """Opened by a portal link: the dashboard shows the platform's brand, not hookline's."""
+        return self.state.portal_link_id is not None
+
+    @property
+    def return_url(self) -> str | None:
+        return self.state.return_url
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -92,20 +102,28 @@ def unseal(secret: bytes, value: str | None, kind: str, now: float) -> dict[str,
     return data
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Lax, Secure over https; when the portal's origins may frame the dashboard, the
+    cookie must reach it inside their pages: SameSite=None; Secure; Partitioned (kept per embedding site).
+    The forms' CSRF tokens guard changes either way."""
+    framed = web.portal(request).framed
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path=web.base(request) or "/",
         httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        samesite="none" if framed else "lax",
+        secure=framed or request.url.scheme == "https",
     )
+    if framed:  # Python < 3.14's cookie module cannot write Partitioned: added to the header set just now
+        name_, value_ = response.raw_headers[-1]
+        assert name_ == b"set-cookie"
+        response.raw_headers[-1] = (name_, value_ + b"; Partitioned")
 
 
 def _drop_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(name, path=web.base(request) or "/", httponly=True, samesite="lax")
+    set_cookie(request, response, name, "", 0)
 
 
 async def current(request: Request) -> Session:
@@ -150,7 +168,7 @@ async def sign_in_page(request: Request) -> Response:
     response = web.page(
         request, "sign_in.html", csrf=token, next=request.query_params.get("next", ""), errors={}
     )
-    _set_cookie(request, response, SIGN_IN_COOKIE, seal(await sessions.secret(ctx), data), SIGN_IN_S)
+    set_cookie(request, response, SIGN_IN_COOKIE, seal(await sessions.secret(ctx), data), SIGN_IN_S)
     return response
 
 
@@ -170,7 +188,7 @@ async def sign_in(request: Request) -> Response:
     token, _ = await sessions.open_session(
         ctx, operator=principal.operator, merchant_id=principal.merchant_id, key_hash=auth.digest(key)
     )
-    _set_cookie(request, signed_in, COOKIE, token, int(sessions.SESSION_S))
+    set_cookie(request, signed_in, COOKIE, token, int(sessions.SESSION_S))
     _drop_cookie(request, signed_in, SIGN_IN_COOKIE)
     return signed_in
 

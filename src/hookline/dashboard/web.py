@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline import errors
+from hookline.portal_settings import Portal
 from hookline.service.context import Context
 
 HERE = Path(__file__).parent
@@ -107,17 +108,36 @@ def auto_halt_defaults(request: Request) -> tuple[int, float] | None:
     return int(settings.auto_halt_failures), float(settings.auto_halt_window_s)
 
 
+def portal(request: Request) -> Portal:
+    """The embedded portal's settings (who may frame the dashboard, its theme)."""
+    return _portal_of(request.app)
+
+
+def _portal_of(app: Any) -> Portal:
+    runtime = getattr(app.state.host.state, "runtime", None)
+    found = getattr(runtime, "portal", None)
+    return found if isinstance(found, Portal) else Portal()
+
+
 def base(request: Request) -> str:
     """The path the dashboard is mounted at (``/dashboard``), for links that work behind any prefix."""
     root: str = request.scope.get("root_path", "")
     return root
 
 
+# Pages whose only purpose is a change: a read-only session is shown "not allowed" instead.
+CHANGE_PAGES = frozenset({"route_form.html", "confirm.html", "ask.html", "test_events.html"})
+READ_ONLY = "This session can look but not change anything."
+
+
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     session = getattr(request.state, "session", None)
+    if template in CHANGE_PAGES and getattr(session, "read_only", False):
+        return error_page(request, 403, READ_ONLY)
     notice = NOTICES.get(request.query_params.get("notice", ""))
+    brand = portal(request).brand if getattr(session, "portal", False) else None
     html = _env.get_template(template).render(
-        base=base(request), session=session, notice=notice, request=request, **values
+        base=base(request), session=session, notice=notice, request=request, brand=brand, **values
     )
     return HTMLResponse(html, status_code=status)
 
@@ -136,7 +156,7 @@ async def read_form(request: Request, csrf: str) -> FormData:
     Every change the dashboard makes comes through here, so a read-only session is refused here too.
     """
     if getattr(getattr(request.state, "session", None), "read_only", False):
-        raise errors.Forbidden("This session can look but not change anything.")
+        raise errors.Forbidden(READ_ONLY)
     form = await request.form(max_files=0, max_fields=2000)
     sent = form.get("csrf")
     # Bytes: compare_digest refuses str holding non-ASCII characters, which a forged form may send.
@@ -170,6 +190,7 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "That conflicts with the current state",
+    410: "This link cannot be used",
     413: "That is too much at once",
     429: "Too much at once: try again shortly",
     503: "Temporarily unavailable",
@@ -223,16 +244,25 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     CsrfFailed: on_csrf,
 }
 
-_SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-        b"form-action 'self'; base-uri 'none'; object-src 'none'",
-    ),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
+
+def security_headers(settings: Portal) -> list[tuple[bytes, bytes]]:
+    """No framing but by the portal's origins (none by default), no foreign scripts; images from the
+    portal brand's logo origin too."""
+    logo = settings.brand.logo_origin if settings.brand else None
+    images = " ".join(["'self'", "data:", *([logo] if logo else [])])
+    ancestors = " ".join(settings.frame_ancestors) or "'none'"
+    policy = (
+        f"default-src 'self'; img-src {images}; frame-ancestors {ancestors}; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+    headers = [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    if not settings.framed:  # X-Frame-Options cannot name origins: sent only when no one may frame
+        headers.append((b"x-frame-options", b"DENY"))
+    return headers
 
 
 class RefuseNul:
@@ -251,7 +281,8 @@ class RefuseNul:
 
 
 class SecurityHeaders:
-    """Pages may not be framed, load foreign scripts or be cached: they show signing keys and payloads."""
+    """Pages may not be framed (but by the portal's origins), load foreign scripts or be cached: they show
+    signing keys and payloads."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -261,11 +292,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith(scope.get("root_path", "") + "/static/")
+        extra = security_headers(_portal_of(scope["app"]))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += _SECURITY_HEADERS
+                headers += extra
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

@@ -5,7 +5,8 @@ dashboard puts it in a cookie). Everything that ends a session changes the row, 
 process on the database: signing out, revoking the API key it was opened with, its expiry. Each request
 also checks that the key is still valid, which covers an operator key changed in the configuration. A
 session belongs to a merchant, or to the operator (acting for the merchant it has chosen); it may be
-read-only (the dashboard then refuses every change), for ways of signing in that are not a key.
+read-only (the dashboard then refuses every change), for ways of signing in that are not a key, such as a
+portal link (``service.portal``).
 
 The secret kept here signs the short-lived sign-in form cookie (its CSRF token before any session exists).
 It lives in the ``meta`` table, so every process on one database accepts the same forms.
@@ -37,6 +38,8 @@ class Session:
     csrf: str  # the token every form of this session repeats
     expires: float
     read_only: bool = False
+    portal_link_id: str | None = None  # opened by this portal link (the dashboard is then the platform's)
+    return_url: str | None = None  # the platform's page to go back to, from the portal link
 
 
 def _hash(token: str) -> str:
@@ -51,6 +54,8 @@ async def open_session(
     key_hash: str | None,
     read_only: bool = False,
     lifetime_s: float = SESSION_S,
+    portal_link_id: str | None = None,
+    return_url: str | None = None,
 ) -> tuple[str, Session]:
     """A new session and its token, which is returned only here (the database keeps its hash).
 
@@ -60,7 +65,14 @@ async def open_session(
     token = secrets.token_urlsafe(32)
     now = ctx.clock()
     session = Session(
-        _hash(token), operator, merchant_id, secrets.token_urlsafe(24), now + lifetime_s, read_only
+        _hash(token),
+        operator,
+        merchant_id,
+        secrets.token_urlsafe(24),
+        now + lifetime_s,
+        read_only,
+        portal_link_id,
+        return_url,
     )
     await store.add(
         ctx.db,
@@ -75,6 +87,8 @@ async def open_session(
             "expires": session.expires,
             "last_seen": now,
             "revoked": None,
+            "portal_link_id": portal_link_id,
+            "return_url": return_url,
         },
     )
     return token, session
@@ -94,7 +108,14 @@ async def resume(ctx: Context, token: str | None) -> Session | None:
     if now - row["last_seen"] >= TOUCH_S:
         await store.change(ctx.db, row["id_hash"], last_seen=now)
     return Session(
-        row["id_hash"], row["operator"], row["merchant_id"], row["csrf"], row["expires"], row["read_only"]
+        row["id_hash"],
+        row["operator"],
+        row["merchant_id"],
+        row["csrf"],
+        row["expires"],
+        row["read_only"],
+        row["portal_link_id"],
+        row["return_url"],
     )
 
 

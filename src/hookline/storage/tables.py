@@ -55,7 +55,8 @@ api_keys = Table(
 # Signed-in browser sessions (migration 0006). The cookie holds a random token; only its SHA-256 is kept, so
 # a copy of this table signs nobody in. A session belongs to a merchant, or to the operator (acting for
 # ``merchant_id`` once chosen); ``key_hash`` is the API key it was opened with (null: opened another way),
-# whose revocation ends it. Sign-out and revocation set ``revoked``; rows are deleted once expired.
+# whose revocation ends it. Sign-out and revocation set ``revoked``; rows are deleted once expired. A session
+# opened by a portal link (migration 0012) names it, and keeps the platform's ``return_url``.
 sessions = Table(
     "sessions",
     metadata,
@@ -69,7 +70,25 @@ sessions = Table(
     Column("expires", Float, nullable=False, index=True),
     Column("last_seen", Float, nullable=False),
     Column("revoked", Float, nullable=True),
+    Column("portal_link_id", String(40), nullable=True),
+    Column("return_url", Text, nullable=True),
 )
+
+# Portal links (migration 0012): minted by the operator for one merchant, used once before ``expires`` to open
+# a session. Only the SHA-256 of the link's token is kept; ``used`` is set by the one request that opens it.
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True, index=True),
+    Column("merchant_id", String(40), nullable=False),
+    Column("read_only", Boolean, nullable=False),
+    Column("return_url", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False, index=True),
+    Column("used", Float, nullable=True),
+)
+
 
 targets = Table(
     "targets",

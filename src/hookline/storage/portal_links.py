@@ -1,0 +1,34 @@
+"""Portal links, by the hash of their token: minted, read, and used (once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+
+from hookline.storage.database import Database
+from hookline.storage.records import Row
+from hookline.storage.tables import portal_links
+
+
+async def add(db: Database, row: Row) -> None:
+    """Store a new link, and delete the expired ones in passing (an expired link opens nothing)."""
+    async with db.write() as conn:
+        await conn.execute(delete(portal_links).where(portal_links.c.expires < row["created"]))
+        await conn.execute(insert(portal_links).values(**row))
+
+
+async def get(db: Database, token_hash: str) -> Row | None:
+    async with db.read() as conn:
+        query = select(portal_links).where(portal_links.c.token_hash == token_hash)
+        found = (await conn.execute(query)).mappings().first()
+    return None if found is None else dict(found)
+
+
+async def use(db: Database, link_id: str, now: float) -> bool:
+    """Mark the link used if it is unused and unexpired; whether this call did (one caller ever does)."""
+    async with db.write() as conn:
+        done = await conn.execute(
+            update(portal_links)
+            .where(portal_links.c.id == link_id, portal_links.c.used.is_(None), portal_links.c.expires > now)
+            .values(used=now)
+        )
+    return bool(done.rowcount)
