@@ -43,7 +43,8 @@ async def brand_css(request: Request) -> Response:
     css = ""
     if brand is not None and brand.accent is not None:
         css = f":root {{ --brand: {brand.accent}; --brand-ink: {brand.accent_ink}; }}\n"
-        css += f".top {{ border-bottom: 4px solid {brand.accent}; }}\n"
+        css += f".top {{ background: {brand.accent}; }}\n"
+        css += f".top, .top a, .top .link, .top .brand {{ color: {brand.accent_ink}; }}\n"
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
