@@ -178,3 +178,6 @@ async def test_a_platform_frames_the_themed_dashboard_and_the_merchant_creates_a
                 await runner.cleanup()
         finally:
             await browser.close()
+    # Links are not secrets in the logs: hookline names them by id.
+    log = (tmp_path / "serve-1.log").read_text()
+    assert link.rsplit("/", 1)[1] not in log and "portal link plk_" in log
