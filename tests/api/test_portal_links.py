@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from typing import Any
@@ -81,6 +82,15 @@ async def test_a_link_signs_the_browser_in_to_its_merchant_once(
     again = await http.get(link["url"])
     assert again.status_code == 410 and "used already" in again.text and _session_cookie(again) is None
     assert (await http.get("/dashboard/")).status_code == 303
+    assert len(await _rows(db_url, sessions)) == 1
+
+
+async def test_a_link_opened_at_once_by_many_opens_one_session(
+    db_url: str, http: httpx.AsyncClient, operator: Client, merchant: Client
+) -> None:
+    link = await mint(operator, merchant)
+    answers = await asyncio.gather(*(http.get(link["url"]) for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [303] + [410] * 5
     assert len(await _rows(db_url, sessions)) == 1
 
 

@@ -45,13 +45,13 @@ class Platform:
         self.merchant_id = merchant_id
         self.minted: list[str] = []
 
-    async def mint(self) -> str:
+    async def mint(self, read_only: bool = False) -> str:
         """Server-side, with the operator key (never in the browser): a fresh single-use link."""
         async with httpx.AsyncClient(base_url=self.hookline_api, timeout=10) as http:
             answer = await http.post(
                 f"/v1/merchants/{self.merchant_id}/portal-links",
                 headers={"Authorization": f"Bearer {OPERATOR_KEY}", "Host": self.hookline_host},
-                json={"return_url": f"{self.origin}/settings"},
+                json={"return_url": f"{self.origin}/settings", "read_only": read_only},
             )
         answer.raise_for_status()
         url: str = answer.json()["url"]
@@ -160,6 +160,23 @@ async def test_a_platform_frames_the_themed_dashboard_and_the_merchant_creates_a
             again = await context.new_page()
             answer = await again.goto(link)
             assert answer is not None and answer.status == 410
+
+            # A read-only link: everything shown, nothing to change offered.
+            viewer = await context.new_page()
+            await viewer.goto(await platform.mint(read_only=True))
+            await expect(viewer.locator("main")).to_contain_text("View only")
+            await expect(viewer.locator("main")).to_contain_text("Orders to the ERP")
+            await expect(viewer.locator("text=Create webhook")).to_be_hidden()
+            await viewer.goto(viewer.url + f"routes/{route['id']}")
+            await expect(viewer.locator("main")).to_contain_text("Orders to the ERP")
+            # In the page, but not shown (the server refuses them anyway: test_dashboard_portal.py).
+            for change in (
+                "main a:has-text('Edit')",
+                "main button:has-text('Halt')",
+                "text=Send test events",
+            ):
+                assert await viewer.locator(change).count() > 0, change
+                await expect(viewer.locator(change).first).to_be_hidden()
 
             # A page on an origin not named in HOOKLINE_PORTAL_FRAME_ANCESTORS cannot frame it.
             other = web.Application()

@@ -137,7 +137,13 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     notice = NOTICES.get(request.query_params.get("notice", ""))
     brand = portal(request).brand if getattr(session, "portal", False) else None
     html = _env.get_template(template).render(
-        base=base(request), session=session, notice=notice, request=request, brand=brand, **values
+        base=base(request),
+        session=session,
+        notice=notice,
+        request=request,
+        brand=brand,
+        product=brand.name if brand else "hookline",  # who speaks on the pages: the platform in a portal
+        **values,
     )
     return HTMLResponse(html, status_code=status)
 
