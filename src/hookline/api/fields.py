@@ -15,6 +15,9 @@ FIELDS: Final[dict[str, str]] = {
     "the `?merchant=` parameter does the same).",
     "MerchantIn.name": "The merchant's name, as the dashboard shows it.",
     "MerchantPatch.name": "The merchant's name, as the dashboard shows it.",
+    "PortalLinkIn.ttl_s": "Seconds the link may wait to be opened (10 to 3600; 600 by default).",
+    "PortalLinkIn.read_only": "The session it opens sees everything and changes nothing.",
+    "PortalLinkIn.return_url": "The platform's page (`http(s)://…`) the dashboard offers to go back to.",
     "public_id": "The merchant's id on the commerce platform (Ordergroove's merchant public id); "
     "`/webhook_targets` and events may name the merchant by it.",
     "url": "Where deliveries are POSTed: `https://…` (plain `http://` unless HOOKLINE_REQUIRE_HTTPS; "

@@ -56,7 +56,7 @@ class PortalLinkIn(Body):
     """A portal link: how long it may wait to be opened, whether its session is read-only, and the
     platform's page its "Back to" link leads to."""
 
-    ttl_s: Int = Field(default=600, ge=10, le=3600, description="seconds the link may wait to be opened")
+    ttl_s: Int = Field(default=600, ge=10, le=3600)
     read_only: StrictBool = False
     return_url: Annotated[str, AfterValidator(_web_url)] | None = Field(
         default=None,
