@@ -84,7 +84,7 @@ async def open_link(ctx: Context, token: str) -> Opened:
         reason = Refusal.USED if row["used"] is not None or row["expires"] > now else Refusal.EXPIRED
         logger.info("portal link %s refused: %s", row["id"], reason.value)
         raise LinkRefused(reason)
-    token, session = await sessions.open_session(
+    session_token, session = await sessions.open_session(
         ctx,
         operator=False,
         merchant_id=row["merchant_id"],
@@ -94,4 +94,4 @@ async def open_link(ctx: Context, token: str) -> Opened:
         return_url=row["return_url"],
     )
     logger.info("portal link %s opened a session for merchant %s", row["id"], row["merchant_id"])
-    return Opened(token, session)
+    return Opened(session_token, session)

@@ -89,7 +89,6 @@ portal_links = Table(
     Column("used", Float, nullable=True),
 )
 
-
 targets = Table(
     "targets",
     metadata,
