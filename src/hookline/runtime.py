@@ -15,6 +15,7 @@ from typing import Any
 from hookline import telemetry
 from hookline.config import Settings
 from hookline.sender.curl import open_curl_sender
+from hookline.sender.destinations.publisher import open_publisher
 from hookline.sender.http import open_sender
 from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
@@ -127,8 +128,11 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             yield runtime
             return
         await wakeup.listen(db)
-        async with open_http_sender(settings) as sender:
-            runtime.worker = Worker(db, sender, wakeup, worker_settings(settings))
+        async with (
+            open_http_sender(settings) as sender,
+            open_publisher(allow_private=settings.allow_private_targets) as publisher,
+        ):
+            runtime.worker = Worker(db, sender, wakeup, worker_settings(settings), publisher=publisher)
             # Ingestion in this process hands new deliveries straight to this worker.
             runtime.context = context = replace(context, dispatch=runtime.worker)
             task = asyncio.create_task(runtime.worker.run())

@@ -31,6 +31,10 @@ URL: Final[Schema] = {
     "description": "http or https (https only where the operator requires it); loopback and private "
     "addresses are refused unless the operator allows them",
 }
+DESTINATION: Final[Schema] = {
+    "type": "object",
+    "examples": [{"stream": "hookline-events", "maxlen": 100000}],
+}
 _EVERY_TYPE: Final = catalog.event_types(entitlements=True)
 ROUTE_EVENT_TYPE: Final[Schema] = {
     "enum": [

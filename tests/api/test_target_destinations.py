@@ -1,0 +1,106 @@
+"""Broker targets through the API: a URL and its destination checked together, credentials never shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _problem(response: httpx.Response, field: str) -> dict[str, Any]:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert field in [e["field"] for e in body["errors"]], body
+    return body
+
+
+async def test_redis_target_created_with_its_destination(merchant: Client) -> None:
+    created = await merchant.ok(
+        "POST", "/v1/targets", 201, json={"url": REDIS, "destination": {"stream": "orders", "maxlen": 10}}
+    )
+    assert created["url"] == "redis://127.0.0.1/0"  # canonical: the default port left out
+    assert created["destination"] == {"stream": "orders", "maxlen": 10}
+    assert await merchant.ok("GET", f"/v1/targets/{created['id']}") == created
+    http = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/hook"})
+    assert http["destination"] is None
+
+
+@pytest.mark.parametrize(
+    ("destination", "field"),
+    [
+        (None, "destination"),
+        ({}, "destination.stream"),
+        ({"stream": ""}, "destination.stream"),
+        ({"stream": 5}, "destination.stream"),
+        ({"stream": "a\nb"}, "destination.stream"),
+        ({"stream": "x" * 300}, "destination.stream"),
+        ({"stream": "s", "maxlen": 0}, "destination.maxlen"),
+        ({"stream": "s", "maxlen": True}, "destination.maxlen"),
+        ({"stream": "s", "maxlen": "3"}, "destination.maxlen"),
+        ({"stream": "s", "subject": "x"}, "destination.subject"),
+    ],
+)
+async def test_bad_redis_destination_is_refused(
+    merchant: Client, destination: dict[str, Any] | None, field: str
+) -> None:
+    body: dict[str, Any] = {"url": REDIS}
+    if destination is not None:
+        body["destination"] = destination
+    _problem(await merchant.call("POST", "/v1/targets", json=body), field)
+    assert (await merchant.ok("GET", "/v1/targets"))["data"] == []
+
+
+async def test_http_target_has_no_destination(merchant: Client) -> None:
+    body = {"url": "http://127.0.0.1:9/hook", "destination": {"stream": "s"}}
+    _problem(await merchant.call("POST", "/v1/targets", json=body), "destination")
+
+
+async def test_bad_broker_url_is_refused(merchant: Client) -> None:
+    for url in ("redis://", "redis://127.0.0.1:99999/0", "redis:/127.0.0.1", "redis://a b/0"):
+        body = {"url": url, "destination": {"stream": "s"}}
+        _problem(await merchant.call("POST", "/v1/targets", json=body), "url")
+
+
+async def test_password_is_write_only(merchant: Client) -> None:
+    url = "redis://hookline:s3cret-pass@127.0.0.1:6379/0"
+    created = await merchant.ok("POST", "/v1/targets", 201, json={"url": url, "destination": {"stream": "s"}})
+    assert created["url"] == "redis://hookline:****@127.0.0.1/0"
+    for path in (f"/v1/targets/{created['id']}", "/v1/targets"):
+        response = await merchant.call("GET", path)
+        assert response.status_code == 200 and "s3cret" not in response.text
+
+
+async def test_patch_keeps_or_replaces_the_destination(merchant: Client) -> None:
+    created = await merchant.ok(
+        "POST", "/v1/targets", 201, json={"url": REDIS, "destination": {"stream": "a"}}
+    )
+    path = f"/v1/targets/{created['id']}"
+    moved = await merchant.ok("PATCH", path, json={"url": "redis://127.0.0.1:6379/1"})
+    assert moved["url"] == "redis://127.0.0.1/1" and moved["destination"] == {"stream": "a"}
+    renamed = await merchant.ok("PATCH", path, json={"destination": {"stream": "b", "maxlen": 5}})
+    assert renamed["destination"] == {"stream": "b", "maxlen": 5}
+    _problem(await merchant.call("PATCH", path, json={"destination": {"stream": ""}}), "destination.stream")
+    assert (await merchant.ok("GET", path))["destination"] == {"stream": "b", "maxlen": 5}
+    to_http = await merchant.ok("PATCH", path, json={"url": "http://127.0.0.1:9/hook"})
+    assert to_http["destination"] is None
+    _problem(await merchant.call("PATCH", path, json={"destination": {"stream": "c"}}), "destination")
+    _problem(await merchant.call("PATCH", path, json={"url": REDIS}), "destination")
+    back = await merchant.ok("PATCH", path, json={"url": REDIS, "destination": {"stream": "c"}})
+    assert back["destination"] == {"stream": "c"}
+
+
+async def test_private_broker_hosts_follow_the_operator_setting(db_url: str) -> None:
+    async with running_app(app_settings(db_url, allow_private_targets=False), worker=False) as http:
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        for url in (REDIS, "redis://localhost:6379/0", "redis://10.0.0.5/0", "redis://[::1]/0"):
+            body = {"url": url, "destination": {"stream": "s"}}
+            problem = _problem(await merchant.call("POST", "/v1/targets", json=body), "url")
+            assert "HOOKLINE_ALLOW_PRIVATE_TARGETS" in problem["detail"]
+        public = {"url": "redis://broker.example.com:6380/0", "destination": {"stream": "s"}}
+        await merchant.ok("POST", "/v1/targets", 201, json=public)
