@@ -56,6 +56,21 @@ async def test_bad_redis_destination_is_refused(
     assert (await merchant.ok("GET", "/v1/targets"))["data"] == []
 
 
+async def test_nats_target_and_its_subject(merchant: Client) -> None:
+    created = await merchant.ok(
+        "POST",
+        "/v1/targets",
+        201,
+        json={"url": "nats://a-secret-token@127.0.0.1:4222", "destination": {"subject": "shop.orders"}},
+    )
+    assert created["url"] == "nats://****@127.0.0.1/" and created["destination"] == {"subject": "shop.orders"}
+    for subject in ("", "a..b", ".a", "a.", "a.*", "a.>", ">", "a b", 7):
+        body = {"url": "nats://127.0.0.1", "destination": {"subject": subject}}
+        _problem(await merchant.call("POST", "/v1/targets", json=body), "destination.subject")
+    body = {"url": "nats://127.0.0.1", "destination": {"stream": "s"}}
+    _problem(await merchant.call("POST", "/v1/targets", json=body), "destination.stream")
+
+
 async def test_http_target_has_no_destination(merchant: Client) -> None:
     body = {"url": "http://127.0.0.1:9/hook", "destination": {"stream": "s"}}
     _problem(await merchant.call("POST", "/v1/targets", json=body), "destination")

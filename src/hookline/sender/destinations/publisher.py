@@ -18,7 +18,7 @@ from typing import Any
 
 from hookline.models import ErrorKind, Outcome
 from hookline.sender import guard, urls, vocabulary
-from hookline.sender.destinations import redis, spec
+from hookline.sender.destinations import nats, redis, spec
 from hookline.sender.destinations.port import Broker, Refused, Unreachable, describe
 from hookline.sender.port import ms_since
 
@@ -30,6 +30,7 @@ class Publisher:
         self._allow_private = allow_private
         self._brokers: dict[str, Broker] = {
             "redis": redis.RedisBroker(),
+            "nats": nats.NatsBroker(),
         }
 
     async def publish(

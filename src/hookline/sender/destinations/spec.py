@@ -11,7 +11,7 @@ from typing import Any
 from hookline.sender import urls
 
 # URL scheme -> broker module name.
-KINDS = {"redis": "redis"}
+KINDS = {"redis": "redis", "nats": "nats"}
 MASK = "****"
 
 
