@@ -71,6 +71,23 @@ async def test_nats_target_and_its_subject(merchant: Client) -> None:
     _problem(await merchant.call("POST", "/v1/targets", json=body), "destination.stream")
 
 
+async def test_amqp_target_and_its_exchange(merchant: Client) -> None:
+    for url in ("amqp://guest:guest@127.0.0.1:5672/", "amqps://u:p@127.0.0.1/shop"):
+        default = {"exchange": "", "routing_key": "orders"}
+        created = await merchant.ok("POST", "/v1/targets", 201, json={"url": url, "destination": default})
+        assert ":****@" in created["url"] and created["destination"] == default
+    bad: tuple[tuple[dict[str, Any], str], ...] = (
+        ({"routing_key": "orders"}, "destination.exchange"),
+        ({"exchange": "shop"}, "destination.routing_key"),
+        ({"exchange": 1, "routing_key": "k"}, "destination.exchange"),
+        ({"exchange": "x" * 256, "routing_key": "k"}, "destination.exchange"),
+        ({"exchange": "shop", "routing_key": "k", "stream": "s"}, "destination.stream"),
+    )
+    for destination, field in bad:
+        body = {"url": "amqp://127.0.0.1", "destination": destination}
+        _problem(await merchant.call("POST", "/v1/targets", json=body), field)
+
+
 async def test_http_target_has_no_destination(merchant: Client) -> None:
     body = {"url": "http://127.0.0.1:9/hook", "destination": {"stream": "s"}}
     _problem(await merchant.call("POST", "/v1/targets", json=body), "destination")

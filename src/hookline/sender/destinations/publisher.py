@@ -18,7 +18,7 @@ from typing import Any
 
 from hookline.models import ErrorKind, Outcome
 from hookline.sender import guard, urls, vocabulary
-from hookline.sender.destinations import nats, redis, spec
+from hookline.sender.destinations import amqp, nats, redis, spec
 from hookline.sender.destinations.port import Broker, Refused, Unreachable, describe
 from hookline.sender.port import ms_since
 
@@ -31,6 +31,7 @@ class Publisher:
         self._brokers: dict[str, Broker] = {
             "redis": redis.RedisBroker(),
             "nats": nats.NatsBroker(),
+            "amqp": amqp.AmqpBroker(),
         }
 
     async def publish(

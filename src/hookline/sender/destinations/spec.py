@@ -11,7 +11,7 @@ from typing import Any
 from hookline.sender import urls
 
 # URL scheme -> broker module name.
-KINDS = {"redis": "redis", "nats": "nats"}
+KINDS = {"redis": "redis", "nats": "nats", "amqp": "amqp", "amqps": "amqp"}
 MASK = "****"
 
 
