@@ -124,9 +124,17 @@ async def test_redis_down_then_back_delivers_everything(
 
 async def test_private_broker_address_is_blocked_when_sending() -> None:
     async with open_publisher(allow_private=False) as publisher:
-        outcome = await publisher.publish(REDIS, {"stream": "s"}, b"{}", {}, 2.0)
-    assert outcome.error is ErrorKind.BLOCKED and outcome.status is None
-    assert outcome.error_detail is not None and "loopback" in outcome.error_detail
+        literal = await publisher.publish(REDIS, {"stream": "s"}, b"{}", {}, 2.0)
+        resolved = await publisher.publish("redis://localhost:6379/0", {"stream": "s"}, b"{}", {}, 2.0)
+        unknown = await publisher.publish("redis://no-such-host.invalid/0", {"stream": "s"}, b"{}", {}, 2.0)
+    assert literal.error is ErrorKind.BLOCKED and literal.status is None
+    assert (
+        literal.error_detail
+        == "address 127.0.0.1 is loopback; set HOOKLINE_ALLOW_PRIVATE_TARGETS to allow it"
+    )
+    assert resolved.error is ErrorKind.BLOCKED
+    assert resolved.error_detail is not None and resolved.error_detail.startswith("localhost resolves to ")
+    assert unknown.error is ErrorKind.DNS, unknown
 
 
 async def test_no_acknowledgement_within_the_timeout(stream: str) -> None:

@@ -53,6 +53,8 @@ class Publisher:
             return self._failed(started, clock, sent, ErrorKind.BLOCKED, exc.reason)
         except Refused as exc:
             return self._failed(started, clock, sent, ErrorKind.STATUS, f"{kind} refused: {describe(exc)}")
+        except socket.gaierror as exc:
+            return self._failed(started, clock, sent, ErrorKind.DNS, f"{where}: {describe(exc)}")
         except TimeoutError:
             await broker.forget(url)
             detail = f"no acknowledgement from {where} within {timeout_s:g} s"
@@ -86,8 +88,11 @@ class Publisher:
             return
         port = parsed.port or urls.BROKER_PORTS[parsed.scheme]
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        for *_, address in found:
-            refused = guard.refusal(guard.parse_ip(str(address[0])) or _unknown(address[0]), name=host)
+        for *_, sockaddr in found:
+            address = guard.parse_ip(str(sockaddr[0]).partition("%")[0])
+            if address is None:
+                raise guard.Blocked(f"{host} resolves to {sockaddr[0]}, which is not an IP address")
+            refused = guard.refusal(address, name=host)
             if refused is not None:
                 raise guard.Blocked(refused)
 
@@ -95,10 +100,6 @@ class Publisher:
         for broker in self._brokers.values():
             with contextlib.suppress(Exception):
                 await broker.close()
-
-
-def _unknown(address: object) -> Any:
-    raise guard.Blocked(f"cannot judge the address {address!r}")
 
 
 @contextlib.asynccontextmanager

@@ -20,13 +20,21 @@ from redis.typing import EncodableT, FieldT
 from hookline.sender.destinations.port import Connections, Refused, Unreachable
 
 CONNECT_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = (
+    64  # per broker URL; more concurrent publishes wait for one (the attempt's timeout bounds it)
+)
 
 
 async def _open(url: str) -> aioredis.Redis:
     # No retries inside the client: an XADD sent twice is two entries, and retrying is the worker's job.
-    client = aioredis.Redis.from_url(
-        url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0), max_connections=64
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=None,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
     )
+    client = aioredis.Redis.from_pool(pool)
     try:
         await client.ping()
     except (exceptions.ConnectionError, exceptions.TimeoutError) as exc:  # authentication failures too
