@@ -153,3 +153,12 @@ async def test_rabbitmq_down_then_back_delivers_everything(db_url: str, bound: B
             await wait_status(merchant, delivery_id, "success", timeout=20)
     ids = sorted(json.loads(body)["id"] for body, _ in await bound.read(4))
     assert ids == ["evt-before", "evt-down-0", "evt-down-1", "evt-down-2"]
+
+
+async def test_many_deliveries_at_once_each_confirmed(merchant: Client, bound: Bound) -> None:
+    await add_broker_route(merchant, AMQP, {"exchange": bound.exchange, "routing_key": "orders"})
+    ids = [await post_order(merchant, f"evt-{n}") for n in range(40)]
+    for delivery_id in ids:
+        await wait_status(merchant, delivery_id, "success")
+    bodies = await bound.read(40)
+    assert sorted(json.loads(body)["id"] for body, _ in bodies) == sorted(f"evt-{n}" for n in range(40))
