@@ -23,7 +23,13 @@ FAMILY_NOTES = {
     catalog.OPERATIONAL_FAMILY: "hookline's notices about your webhooks (a webhook halted or resumed).",
 }
 # Fields a service error may name, and the form field it is shown next to.
-FIELD_OF = {"url": "new_url", "target": "target_id", "state": "name", "route": "form"}
+FIELD_OF = {
+    "url": "new_url",
+    "destination": "new_url",  # a broker URL typed here: its destination is set through the API
+    "target": "target_id",
+    "state": "name",
+    "route": "form",
+}
 ADVANCED_ATTRIBUTES = (
     "snapshot",
     "initial_interval_s",
