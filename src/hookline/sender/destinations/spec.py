@@ -13,6 +13,7 @@ from hookline.sender import urls
 # URL scheme -> broker module name.
 KINDS = {"redis": "redis", "nats": "nats", "amqp": "amqp", "amqps": "amqp"}
 MASK = "****"
+MAXLEN_MAX = 2**63 - 1  # Redis's largest MAXLEN
 
 
 class BadDestination(ValueError):
@@ -53,8 +54,8 @@ def _redis(destination: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {"stream": _text(destination, "stream", required=True, empty_ok=False)}
     maxlen = destination.get("maxlen")
     if maxlen is not None:
-        if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
-            raise BadDestination("maxlen", "must be a whole number of at least 1")
+        if isinstance(maxlen, bool) or not isinstance(maxlen, int) or not 1 <= maxlen <= MAXLEN_MAX:
+            raise BadDestination("maxlen", f"must be a whole number from 1 to {MAXLEN_MAX}")
         checked["maxlen"] = maxlen
     return checked
 
