@@ -94,7 +94,15 @@ async def test_http_target_has_no_destination(merchant: Client) -> None:
 
 
 async def test_bad_broker_url_is_refused(merchant: Client) -> None:
-    for url in ("redis://", "redis://127.0.0.1:99999/0", "redis:/127.0.0.1", "redis://a b/0"):
+    for url in (
+        "redis://",
+        "redis://127.0.0.1:99999/0",
+        "redis:/127.0.0.1",
+        "redis://a b/0",
+        "redis://127.0.0.1/0?socket_timeout=1",
+        "amqps://127.0.0.1/?keyfile=/etc/shadow",
+        "nats://127.0.0.1#x",
+    ):
         body = {"url": url, "destination": {"stream": "s"}}
         _problem(await merchant.call("POST", "/v1/targets", json=body), "url")
 

@@ -171,6 +171,10 @@ def broker_url(url: str, *, allow_private: bool) -> str:
         parsed = urls.parse(url, urls.BROKER_PORTS)
     except urls.BadUrl as exc:
         raise Blocked(exc.reason) from None
+    if "?" in parsed.rest or "#" in parsed.rest:
+        # Drivers read options from the query (aio-pika: TLS key and CA files of this machine; redis-py:
+        # connection settings): a merchant must not set them.
+        raise Blocked("a broker URL takes no query (?…) or fragment (#…)")
     reason = None if allow_private else _saved_host_refusal(parsed)
     if reason is not None:
         raise Blocked(reason)
