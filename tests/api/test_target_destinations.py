@@ -6,8 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
+from hookline.storage.database import Database
+from hookline.storage.tables import targets
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -107,13 +110,30 @@ async def test_bad_broker_url_is_refused(merchant: Client) -> None:
         _problem(await merchant.call("POST", "/v1/targets", json=body), "url")
 
 
-async def test_password_is_write_only(merchant: Client) -> None:
+async def stored_url(db_url: str, target_id: str) -> str:
+    """The URL as stored, password and all."""
+    db = Database(db_url)
+    try:
+        async with db.read() as conn:
+            found = await conn.execute(select(targets.c.url).where(targets.c.id == target_id))
+            return str(found.scalar_one())
+    finally:
+        await db.close()
+
+
+async def test_password_is_write_only(db_url: str, merchant: Client) -> None:
     url = "redis://hookline:s3cret-pass@127.0.0.1:6379/0"
     created = await merchant.ok("POST", "/v1/targets", 201, json={"url": url, "destination": {"stream": "s"}})
     assert created["url"] == "redis://hookline:****@127.0.0.1/0"
     for path in (f"/v1/targets/{created['id']}", "/v1/targets"):
         response = await merchant.call("GET", path)
         assert response.status_code == 200 and "s3cret" not in response.text
+    # The URL as shown, sent back (a client saving the whole object), keeps the password.
+    path = f"/v1/targets/{created['id']}"
+    await merchant.ok("PATCH", path, json={"url": created["url"], "destination": {"stream": "t"}})
+    assert await stored_url(db_url, created["id"]) == "redis://hookline:s3cret-pass@127.0.0.1/0"
+    await merchant.ok("PATCH", path, json={"url": "redis://hookline:new-pass@127.0.0.1/0"})
+    assert await stored_url(db_url, created["id"]) == "redis://hookline:new-pass@127.0.0.1/0"
 
 
 async def test_patch_keeps_or_replaces_the_destination(merchant: Client) -> None:

@@ -113,6 +113,8 @@ async def update(
         if url is not None or destination is not None:
             # The pair is checked together: a new URL may keep the destination, or need another one.
             current = await records.fetch(conn, targets, merchant_id, target_id)
+            if values.get("url") == spec.masked(current["url"]):
+                values["url"] = current["url"]  # the URL as shown, sent back: its password is kept
             new_url = str(values.get("url", current["url"]))
             kept = current["destination"] if spec.kind_of(current["url"]) == spec.kind_of(new_url) else None
             values["destination"] = _check_destination(new_url, kept if destination is None else destination)
