@@ -46,7 +46,12 @@ NOT_IN_A_SCHEMA = [
     ("since", "before until"),  # between two values
     ("since", "window too long"),  # the series' buckets between since and until
     ("retry.max_interval_s", "less than initial_interval_s"),
+    # A target's destination: which shape (or none) follows from its url's scheme.
+    ("destination", "only a broker target"),
+    ("destination", "needs a destination"),
+    ("destination.", "unknown field; a "),
     ("snapshot", "cannot be added to"),  # order and item data on subscriber and subscription events
+    ("snapshot", "does not subscribe to"),  # a family's objects on a route that takes none of its events
     ("fields_exclude", "cannot be excluded"),  # id and type are always sent
     ("transform", ""),  # a JMESPath expression, checked when saved
     ("headers", ""),  # the headers hookline sets itself, in any case

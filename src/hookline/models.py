@@ -96,6 +96,8 @@ class Job:
     # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
     leased_until: float = math.inf
     signers: tuple[Signer, ...] = ()  # Ed25519 keys for Standard Webhooks ``v1a``, newest first
+    # A broker target's destination (``hookline.sender.destinations``) as sorted items; () for HTTP.
+    destination: tuple[tuple[str, Any], ...] = ()
 
 
 class Dispatch(Protocol):

@@ -19,6 +19,7 @@ from hookline.mail import Mailer
 from hookline.mail import parse as parse_smtp_url
 from hookline.notifier import Notifier, NotifierSettings
 from hookline.sender.curl import open_curl_sender
+from hookline.sender.destinations.publisher import open_publisher
 from hookline.sender.http import open_sender
 from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
@@ -171,11 +172,19 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             yield runtime
             return
         await wakeup.listen(db)
-        async with open_http_sender(settings) as sender:
+        async with (
+            open_http_sender(settings) as sender,
+            open_publisher(allow_private=settings.allow_private_targets) as publisher,
+        ):
             # Notices go out beside the worker, through the same guarded HTTP client (docs/notifications.md).
             runtime.notifier = Notifier(db, sender, mailer(settings), notifier_settings(settings))
             runtime.worker = Worker(
-                db, sender, wakeup, worker_settings(settings), on_recorded=runtime.notifier.recorded
+                db,
+                sender,
+                wakeup,
+                worker_settings(settings),
+                on_recorded=runtime.notifier.recorded,
+                publisher=publisher,
             )
             # Ingestion in this process hands new deliveries straight to this worker.
             runtime.context = context = replace(context, dispatch=runtime.worker)

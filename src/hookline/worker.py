@@ -31,6 +31,7 @@ from hookline.errors import Unavailable
 from hookline.gate import DEFER_S, Admission, Gate
 from hookline.models import DeliveryStatus, ErrorKind, Job, Outcome, Result
 from hookline.retry import is_success, parse_retry_after
+from hookline.sender.destinations.port import Publishing
 from hookline.sender.port import Port
 from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
@@ -68,6 +69,7 @@ class Worker:
         wakeup: Wakeup,
         settings: WorkerSettings,
         *,
+        publisher: Publishing | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         on_recorded: Callable[[list[Result], int], None] | None = None,
@@ -76,6 +78,7 @@ class Worker:
         # Told of every recorded batch and how many routes it halted (the notifier counts failure rates).
         self._on_recorded = on_recorded
         self._sender = sender
+        self._publisher = publisher  # broker targets (``sender.destinations``); None: none here
         self._wakeup = wakeup
         self._settings = settings
         self._clock = clock
@@ -237,6 +240,12 @@ class Worker:
         ts = int(self._clock())
         headers = dict(job.headers)
         headers.update(signing.headers(job.keys, job.delivery_id, job.event_id, ts, job.payload, job.signers))
+        if job.destination:
+            if self._publisher is None:
+                return Outcome(ts, 0.0, headers, error=ErrorKind.PROTOCOL, error_detail="no broker publisher")
+            return await self._publisher.publish(
+                job.url, dict(job.destination), job.payload, headers, job.timeout_s
+            )
         return await self._sender.send(job.url, job.payload, headers, job.timeout_s)
 
     def _decide(self, job: Job, outcome: Outcome) -> Result:

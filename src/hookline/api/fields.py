@@ -21,7 +21,12 @@ FIELDS: Final[dict[str, str]] = {
     "public_id": "The merchant's id on the commerce platform (Ordergroove's merchant public id); "
     "`/webhook_targets` and events may name the merchant by it.",
     "url": "Where deliveries are POSTed: `https://…` (plain `http://` unless HOOKLINE_REQUIRE_HTTPS; "
-    "loopback and private addresses only where HOOKLINE_ALLOW_PRIVATE_TARGETS).",
+    "loopback and private addresses only where HOOKLINE_ALLOW_PRIVATE_TARGETS), or a broker URL "
+    "(`redis://`, `nats://`, `amqp(s)://`) with a `destination`; its password is never shown back.",
+    "destination": "Where a broker target publishes (docs/destinations.md): for `redis://` "
+    '`{"stream", "maxlen"?}`, for `nats://` `{"subject"}`, for `amqp(s)://` `{"exchange", "routing_key"}`; '
+    "null for an http(s) target. "
+    "A PATCH without it keeps the current one.",
     "enabled": "A disabled target gets nothing; its routes' pending deliveries are canceled.",
     "target_url": "Where deliveries are POSTed (Ordergroove's name for `url`).",
     "pattern": "Event types or family wildcards separated by `|` (`order.*|subscription.cancel`), "

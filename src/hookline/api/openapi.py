@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from hookline import catalog, event_schemas, filter_patterns, transform
 from hookline.models import DeliveryStatus
+from hookline.sender.destinations import spec
 from hookline.service import ingest, merchants, metrics, names, notifications, recovery, routes, times
 from hookline.service.operational import AUTO_HALT_LIMITS
 
@@ -30,6 +31,47 @@ URL: Final[Schema] = {
     "maxLength": 2000,
     "description": "http or https (https only where the operator requires it); loopback and private "
     "addresses are refused unless the operator allows them",
+}
+_URL_REST: Final = rf"{_LABEL}(?:\.{_LABEL}){{0,4}}(?::[1-9][0-9]{{0,3}})?(?:/[A-Za-z0-9._~-]*){{0,8}}$"
+TARGET_URL: Final[Schema] = {
+    **URL,
+    "pattern": rf"^(?:https?|redis|nats|amqps?)://{_URL_REST}",
+    "description": "http or https (https only where the operator requires it), or a broker's URL (redis, "
+    "nats, amqp, amqps) with a destination; loopback and private addresses are refused unless the operator "
+    "allows them",
+}
+_NAME: Final = "[A-Za-z0-9_-]{1,40}"
+# Which of the shapes a target's destination must have follows from its URL's scheme (null for http(s)):
+# a rule between two values, which the document cannot state.
+DESTINATION: Final[Schema] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "stream": {"type": "string", "pattern": rf"^{_NAME}(?:[.:]{_NAME}){{0,3}}$"},
+                "maxlen": {"type": "integer", "minimum": 1, "maximum": spec.MAXLEN_MAX},
+            },
+            "required": ["stream"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"subject": {"type": "string", "pattern": rf"^{_NAME}(?:\.{_NAME}){{0,4}}$"}},
+            "required": ["subject"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "exchange": {"type": "string", "pattern": rf"^(?:{_NAME}(?:\.{_NAME}){{0,3}})?$"},
+                "routing_key": {"type": "string", "pattern": rf"^(?:{_NAME}(?:\.{_NAME}){{0,3}})?$"},
+            },
+            "required": ["exchange", "routing_key"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ],
+    "examples": [{"stream": "hookline-events", "maxlen": 100000}],
 }
 _EVERY_TYPE: Final = catalog.event_types(entitlements=True)
 ROUTE_EVENT_TYPE: Final[Schema] = {

@@ -58,7 +58,8 @@ def target(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "merchant": row["merchant_id"],
-        "url": row["url"],
+        "url": row["url"],  # as ``service.targets.shown`` gives it
+        "destination": row.get("destination"),
         "enabled": row["enabled"],
         "created": iso(row["created"]),
         "updated": iso(row["updated"]),

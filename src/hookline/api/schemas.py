@@ -66,13 +66,15 @@ class PortalLinkIn(Body):
 
 
 class TargetIn(Body):
-    url: str = Field(min_length=1, max_length=2000, json_schema_extra=openapi.URL)
+    url: str = Field(min_length=1, max_length=2000, json_schema_extra=openapi.TARGET_URL)
+    destination: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.DESTINATION)
     enabled: bool = True
     merchant: str | None = None
 
 
 class TargetPatch(Body):
-    url: str | None = Field(default=None, min_length=1, max_length=2000, json_schema_extra=openapi.URL)
+    url: str | None = Field(default=None, min_length=1, max_length=2000, json_schema_extra=openapi.TARGET_URL)
+    destination: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.DESTINATION)
     enabled: bool | None = None
 
 

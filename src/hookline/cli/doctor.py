@@ -158,8 +158,11 @@ async def _egress(db: Database, settings: Settings) -> Check:
 
 
 def _host_port(url: str) -> tuple[str, int]:
+    from hookline.sender import urls
+
     parts = urlsplit(url)
-    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    default = {**urls.DEFAULT_PORTS, **urls.BROKER_PORTS}.get(parts.scheme, 80)  # broker targets too
+    return parts.hostname or "", parts.port or default
 
 
 async def _reach(host: str, port: int, settings: Settings) -> str | None:

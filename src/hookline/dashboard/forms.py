@@ -7,6 +7,7 @@ fields they name.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -23,7 +24,13 @@ FAMILY_NOTES = {
     catalog.OPERATIONAL_FAMILY: "hookline's notices about your webhooks (a webhook halted or resumed).",
 }
 # Fields a service error may name, and the form field it is shown next to.
-FIELD_OF = {"url": "new_url", "target": "target_id", "state": "name", "route": "form"}
+FIELD_OF = {
+    "url": "new_url",
+    "destination": "new_destination",  # a broker target's (docs/destinations.md)
+    "target": "target_id",
+    "state": "name",
+    "route": "form",
+}
 ADVANCED_ATTRIBUTES = (
     "snapshot",
     "initial_interval_s",
@@ -54,6 +61,7 @@ class RouteForm:
     target_id: str = ""
     new_url: str = ""
     target_url: str = ""  # editing: the URL of the webhook's target, changed in place (the key stays)
+    new_destination: str = ""  # a broker target's destination, as JSON
     event_types: set[str] = field(default_factory=set)
     other_patterns: str = ""
     snapshot: set[str] = field(default_factory=set)  # "family:column"
@@ -82,6 +90,8 @@ class RouteForm:
 
     def add_errors(self, found: Mapping[str, str]) -> None:
         for name, problem in found.items():
+            if name.startswith("destination."):  # one field of the destination: shown by the one input
+                name, problem = "destination", f"{name.removeprefix('destination.')}: {problem}"
             self.errors.setdefault(FIELD_OF.get(name, name), problem)
 
 
@@ -127,6 +137,7 @@ def from_post(form: FormData) -> RouteForm:
         target_id=_text(form, "target_id"),
         new_url=_text(form, "new_url"),
         target_url=_text(form, "target_url"),
+        new_destination=_text(form, "new_destination"),
         event_types={str(v) for v in form.getlist("event_types")},
         other_patterns=_text(form, "other_patterns"),
         snapshot={str(v) for v in form.getlist("snapshot")},
@@ -141,6 +152,17 @@ def from_post(form: FormData) -> RouteForm:
         auto_halt_failures=_text(form, "auto_halt_failures"),
         auto_halt_window_s=_text(form, "auto_halt_window_s"),
     )
+
+
+def destination(f: RouteForm) -> object:
+    """The new target's destination: the JSON typed, or the text itself when it is not JSON (the service
+    then says what a destination must be, next to the field); None when left empty."""
+    if not f.new_destination:
+        return None
+    try:
+        return json.loads(f.new_destination)
+    except ValueError:
+        return f.new_destination
 
 
 def patterns(f: RouteForm) -> list[str]:

@@ -109,7 +109,9 @@ async def _save(
     created_target = None
     try:
         if form.new_url:
-            created_target = await targets.create(ctx, merchant_id, form.new_url)
+            created_target = await targets.create(
+                ctx, merchant_id, form.new_url, destination=forms.destination(form)
+            )
             spec["target_id"] = created_target["id"]
         if route_id is None:
             route_id = (await routes.create(ctx, merchant_id, spec))["id"]

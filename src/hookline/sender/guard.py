@@ -164,6 +164,23 @@ def target_url(url: str, *, allow_private: bool, require_https: bool) -> str:
     return str(parsed)
 
 
+def broker_url(url: str, *, allow_private: bool) -> str:
+    """The URL to store for a broker target (``urls.BROKER_PORTS``), canonical as ``target_url`` makes it;
+    ``Blocked`` says why it may not be. The same host rules hold as for HTTP targets."""
+    try:
+        parsed = urls.parse(url, urls.BROKER_PORTS)
+    except urls.BadUrl as exc:
+        raise Blocked(exc.reason) from None
+    if "?" in parsed.rest or "#" in parsed.rest:
+        # Drivers read options from the query (aio-pika: TLS key and CA files of this machine; redis-py:
+        # connection settings): a merchant must not set them.
+        raise Blocked("a broker URL takes no query (?…) or fragment (#…)")
+    reason = None if allow_private else _saved_host_refusal(parsed)
+    if reason is not None:
+        raise Blocked(reason)
+    return str(parsed)
+
+
 def _saved_host_refusal(parsed: urls.TargetUrl) -> str | None:
     address = parsed.address
     if address is not None:

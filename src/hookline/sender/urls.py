@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
@@ -25,6 +26,8 @@ import idna
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Message brokers a target may publish to instead (``hookline.sender.destinations``).
+BROKER_PORTS = {"redis": 6379, "nats": 4222, "amqp": 5672, "amqps": 5671}
 # The URL Standard's forbidden domain code points: none may be left in a host once it is decoded and mapped.
 _FORBIDDEN_IN_HOST = frozenset(" #%/:<>?@[\\]^|\x7f") | frozenset(map(chr, range(0x20)))
 
@@ -58,8 +61,9 @@ class TargetUrl:
         return f"{self.scheme}://{self.userinfo}{self.host}{port}{self.rest}"
 
 
-def parse(url: str) -> TargetUrl:
-    """``url`` (surrounding spaces aside) with its host in canonical form, or BadUrl."""
+def parse(url: str, ports: Mapping[str, int] = DEFAULT_PORTS) -> TargetUrl:
+    """``url`` (surrounding spaces aside) with its host in canonical form, or BadUrl; ``ports``: the schemes
+    accepted, with their default ports."""
     url = url.strip(" ")
     control = next((c for c in url if c < " " or c == "\x7f"), None)
     if control is not None:
@@ -70,8 +74,8 @@ def parse(url: str) -> TargetUrl:
     if found is None:
         raise BadUrl("the URL has no scheme; give one, e.g. https://example.com/hooks")
     scheme, after = found[1].lower(), url[found.end() :]
-    if scheme not in DEFAULT_PORTS:
-        raise BadUrl(f"scheme {scheme!r} is not allowed; use http or https")
+    if scheme not in ports:
+        raise BadUrl(f"scheme {scheme!r} is not allowed; use {' or '.join(ports)}")
     if not after.startswith("//") or after.startswith("///"):
         raise BadUrl(f"write the URL as {scheme}://host/path")
     authority, rest = _split_authority(after[2:])
@@ -83,7 +87,7 @@ def parse(url: str) -> TargetUrl:
         # otherwise read another host out of it.
         userinfo=userinfo.replace("@", "%40") + at,
         host=canonical_host(host),
-        port=None if port == DEFAULT_PORTS[scheme] else port,
+        port=None if port == ports[scheme] else port,
         rest=rest if rest.startswith("/") else "/" + rest,
     )
 

@@ -77,7 +77,7 @@ async def create_target(ctx: Context, merchant_id: str, url: object, enabled: bo
 
 
 async def get_target(ctx: Context, merchant_id: str, target_id: str) -> Row:
-    return await store.get_target(ctx.db, merchant_id, target_id)
+    return targets.shown(await store.get_target(ctx.db, merchant_id, target_id))
 
 
 def _offset(number: int, size: int) -> int:
@@ -94,7 +94,7 @@ def _page(rows: list[Row], number: int, size: int) -> Page:
 
 async def target_page(ctx: Context, merchant_id: str, number: int, size: int) -> Page:
     rows = await store.targets_page(ctx.db, merchant_id, _offset(number, size), size + 1)
-    return _page(rows, number, size)
+    return _page([targets.shown(row) for row in rows], number, size)
 
 
 async def update_target(

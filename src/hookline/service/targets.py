@@ -12,6 +12,7 @@ import secrets
 from hookline import ids, keypairs
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.sender import guard
+from hookline.sender.destinations import spec
 from hookline.service.context import Context
 from hookline.storage import records, routes, target_keys
 from hookline.storage.records import Row
@@ -27,21 +28,44 @@ def check_url(ctx: Context, url: object) -> str:
     if len(url) > 2000:
         raise Invalid("the url is too long (2000 characters at most)", fields={"url": "too long"})
     try:
+        if spec.kind_of(url) is not None:
+            return guard.broker_url(url, allow_private=ctx.allow_private_targets)
         return guard.target_url(url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https)
     except guard.Blocked as exc:
         raise Invalid(f"the url is not acceptable: {exc.reason}", fields={"url": exc.reason}) from None
+
+
+def _check_destination(url: str, destination: object) -> Row | None:
+    """A broker target's destination as stored (None for an HTTP target, which has none)."""
+    kind = spec.kind_of(url)
+    if kind is None:
+        if destination is not None:
+            reason = "only a broker target (redis://…) has a destination"
+            raise Invalid(reason, fields={"destination": reason})
+        return None
+    try:
+        return spec.check(kind, destination)
+    except spec.BadDestination as exc:
+        field = "destination" if exc.field == "destination" else f"destination.{exc.field}"
+        raise Invalid(
+            f"the destination is not acceptable: {field}: {exc.reason}", fields={field: exc.reason}
+        ) from None
 
 
 def new_signing_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def create(ctx: Context, merchant_id: str, url: object, enabled: bool = True) -> Row:
+async def create(
+    ctx: Context, merchant_id: str, url: object, enabled: bool = True, destination: object = None
+) -> Row:
     now = ctx.clock()
+    checked_url = check_url(ctx, url)
     row = {
         "id": ids.new("tgt"),
         "merchant_id": merchant_id,
-        "url": check_url(ctx, url),
+        "url": checked_url,
+        "destination": _check_destination(checked_url, destination),
         "enabled": enabled,
         "signing_key": new_signing_key(),
         "expiring_signing_key": None,
@@ -52,23 +76,34 @@ async def create(ctx: Context, merchant_id: str, url: object, enabled: bool = Tr
         "updated": now,
         "deleted": None,
     }
-    return await records.add(ctx.db, targets, row)
+    return shown(await records.add(ctx.db, targets, row))
+
+
+def shown(row: Row) -> Row:
+    """The target as it is shown (API, dashboard): a broker URL's credentials are write-only."""
+    return {**row, "url": spec.masked(row["url"])}
 
 
 async def get(ctx: Context, merchant_id: str, target_id: str) -> Row:
-    return await records.get(ctx.db, targets, merchant_id, target_id)
+    return shown(await records.get(ctx.db, targets, merchant_id, target_id))
 
 
 async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Row]:
-    return await records.page(ctx.db, targets, merchant_id, limit, cursor)
+    return [shown(row) for row in await records.page(ctx.db, targets, merchant_id, limit, cursor)]
 
 
 async def update(
-    ctx: Context, merchant_id: str, target_id: str, url: object = None, enabled: bool | None = None
+    ctx: Context,
+    merchant_id: str,
+    target_id: str,
+    url: object = None,
+    enabled: bool | None = None,
+    destination: object = None,
 ) -> Row:
-    """Change the URL or ``enabled``. Disabling cancels the pending and held deliveries of the target's
-    routes in the same transaction, as disabling a route does (and as ``/webhook_targets`` always did):
-    a merchant who disables an endpoint during an incident gets no more traffic, retries included."""
+    """Change the URL, the destination (None: unchanged) or ``enabled``. Disabling cancels the pending and
+    held deliveries of the target's routes in the same transaction, as disabling a route does (and as
+    ``/webhook_targets`` always did): a merchant who disables an endpoint during an incident gets no more
+    traffic, retries included."""
     now = ctx.clock()
     values: Row = {"updated": now}
     if url is not None:
@@ -76,10 +111,18 @@ async def update(
     if enabled is not None:
         values["enabled"] = enabled
     async with ctx.db.write() as conn:
+        if url is not None or destination is not None:
+            # The pair is checked together: a new URL may keep the destination, or need another one.
+            current = await records.fetch(conn, targets, merchant_id, target_id)
+            if values.get("url") == spec.masked(current["url"]):
+                values["url"] = current["url"]  # the URL as shown, sent back: its password is kept
+            new_url = str(values.get("url", current["url"]))
+            kept = current["destination"] if spec.kind_of(current["url"]) == spec.kind_of(new_url) else None
+            values["destination"] = _check_destination(new_url, kept if destination is None else destination)
         row = await records.change(conn, targets, merchant_id, target_id, values)
         if enabled is False:
             await routes.target_disabled(conn, target_id, now)
-        return row
+        return shown(row)
 
 
 async def used_by(ctx: Context, merchant_id: str, target_id: str) -> list[str]:

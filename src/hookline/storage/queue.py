@@ -56,6 +56,7 @@ _SETTINGS = (
         routes.c.retry_max_interval_s,
         routes.c.retry_max_attempts,
         targets.c.url,
+        targets.c.destination,
         targets.c.signing_key,
         targets.c.expiring_signing_key,
         targets.c.signing_key_expiry,
@@ -101,6 +102,7 @@ class _Sending:
     timeout_s: float
     headers: tuple[tuple[str, str], ...]
     retry: RetryPolicy
+    destination: tuple[tuple[str, Any], ...]
 
 
 def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job:
@@ -131,6 +133,7 @@ def _sending(route: Any, now: float) -> _Sending:
             max_interval_s=route["retry_max_interval_s"],
             max_attempts=route["retry_max_attempts"],
         ),
+        destination=tuple(sorted((route["destination"] or {}).items())),
     )
 
 
@@ -150,6 +153,7 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
+        destination=sending.destination,
     )
 
 

@@ -106,6 +106,7 @@ _FOR_INGEST = (
     select(
         routes,
         targets.c.url,
+        targets.c.destination,
         targets.c.signing_key,
         targets.c.expiring_signing_key,
         targets.c.signing_key_expiry,
@@ -127,8 +128,8 @@ _FOR_INGEST = (
 
 async def for_ingest(conn: Conn, merchant_id: str) -> list[Row]:
     """The merchant's routes that can receive events (active or halted) whose target is enabled, each with
-    its target's ``url`` and keys (``signing_key``, ``expiring_signing_key``, ``signing_key_expiry``,
-    ``ed25519_private_key``, ``expiring_ed25519_private_key``)."""
+    its target's ``url``, ``destination`` and keys (``signing_key``, ``expiring_signing_key``,
+    ``signing_key_expiry``, ``ed25519_private_key``, ``expiring_ed25519_private_key``)."""
     found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
     return [dict(r) for r in found.mappings()]
 

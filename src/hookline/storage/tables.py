@@ -95,6 +95,8 @@ targets = Table(
     Column("id", String(40), primary_key=True),
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("url", Text, nullable=False),
+    # A broker target's destination (``hookline.sender.destinations.spec``); null for an HTTP target.
+    Column("destination", JSON, nullable=True),
     Column("enabled", Boolean, nullable=False),
     Column("signing_key", String(100), nullable=False),
     Column("expiring_signing_key", String(100), nullable=True),

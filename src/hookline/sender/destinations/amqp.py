@@ -1,0 +1,94 @@
+"""RabbitMQ (AMQP 0-9-1): one publish per attempt, acknowledged by a publisher confirm.
+
+The headers travel as AMQP message headers (the payload's content type also as ``content_type``), the
+payload as the message body, persistent. The publish is ``mandatory``: a message no queue is bound to
+receive comes back (``NO_ROUTE``) and is a refusal, as is an exchange that does not exist; only the broker's
+confirm (``Basic.Ack``) is success. Each publish has a channel of its own on the URL's one long-lived
+connection: a refusal closes the channel it happened on, and so cannot fail other deliveries in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aio_pika
+import aiormq
+from aio_pika.abc import AbstractConnection
+
+from hookline.sender.destinations.port import Connections, Refused, Unreachable, describe
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+async def _open(url: str) -> AbstractConnection:
+    try:
+        return await aio_pika.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except aiormq.exceptions.ProbableAuthenticationError as exc:
+        raise Unreachable(f"authentication failed: {exc}") from None
+
+
+async def _close(connection: AbstractConnection) -> None:
+    await connection.close()
+
+
+def _alive(connection: AbstractConnection) -> bool:
+    return not connection.is_closed
+
+
+class AmqpBroker:
+    def __init__(self) -> None:
+        self._connections: Connections[AbstractConnection] = Connections(_open, _close, _alive)
+
+    def connected(self, url: str) -> bool:
+        return self._connections.connected(url)
+
+    async def publish(
+        self,
+        url: str,
+        destination: Mapping[str, Any],
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout_s: float,
+    ) -> str:
+        connection = await self._connections.get(url)
+        name, routing_key = str(destination["exchange"]), str(destination["routing_key"])
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        message = aio_pika.Message(
+            body,
+            headers=dict(headers),
+            content_type=content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        except Exception as exc:  # the connection went away since it was last used
+            raise Unreachable(f"cannot open a channel: {describe(exc)}") from None
+        try:
+            exchange = (
+                channel.default_exchange if not name else await channel.get_exchange(name, ensure=False)
+            )
+            await exchange.publish(message, routing_key, mandatory=True, timeout=timeout_s)
+        except aiormq.exceptions.ChannelClosed as exc:  # NOT_FOUND, ACCESS_REFUSED …: RabbitMQ said no
+            raise Refused(_reply(exc)) from None
+        except aiormq.exceptions.PublishError:
+            where = f"exchange {name or '(default)'!r}, routing key {routing_key!r}"
+            raise Refused(f"no queue is bound to receive it ({where}): NO_ROUTE") from None
+        except aiormq.exceptions.DeliveryError:
+            raise Refused("the broker did not confirm the message (nack)") from None
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+        return f"confirmed: exchange {name or '(default)'!r}, routing key {routing_key!r}"
+
+    async def forget(self, url: str) -> None:
+        await self._connections.forget(url)
+
+    async def close(self) -> None:
+        await self._connections.close()
+
+
+def _reply(exc: aiormq.exceptions.ChannelClosed) -> str:
+    """The broker's reply text (``NOT_FOUND - no exchange 'x' in vhost '/'``), else the exception."""
+    args = exc.args
+    return str(args[1]) if len(args) > 1 and isinstance(args[0], int) else str(exc)

@@ -1,0 +1,89 @@
+"""NATS JetStream: one publish per attempt, acknowledged by the stream that stores it.
+
+The headers travel as NATS message headers and the payload as the message data. Only a JetStream
+acknowledgement (the stream's name and the message's sequence) counts: a subject no stream covers is a
+refusal, as core NATS would drop the message without a word when nobody is subscribed. The client does not
+reconnect on its own (``allow_reconnect=False``): a lost connection fails the attempt and
+``port.Connections`` opens a new one, with backoff, for the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import nats
+from nats import errors
+from nats.aio.client import Client
+from nats.js import errors as js_errors
+
+from hookline.sender.destinations.port import Connections, Refused, Unreachable
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+async def _ignore(_: Exception) -> None:
+    """The client's own error reports: the attempt that meets the error reports it."""
+
+
+async def _open(url: str) -> Client:
+    try:
+        return await nats.connect(
+            url,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            error_cb=_ignore,
+        )
+    except errors.NoServersError as exc:
+        raise Unreachable(str(exc) or "no server could be reached") from None
+    except (errors.AuthorizationError, errors.InvalidUserCredentialsError) as exc:
+        raise Unreachable(f"authorization failed: {exc}") from None
+
+
+async def _close(client: Client) -> None:
+    await client.close()
+
+
+def _alive(client: Client) -> bool:
+    return bool(client.is_connected)
+
+
+class NatsBroker:
+    def __init__(self) -> None:
+        self._clients: Connections[Client] = Connections(_open, _close, _alive)
+
+    def connected(self, url: str) -> bool:
+        return self._clients.connected(url)
+
+    async def publish(
+        self,
+        url: str,
+        destination: Mapping[str, Any],
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout_s: float,
+    ) -> str:
+        client = await self._clients.get(url)
+        subject = str(destination["subject"])
+        try:
+            ack = await client.jetstream().publish(subject, body, timeout=timeout_s, headers=dict(headers))
+        except js_errors.NoStreamResponseError:
+            raise Refused(f"no JetStream stream covers the subject {subject!r}") from None
+        except js_errors.APIError as exc:  # the stream answered with an error (full, wrong sequence …)
+            raise Refused(str(exc)) from None
+        except errors.TimeoutError:
+            raise TimeoutError from None
+        except (
+            errors.ConnectionClosedError,
+            errors.ConnectionReconnectingError,
+            errors.StaleConnectionError,
+        ):
+            raise Unreachable("connection lost") from None
+        return f"JetStream ack: stream {ack.stream}, seq {ack.seq}"
+
+    async def forget(self, url: str) -> None:
+        await self._clients.forget(url)
+
+    async def close(self) -> None:
+        await self._clients.close()
