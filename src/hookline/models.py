@@ -96,6 +96,7 @@ class Job:
     # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
     leased_until: float = math.inf
     signers: tuple[Signer, ...] = ()  # Ed25519 keys for Standard Webhooks ``v1a``, newest first
+    auth: str | None = None  # the target's endpoint credentials, sealed (``hookline.credentials``)
 
 
 class Dispatch(Protocol):

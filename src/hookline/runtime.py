@@ -14,11 +14,13 @@ from typing import Any
 
 from hookline import telemetry
 from hookline.config import Settings
+from hookline.credentials import Keyring
 from hookline.failure_rate import Threshold
 from hookline.mail import Mailer
 from hookline.mail import parse as parse_smtp_url
 from hookline.notifier import Notifier, NotifierSettings
 from hookline.sender.curl import open_curl_sender
+from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.http import open_sender
 from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
@@ -119,6 +121,14 @@ def _event_validation(settings: Settings) -> str:
     return settings.event_validation
 
 
+def keyring(settings: Settings) -> Keyring | None:
+    """The keys sealing targets' endpoint credentials; None without ``HOOKLINE_SECRET_KEY``."""
+    try:
+        return Keyring.from_settings(settings.secret_key, settings.secret_key_old)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def database(settings: Settings) -> Database:
     """The database of ``settings``, its faults and recoveries counted in this process's metrics."""
     return Database(
@@ -137,6 +147,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     The database is checked first: one that cannot be opened, or whose schema is behind (when this process
     does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
     """
+    keys = keyring(settings)  # a malformed key stops the start before anything is opened
     db = database(settings)
     wakeup = Wakeup()
     context: Context | None = None
@@ -150,6 +161,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             event_validation=_event_validation(settings),
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
+            keyring=keys,
             failures=FailureLimiter(
                 settings.auth_failure_limit, settings.auth_failure_window_s, settings.auth_failure_addresses
             ),
@@ -165,7 +177,12 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             # Notices go out beside the worker, through the same guarded HTTP client (docs/notifications.md).
             runtime.notifier = Notifier(db, sender, mailer(settings), notifier_settings(settings))
             runtime.worker = Worker(
-                db, sender, wakeup, worker_settings(settings), on_recorded=runtime.notifier.recorded
+                db,
+                sender,
+                wakeup,
+                worker_settings(settings),
+                on_recorded=runtime.notifier.recorded,
+                authenticator=Authenticator(keys),
             )
             # Ingestion in this process hands new deliveries straight to this worker.
             runtime.context = context = replace(context, dispatch=runtime.worker)

@@ -56,6 +56,17 @@ FIELD_PATH: Final[Schema] = {
     "maxLength": transform.MAX_PATH_LENGTH,
 }
 FIELD_PATHS: Final[Schema] = {"items": FIELD_PATH, "maxItems": transform.MAX_PATHS}
+AUTH: Final[Schema] = {
+    "description": (
+        "How hookline authenticates to the receiver (docs/receivers.md): "
+        '`{"type": "basic", "username", "password"}`, '
+        '`{"type": "oauth2", "token_url", "client_id", "client_secret", "scope"?}` (client credentials; '
+        'the token is cached until it expires) or `{"type": "mtls", "certificate", "private_key"}` (PEM). '
+        "The secrets (password, client_secret, private_key) are write-only: answers show the type and the "
+        "other fields. Saving one needs HOOKLINE_SECRET_KEY (409 without it)."
+    ),
+    "examples": [{"type": "basic", "username": "hookline", "password": "s3cret"}],
+}
 TRANSFORM: Final[Schema] = {
     "maxLength": transform.MAX_EXPRESSION,
     "description": "a JMESPath expression (see docs/transform.md); checked when saved",

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from hookline import credentials
 from hookline.signing import standard_secret
 
 
@@ -48,6 +49,8 @@ def target(row: dict[str, Any]) -> dict[str, Any]:
         "merchant": row["merchant_id"],
         "url": row["url"],
         "enabled": row["enabled"],
+        # The type and non-secret fields only: the secrets are write-only (``credentials.shown``).
+        "auth": credentials.shown(row.get("auth")),
         "created": iso(row["created"]),
         "updated": iso(row["updated"]),
     }

@@ -40,12 +40,16 @@ class MerchantPatch(Body):
 class TargetIn(Body):
     url: str = Field(min_length=1, max_length=2000, json_schema_extra=openapi.URL)
     enabled: bool = True
+    auth: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.AUTH)
     merchant: str | None = None
 
 
 class TargetPatch(Body):
+    """Only the fields sent change; ``"auth": null`` removes the endpoint credentials."""
+
     url: str | None = Field(default=None, min_length=1, max_length=2000, json_schema_extra=openapi.URL)
     enabled: bool | None = None
+    auth: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.AUTH)
 
 
 class RetryIn(Body):

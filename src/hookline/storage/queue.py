@@ -61,6 +61,7 @@ _SETTINGS = (
         targets.c.signing_key_expiry,
         targets.c.ed25519_private_key,
         targets.c.expiring_ed25519_private_key,
+        targets.c.auth,
     )
     .join(targets, targets.c.id == routes.c.target_id)
     .where(routes.c.id.in_(bindparam("route_ids", expanding=True)))
@@ -101,6 +102,7 @@ class _Sending:
     timeout_s: float
     headers: tuple[tuple[str, str], ...]
     retry: RetryPolicy
+    auth: str | None  # sealed endpoint credentials, opened by the worker only
 
 
 def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job:
@@ -131,6 +133,7 @@ def _sending(route: Any, now: float) -> _Sending:
             max_interval_s=route["retry_max_interval_s"],
             max_attempts=route["retry_max_attempts"],
         ),
+        auth=(route["auth"] or {}).get("sealed"),
     )
 
 
@@ -150,6 +153,7 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
+        auth=sending.auth,
     )
 
 
