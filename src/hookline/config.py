@@ -79,7 +79,7 @@ class Settings:
     shaping_merchant_units_per_s: float = 300_000.0
     #: The key that seals targets' endpoint credentials (docs/security.md): a Fernet key, 32 bytes in
     #: url-safe base64. Without it, targets cannot be given ``auth``. Old keys, comma-separated, still open
-    #: what they sealed while a rotation lasts (``hookline rotate-secret-key`` re-seals with the new key).
+    #: what they sealed while a rotation lasts (``hookline reseal`` re-seals with the new key).
     secret_key: str = ""
     secret_key_old: str = ""
     #: Bytes of a response body kept with an attempt.
