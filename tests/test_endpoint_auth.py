@@ -120,7 +120,8 @@ async def test_a_refused_token_request_fails_the_attempt_without_secrets(open_cl
     assert server.seen == []  # the receiver was not asked
     assert outcome.error is ErrorKind.PROTOCOL and outcome.status is None
     assert outcome.error_detail == f"OAuth2 token request to {server.url}/token failed: it answered 401"
-    assert "Authorization" not in outcome.request_headers and "not-the-s3cret" not in repr(outcome)
+    assert "Authorization" not in outcome.request_headers and outcome.request_headers["X-A"] == "1"
+    assert "not-the-s3cret" not in repr(outcome)
 
 
 async def test_the_token_endpoint_is_guarded_like_a_target(open_client: Opener) -> None:

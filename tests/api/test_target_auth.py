@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,16 @@ import pytest
 from cryptography.fernet import Fernet
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
+from hookline import credentials
 from hookline.config import Settings
 from hookline.runtime import open_runtime
+from hookline.storage import queue
+from hookline.storage.database import Database
 from support.auth_servers import basic, start_auth_server
 from support.certs import make_pki
 from support.dashboard import signed_in
 from support.events import event
-from support.pipeline import wait_status
+from support.pipeline import add_route, wait_status
 
 KEY = Fernet.generate_key().decode()
 PASSWORD = "pa55-w0rd-secret"
@@ -189,3 +193,20 @@ async def test_deliveries_authenticate_and_secrets_appear_nowhere(
     assert "[redacted]" in str(answers)  # the attempts' Authorization header
     for secret in (PASSWORD, CLIENT_SECRET, basic("hookline", PASSWORD), "tok-1", "gAAAA"):
         assert secret not in shown, secret
+
+
+async def test_a_claimed_delivery_carries_its_targets_sealed_credentials(db_url: str) -> None:
+    async with running_app(app_settings(db_url, secret_key=KEY), worker=False) as http:
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Queued Shop")
+        target, route = await add_route(merchant, HOOK, ["order.*"])
+        auth = {"type": "basic", "username": "hookline", "password": PASSWORD}
+        await merchant.ok("PATCH", f"/v1/targets/{target['id']}", json={"auth": auth})
+        await merchant.ok("POST", "/v1/events", 202, json=event())
+    db = Database(db_url)
+    try:
+        [job] = await queue.claim(db, time.time() + 1, 10, 60)
+    finally:
+        await db.close()
+    assert job.route_id == route["id"] and job.auth is not None
+    ring = credentials.Keyring.from_settings(KEY, "")
+    assert ring is not None and ring.open(job.auth) == credentials.Basic("hookline", PASSWORD)

@@ -4,6 +4,7 @@ the old key can go; credentials no key opens are named and left alone."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -56,3 +57,14 @@ async def test_reseal_moves_credentials_to_the_new_key(db_url: str, tmp_path: Pa
             [delivery] = (await shop.ok("GET", "/v1/deliveries"))["data"]
             await wait_status(shop, delivery["id"], "success")
     assert server.seen == [basic("hookline", "pa55")]
+
+
+def test_doctor_and_reseal_refuse_a_malformed_secret_key(tmp_path: Path) -> None:
+    env = environment(database_url=f"sqlite:///{tmp_path}/none.db", secret_key="not-a-key")
+    doctor = hookline("doctor", "--json", cwd=tmp_path, env=env)
+    assert doctor.code == 1
+    checks = {c["check"]: c for c in json.loads(doctor.stdout)}
+    assert checks["secret key"]["status"] == "FAIL"
+    assert "HOOKLINE_SECRET_KEY is not a Fernet key" in checks["secret key"]["detail"]
+    ran = hookline("reseal", cwd=tmp_path, env=env)
+    assert ran.code == 2 and "HOOKLINE_SECRET_KEY is not a Fernet key" in ran.said

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from hookline import credentials
 from hookline.models import ErrorKind, Outcome
+from hookline.sender import vocabulary
 from hookline.sender.port import Port
 
 REDACTED = "[redacted]"
@@ -53,9 +54,10 @@ def _redacted(outcome: Outcome) -> Outcome:
 
 def _failed(started: Outcome | None, headers: dict[str, str], kind: ErrorKind, detail: str) -> Outcome:
     """An attempt that never reached the receiver because its credentials could not be had."""
+    sent = vocabulary.request_headers(headers)  # the headers it would have sent, as attempts record them
     if started is None:
-        return Outcome(time.time(), 0.0, headers, error=kind, error_detail=detail)
-    return Outcome(started.started, started.duration_ms, headers, error=kind, error_detail=detail)
+        return Outcome(time.time(), 0.0, sent, error=kind, error_detail=detail)
+    return Outcome(started.started, started.duration_ms, sent, error=kind, error_detail=detail)
 
 
 V = TypeVar("V")
