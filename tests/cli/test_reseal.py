@@ -18,10 +18,10 @@ from support.pipeline import wait_status
 OLD, NEW, FOREIGN = (Fernet.generate_key().decode() for _ in range(3))
 
 
-async def _target(db_url: str, key: str, url: str) -> str:
+async def _target(db_url: str, key: str, url: str, with_auth: bool = True) -> str:
     async with running_app(app_settings(db_url, secret_key=key), worker=False) as http:
-        merchant = await new_merchant(Client(http, OPERATOR_KEY), f"Shop {key[:6]}")
-        auth = {"type": "basic", "username": "hookline", "password": "pa55"}
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), f"Shop {key[:6]} {with_auth}")
+        auth = {"type": "basic", "username": "hookline", "password": "pa55"} if with_auth else None
         target = await merchant.ok("POST", "/v1/targets", 201, json={"url": url, "auth": auth})
         route = {"name": "r", "target_id": target["id"], "event_types": ["order.*"]}
         await merchant.ok("POST", "/v1/routes", 201, json=route)
@@ -33,12 +33,17 @@ async def test_reseal_moves_credentials_to_the_new_key(db_url: str, tmp_path: Pa
         server.accepted = {basic("hookline", "pa55")}
         await _target(db_url, OLD, server.url + "/hook")
         foreign = await _target(db_url, FOREIGN, server.url + "/hook")
+        await _target(db_url, OLD, "http://127.0.0.1:9/none", with_auth=False)  # nothing to re-seal
 
         env = environment(database_url=db_url, secret_key=NEW, secret_key_old=OLD)
-        ran = await asyncio.to_thread(hookline, "reseal", cwd=tmp_path, env=env)
+        ran = await asyncio.to_thread(hookline, "reseal", "--json", cwd=tmp_path, env=env)
         assert ran.code == 1, ran
-        assert "re-sealed the credentials of 1 target(s)" in ran.stdout
-        assert foreign in ran.said and "no key opens" in ran.said
+        assert json.loads(ran.stdout) == {"resealed": 1, "unreadable": [foreign]}
+        assert ran.said.endswith(
+            f"no key opens the credentials of {foreign}: set them again (PATCH the target's auth)"
+        )
+        again = await asyncio.to_thread(hookline, "reseal", cwd=tmp_path, env=env)
+        assert "re-sealed the credentials of 1 target(s)" in again.stdout
 
         no_key = await asyncio.to_thread(
             hookline, "reseal", cwd=tmp_path, env=environment(database_url=db_url)
@@ -49,7 +54,7 @@ async def test_reseal_moves_credentials_to_the_new_key(db_url: str, tmp_path: Pa
         async with running_app(app_settings(db_url, secret_key=NEW)) as http:
             merchant = Client(http, OPERATOR_KEY)
             merchants = (await merchant.ok("GET", "/v1/merchants"))["data"]
-            first = next(m for m in merchants if m["name"] == f"Shop {OLD[:6]}")
+            first = next(m for m in merchants if m["name"] == f"Shop {OLD[:6]} True")
             shop = Client(
                 http, (await merchant.ok("POST", f"/v1/merchants/{first['id']}/api-keys", 201))["api_key"]
             )

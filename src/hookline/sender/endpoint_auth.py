@@ -27,6 +27,7 @@ from hookline.sender.port import Port
 REDACTED = "[redacted]"
 TOKEN_MARGIN_S = 30.0  # a token is got again this long before it expires (at most half its life early)
 DEFAULT_TOKEN_TTL_S = 3600.0  # when the token endpoint gives no ``expires_in``
+_LEAST_S = 0.1  # the least time a step of an attempt is given, however little of its timeout is left
 _MAX_CACHED = 10_000  # targets whose token (or opened credentials) are kept; the oldest go first
 
 
@@ -99,17 +100,24 @@ class Authenticator:
             given = {**plain, "Authorization": _basic(auth.username, auth.password)}
             return _redacted(await port.send(url, body, given, timeout_s))
         assert isinstance(auth, credentials.OAuth2)
-        token = await self._token(port, sealed, auth, timeout_s, plain)
+        # The token requests and the sends share the attempt's timeout, so an attempt stays within the
+        # lease its claim took for one timeout.
+        deadline = time.monotonic() + timeout_s if timeout_s > 0 else None
+
+        def left() -> float:
+            return timeout_s if deadline is None else max(deadline - time.monotonic(), _LEAST_S)
+
+        token = await self._token(port, sealed, auth, left(), plain)
         if isinstance(token, Outcome):
             return token
-        outcome = await port.send(url, body, {**plain, "Authorization": f"Bearer {token}"}, timeout_s)
+        outcome = await port.send(url, body, {**plain, "Authorization": f"Bearer {token}"}, left())
         if outcome.status == 401:  # the token may have been revoked or expired early: get one more, once
             if (cached := self._tokens.get(sealed)) is not None and cached.value == token:
                 del self._tokens[sealed]
-            token = await self._token(port, sealed, auth, timeout_s, plain)
+            token = await self._token(port, sealed, auth, left(), plain)
             if isinstance(token, Outcome):
                 return token
-            outcome = await port.send(url, body, {**plain, "Authorization": f"Bearer {token}"}, timeout_s)
+            outcome = await port.send(url, body, {**plain, "Authorization": f"Bearer {token}"}, left())
         return _redacted(outcome)
 
     def _open(self, sealed: str) -> credentials.Auth | str:

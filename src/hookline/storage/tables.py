@@ -88,7 +88,7 @@ targets = Table(
     Column("expiring_ed25519_private_key", String(100), nullable=True),
     # Endpoint authentication (``hookline.credentials``): its public fields and the whole object sealed with
     # ``HOOKLINE_SECRET_KEY`` under ``sealed``; null: none.
-    Column("auth", JSON, nullable=True),
+    Column("auth", JSON(none_as_null=True), nullable=True),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("deleted", Float, nullable=True),

@@ -21,6 +21,8 @@ async def reseal_all(db: Database, reseal: Callable[[Stored], Stored | None]) ->
     async with db.write() as conn:
         found = await conn.execute(select(targets.c.id, targets.c.auth).where(targets.c.auth.is_not(None)))
         for target_id, auth in found.all():
+            if not auth:  # a JSON null stored by an older row: no credentials
+                continue
             new = reseal(auth)
             if new is None:
                 left.append(target_id)

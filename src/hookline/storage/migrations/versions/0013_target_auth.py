@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("targets") as batch:
-        batch.add_column(sa.Column("auth", sa.JSON, nullable=True))
+        batch.add_column(sa.Column("auth", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
