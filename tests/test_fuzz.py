@@ -57,6 +57,9 @@ NOT_IN_A_SCHEMA = [
     ("headers", ""),  # the headers hookline sets itself, in any case
     ("objects[", "duplicate"),  # one object twice in a batch
     ("event", "not with event_id"),  # a preview of an accepted event, or of one given: not both
+    ("auth.certificate", "PEM"),  # a certificate and its key, as PEM: checked by parsing them
+    ("auth.private_key", "PEM"),
+    ("auth.private_key", "not the private key of the certificate"),
     ("data.", "does not match public_id"),  # an object's own id field and its address
     ("event_types", "not subscribed"),  # test events: of the route's own types
     ("event_types", "none"),

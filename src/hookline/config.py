@@ -77,6 +77,11 @@ class Settings:
     shaping_event_units: int = 250_000
     shaping_request_units: int = 1_000_000
     shaping_merchant_units_per_s: float = 300_000.0
+    #: The key that seals targets' endpoint credentials (docs/security.md): a Fernet key, 32 bytes in
+    #: url-safe base64. Without it, targets cannot be given ``auth``. Old keys, comma-separated, still open
+    #: what they sealed while a rotation lasts (``hookline reseal`` re-seals with the new key).
+    secret_key: str = ""
+    secret_key_old: str = ""
     #: Bytes of a response body kept with an attempt.
     response_body_limit: int = 4096
     #: The worker's HTTP client: ``curl`` (libcurl through pycurl), or ``aiohttp``. Same behaviour (the sender

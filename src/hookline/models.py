@@ -98,6 +98,7 @@ class Job:
     signers: tuple[Signer, ...] = ()  # Ed25519 keys for Standard Webhooks ``v1a``, newest first
     # A broker target's destination (``hookline.sender.destinations``) as sorted items; () for HTTP.
     destination: tuple[tuple[str, Any], ...] = ()
+    auth: str | None = None  # the target's endpoint credentials, sealed (``hookline.credentials``)
 
 
 class Dispatch(Protocol):

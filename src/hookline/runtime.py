@@ -14,12 +14,14 @@ from typing import Any
 
 from hookline import portal_settings, telemetry
 from hookline.config import Settings
+from hookline.credentials import Keyring
 from hookline.failure_rate import Threshold
 from hookline.mail import Mailer
 from hookline.mail import parse as parse_smtp_url
 from hookline.notifier import Notifier, NotifierSettings
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.destinations.publisher import open_publisher
+from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.http import open_sender
 from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
@@ -129,6 +131,14 @@ def portal(settings: Settings) -> portal_settings.Portal:
         raise SystemExit(str(exc)) from None
 
 
+def keyring(settings: Settings) -> Keyring | None:
+    """The keys sealing targets' endpoint credentials; None without ``HOOKLINE_SECRET_KEY``."""
+    try:
+        return Keyring.from_settings(settings.secret_key, settings.secret_key_old)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def database(settings: Settings) -> Database:
     """The database of ``settings``, its faults and recoveries counted in this process's metrics."""
     return Database(
@@ -148,6 +158,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     does not migrate it), stops the start with ``Unavailable`` / ``NotMigrated`` naming it and the fix.
     """
     portal_config = portal(settings)
+    keys = keyring(settings)  # a malformed key stops the start before anything is opened
     db = database(settings)
     wakeup = Wakeup()
     context: Context | None = None
@@ -161,6 +172,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             event_validation=_event_validation(settings),
             allow_private_targets=settings.allow_private_targets,
             require_https=settings.require_https,
+            keyring=keys,
             failures=FailureLimiter(
                 settings.auth_failure_limit, settings.auth_failure_window_s, settings.auth_failure_addresses
             ),
@@ -185,6 +197,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 worker_settings(settings),
                 on_recorded=runtime.notifier.recorded,
                 publisher=publisher,
+                authenticator=Authenticator(keys),
             )
             # Ingestion in this process hands new deliveries straight to this worker.
             runtime.context = context = replace(context, dispatch=runtime.worker)

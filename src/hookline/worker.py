@@ -32,6 +32,7 @@ from hookline.gate import DEFER_S, Admission, Gate
 from hookline.models import DeliveryStatus, ErrorKind, Job, Outcome, Result
 from hookline.retry import is_success, parse_retry_after
 from hookline.sender.destinations.port import Publishing
+from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.port import Port
 from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
@@ -73,8 +74,11 @@ class Worker:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         on_recorded: Callable[[list[Result], int], None] | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._db = db
+        # Adds each target's endpoint credentials to its attempts (None: this worker has no secret key).
+        self._auth = authenticator or Authenticator(None)
         # Told of every recorded batch and how many routes it halted (the notifier counts failure rates).
         self._on_recorded = on_recorded
         self._sender = sender
@@ -246,7 +250,7 @@ class Worker:
             return await self._publisher.publish(
                 job.url, dict(job.destination), job.payload, headers, job.timeout_s
             )
-        return await self._sender.send(job.url, job.payload, headers, job.timeout_s)
+        return await self._auth.send(self._sender, job.auth, job.url, job.payload, headers, job.timeout_s)
 
     def _decide(self, job: Job, outcome: Outcome) -> Result:
         now = self._clock()

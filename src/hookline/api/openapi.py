@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from hookline import catalog, event_schemas, filter_patterns, transform
+from hookline import catalog, credentials, event_schemas, filter_patterns, transform
 from hookline.models import DeliveryStatus
 from hookline.sender.destinations import spec
 from hookline.service import ingest, merchants, metrics, names, notifications, recovery, routes, times
@@ -98,6 +98,63 @@ FIELD_PATH: Final[Schema] = {
     "maxLength": transform.MAX_PATH_LENGTH,
 }
 FIELD_PATHS: Final[Schema] = {"items": FIELD_PATH, "maxItems": transform.MAX_PATHS}
+_AUTH_LINE: Final[Schema] = {
+    "type": "string",
+    "maxLength": credentials.MAX_FIELD,
+    "pattern": r"^[^\r\n]*[^\s][^\r\n]*$",
+}
+_AUTH_PEM: Final[Schema] = {"type": "string", "minLength": 1, "maxLength": credentials.MAX_FIELD}
+
+
+def _auth_of(kind: str, fields: Schema, required: list[str]) -> Schema:
+    return {
+        "type": "object",
+        "required": ["type", *required],
+        "properties": {"type": {"const": kind}, **fields},
+        "additionalProperties": False,
+    }
+
+
+_AUTH_KINDS: Final = [
+    _auth_of(
+        "basic",
+        {"username": {**_AUTH_LINE, "pattern": r"^[^\r\n:]*[^\s:][^\r\n:]*$"}, "password": _AUTH_LINE},
+        ["username", "password"],
+    ),
+    _auth_of(
+        "oauth2",
+        {
+            "token_url": {"type": "string", **URL},
+            "client_id": _AUTH_LINE,
+            "client_secret": _AUTH_LINE,
+            "scope": {"anyOf": [_AUTH_LINE, {"type": "null"}]},
+        },
+        ["token_url", "client_id", "client_secret"],
+    ),
+    _auth_of("mtls", {"certificate": _AUTH_PEM, "private_key": _AUTH_PEM}, ["certificate", "private_key"]),
+]
+
+
+def auth(schema: Schema) -> None:
+    """The schema of a target's ``auth``: one of the three kinds, or null (none; in a PATCH: remove it)."""
+    schema.clear()
+    schema.update(
+        {
+            "anyOf": [{"oneOf": _AUTH_KINDS}, {"type": "null"}],
+            "description": (
+                "How hookline authenticates to the receiver (docs/receivers.md): "
+                '`{"type": "basic", "username", "password"}`, '
+                '`{"type": "oauth2", "token_url", "client_id", "client_secret", "scope"?}` (client '
+                "credentials; the token is cached until it expires) or "
+                '`{"type": "mtls", "certificate", "private_key"}` (PEM, the key unencrypted and the '
+                "certificate's). The secrets (password, client_secret, private_key) are write-only: answers "
+                "show the type and the other fields. Saving one needs HOOKLINE_SECRET_KEY (409 without it)."
+            ),
+            "examples": [{"type": "basic", "username": "hookline", "password": "s3cret"}],
+        }
+    )
+
+
 TRANSFORM: Final[Schema] = {
     "maxLength": transform.MAX_EXPRESSION,
     "description": "a JMESPath expression (see docs/transform.md); checked when saved",

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from hookline import credentials
 from hookline.signing import standard_secret
 
 
@@ -61,6 +62,8 @@ def target(row: dict[str, Any]) -> dict[str, Any]:
         "url": row["url"],  # as ``service.targets.shown`` gives it
         "destination": row.get("destination"),
         "enabled": row["enabled"],
+        # The type and non-secret fields only: the secrets are write-only (``credentials.shown``).
+        "auth": credentials.shown(row.get("auth")),
         "created": iso(row["created"]),
         "updated": iso(row["updated"]),
     }

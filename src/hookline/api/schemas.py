@@ -69,13 +69,17 @@ class TargetIn(Body):
     url: str = Field(min_length=1, max_length=2000, json_schema_extra=openapi.TARGET_URL)
     destination: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.DESTINATION)
     enabled: bool = True
+    auth: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.auth)
     merchant: str | None = None
 
 
 class TargetPatch(Body):
+    """Only the fields sent change; ``"auth": null`` removes the endpoint credentials."""
+
     url: str | None = Field(default=None, min_length=1, max_length=2000, json_schema_extra=openapi.TARGET_URL)
     destination: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.DESTINATION)
     enabled: bool | None = None
+    auth: dict[str, Any] | None = Field(default=None, json_schema_extra=openapi.auth)
 
 
 class RetryIn(Body):

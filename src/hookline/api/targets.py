@@ -16,9 +16,12 @@ router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 @router.post("", status_code=201)
 async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str | None = None) -> JSON:
-    """Create a target: a receiving URL (or a broker URL and destination), with its signing keys."""
+    """Create a target: a receiving URL (or a broker URL and destination), with its signing keys, and how to
+    authenticate to it if need be."""
     merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
-    row = await targets.create(ctx, merchant_id, body.url, body.enabled, body.destination)
+    row = await targets.create(
+        ctx, merchant_id, body.url, body.enabled, destination=body.destination, auth=body.auth
+    )
     return JSON(render.target(row), status_code=201)
 
 
@@ -39,8 +42,12 @@ async def get_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
 
 @router.patch("/{target_id}")
 async def update_target(target_id: str, body: TargetPatch, ctx: Ctx, merchant_id: MerchantId) -> JSON:
-    """Change a target's URL, or enable or disable it."""
-    row = await targets.update(ctx, merchant_id, target_id, body.url, body.enabled, body.destination)
+    """Change a target's URL, its broker destination or its endpoint credentials (``"auth": null`` removes
+    them), or enable or disable it."""
+    given_auth = body.auth if "auth" in body.model_fields_set else targets.UNCHANGED
+    row = await targets.update(
+        ctx, merchant_id, target_id, body.url, body.enabled, destination=body.destination, auth=given_auth
+    )
     return JSON(render.target(row))
 
 

@@ -5,9 +5,10 @@ them from ``SECTIONS`` without importing the web app, the database drivers or th
 busy machine; ``tests/cli/test_help.py`` holds it under half a second and checks the table against the
 commands' own help).
 
-Processes and the database (``serve``, ``api``, ``worker``, ``migrate``, ``purge``, ``doctor``) act on
-what the settings name; managing merchants, routes and deliveries goes through a running hookline's API
-(``--url``, ``--key``), with the same checks, tenancy and results as the dashboard (``docs/cli.md``).
+Processes and the database (``serve``, ``api``, ``worker``, ``migrate``, ``purge``, ``reseal``,
+``doctor``) act on what the settings name; managing merchants, routes and deliveries goes through a running
+hookline's API (``--url``, ``--key``), with the same checks, tenancy and results as the dashboard
+(``docs/cli.md``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ SECTIONS = (
             "purge": (
                 "purge:purge",
                 "Delete finished deliveries, their attempts and events past the retention.",
+            ),
+            "reseal": (
+                "reseal:reseal",
+                "Re-encrypt targets' endpoint credentials with HOOKLINE_SECRET_KEY (after a key rotation).",
             ),
             "doctor": ("doctor:doctor", "Check the database, schema, clock, settings and outgoing network."),
         },

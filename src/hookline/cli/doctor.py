@@ -65,6 +65,12 @@ def _settings(settings: Settings) -> list[Check]:
         found.append(
             Check("operator key", WARN, "HOOKLINE_OPERATOR_KEY is not set: the first start made one")
         )
+    from hookline.credentials import Keyring
+
+    try:
+        Keyring.from_settings(settings.secret_key, settings.secret_key_old)
+    except ValueError as exc:
+        found.append(Check("secret key", FAIL, str(exc)))
     if settings.allow_private_targets:
         found.append(Check("targets", WARN, "private and loopback targets allowed: for development only"))
     if settings.http_client not in CLIENTS:

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from hookline import catalog, numerals
+from hookline.dashboard import auth_form
 from hookline.service import routes
 
 MAX_HEADERS = 20
@@ -75,6 +76,7 @@ class RouteForm:
     transform: str = ""
     auto_halt_failures: str = ""  # empty: the operator's default
     auto_halt_window_s: str = ""
+    auth: auth_form.AuthForm = field(default_factory=auth_form.AuthForm)  # editing: the target's auth
     errors: dict[str, str] = field(default_factory=dict)
 
     def checked(self, event_type: str) -> bool:
@@ -151,6 +153,7 @@ def from_post(form: FormData) -> RouteForm:
         transform=str(form.get("transform") or "").strip(),
         auto_halt_failures=_text(form, "auto_halt_failures"),
         auto_halt_window_s=_text(form, "auto_halt_window_s"),
+        auth=auth_form.from_post(form),
     )
 
 

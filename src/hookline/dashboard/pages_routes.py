@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline import catalog, signing
-from hookline.dashboard import forms, stats, web
+from hookline import catalog, credentials, signing
+from hookline.dashboard import auth_form, forms, stats, web
 from hookline.dashboard.session import acting
-from hookline.errors import HooklineError, Invalid, NotFound
+from hookline.errors import Conflict, HooklineError, Invalid, NotFound
 from hookline.models import RouteState
 from hookline.service import recovery, routes, targets, testevents
 from hookline.service.context import Context
@@ -144,7 +144,16 @@ async def edit_route(request: Request) -> Response:
     form = forms.from_route(row, entitlements=ctx.entitlements)
     target = await _target_of(ctx, merchant_id, {}, row["target_id"])
     form.target_url = target["url"] if target else ""
+    form.auth = await _auth_of(ctx, merchant_id, row["target_id"])
     return await form_page(request, merchant_id, form, route=row)
+
+
+async def _auth_of(ctx: Context, merchant_id: str, target_id: str) -> auth_form.AuthForm:
+    """The target's saved auth in words (never its secrets)."""
+    with contextlib.suppress(NotFound):
+        row = await targets.get(ctx, merchant_id, target_id)
+        return auth_form.AuthForm(current=auth_form.describe(credentials.shown(row.get("auth"))))
+    return auth_form.AuthForm()
 
 
 async def _save_edit(
@@ -163,11 +172,23 @@ async def _save_edit(
     except Invalid as exc:
         form.errors["target_url"] = (exc.fields or {}).get("url", exc.detail)
         return None
+    auth = auth_form.wanted(form.auth)
+    try:
+        if auth is not targets.UNCHANGED:
+            targets.sealed_auth(ctx, auth)  # checked before anything is saved
+    except Invalid as exc:
+        form.errors.update(auth_form.errors_of(exc.fields or {"auth_type": exc.detail}))
+        return None
+    except Conflict as exc:
+        form.errors["auth_type"] = exc.detail
+        return None
     try:
         await routes.update(ctx, merchant_id, row["id"], spec)
     except Invalid as exc:
         form.add_errors(exc.fields or {"form": exc.detail})
         return None
+    if auth is not targets.UNCHANGED:
+        await targets.update(ctx, merchant_id, target["id"], auth=auth)
     if url is None:
         return "saved"
     await targets.update(ctx, merchant_id, target["id"], url=url)
@@ -183,6 +204,7 @@ async def update_route(request: Request) -> Response:
     spec = forms.spec(form)
     notice = None if form.errors else await _save_edit(ctx, merchant_id, form, spec, row)
     if notice is None:
+        form.auth.current = (await _auth_of(ctx, merchant_id, row["target_id"])).current
         return await form_page(request, merchant_id, form, route=row, status=400)
     return web.redirect(request, f"/routes/{row['id']}", notice=notice)
 

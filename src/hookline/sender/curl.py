@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pycurl  # type: ignore[import-untyped]
 
+from hookline.credentials import Mtls
 from hookline.models import ErrorKind, Outcome
 from hookline.sender import port, vocabulary
 from hookline.sender.curl_loop import CLOSED, CurlLoop, Transfer
@@ -151,8 +152,10 @@ class CurlSender:
         response_body_limit: int = 4096,
         max_connections: int = 256,
         require_https: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         self._allow_private = allow_private
+        self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
         self._require_https = require_https
         self._limit = response_body_limit
         self._multi = CurlLoop(max_connections=max_connections)
@@ -160,8 +163,16 @@ class CurlSender:
         self._idle: list[Transfer] = []  # easy handles between transfers, reused (their state is reset)
         self._closed = False
 
-    async def send(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
-        """POST ``body`` to ``url`` and report what happened; redirects are answers, not followed."""
+    async def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        client_cert: Mtls | None = None,
+    ) -> Outcome:
+        """POST ``body`` to ``url`` (presenting ``client_cert`` if given) and report what happened;
+        redirects are answers, not followed."""
         started = time.time()
         clock = time.perf_counter()
         request_headers = vocabulary.request_headers(headers)
@@ -175,10 +186,14 @@ class CurlSender:
             return Outcome(
                 started, port.ms_since(clock), request_headers, error=ErrorKind.PROTOCOL, error_detail=reason
             )
+        # A client certificate stays with its handle: such a handle serves one request and is closed (its
+        # connection stays in the multi handle's cache, which keeps it apart from the others).
         transfer = (
-            self._idle.pop() if self._idle else Transfer(self._limit, not self._allow_private, self._loop)
+            self._idle.pop()
+            if self._idle and client_cert is None
+            else Transfer(self._limit, not self._allow_private, self._loop, ca_file=self._ca_file)
         )
-        transfer.start(target.url, target.host, body, lines, _timeout_ms(timeout_s))
+        transfer.start(target.url, target.host, body, lines, _timeout_ms(timeout_s), client_cert)
         try:
             code, message = await self._multi.perform(transfer.curl)
         except BaseException:  # cancelled: take the handle back from libcurl before anyone reuses it
@@ -211,7 +226,7 @@ class CurlSender:
         )
 
     def _release(self, transfer: Transfer) -> None:
-        if self._closed:
+        if self._closed or transfer.client_cert:
             transfer.curl.close()
         else:
             self._idle.append(transfer)
@@ -233,6 +248,7 @@ def open_curl_sender(
     response_body_limit: int = 4096,
     max_connections: int = 256,
     require_https: bool = False,
+    ca_file: str | None = None,
 ) -> contextlib.AbstractAsyncContextManager[CurlSender]:
     """A ready ``CurlSender``, closed on exit (call it inside the running event loop)."""
     return port.opened(
@@ -241,5 +257,6 @@ def open_curl_sender(
             response_body_limit=response_body_limit,
             max_connections=max_connections,
             require_https=require_https,
+            ca_file=ca_file,
         )
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import pycurl  # type: ignore[import-untyped]
 
+from hookline.credentials import Mtls
 from hookline.sender import guard, vocabulary
 
 #: The code a transfer finishes with when the loop is closed under it (not a libcurl code).
@@ -196,7 +197,9 @@ class Transfer:
     ``guarded``: judge each resolved address with the SSRF guard before a socket is opened for it.
     """
 
-    def __init__(self, limit: int, guarded: bool, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, limit: int, guarded: bool, loop: asyncio.AbstractEventLoop, *, ca_file: str | None = None
+    ) -> None:
         self.limit = limit  # bytes of the response body kept
         self.header_lines: list[bytes] = []  # the raw head lines, status lines included
         self.chunks: list[bytes] = []
@@ -206,6 +209,7 @@ class Transfer:
         self.refusal: str | None = None  # the guard's first refusal of a resolved address
         self.opened = False  # a socket was opened to an allowed address
         self.requests = 0  # times libcurl was about to send the request
+        self.client_cert = False  # a client certificate was set (mTLS): the handle is not reused
         self._loop = loop
         curl = pycurl.Curl()
         for option, value in _OPTIONS:
@@ -215,10 +219,22 @@ class Transfer:
         curl.setopt(pycurl.PREREQFUNCTION, self._prereq)
         if guarded:
             curl.setopt(pycurl.OPENSOCKETFUNCTION, self._open_socket)
+        if ca_file:
+            curl.setopt(pycurl.CAINFO, ca_file)
+            curl.setopt(pycurl.CAPATH, "")
         self.curl = curl
 
-    def start(self, url: str, host: str, body: bytes, lines: list[bytes], timeout_ms: int) -> None:
-        """Forget the last request and set up this one; ``lines`` are the headers as libcurl takes them."""
+    def start(
+        self,
+        url: str,
+        host: str,
+        body: bytes,
+        lines: list[bytes],
+        timeout_ms: int,
+        client_cert: Mtls | None = None,
+    ) -> None:
+        """Forget the last request and set up this one; ``lines`` are the headers as libcurl takes them;
+        ``client_cert``'s PEM is handed to libcurl in memory (no file)."""
         self.header_lines.clear()
         self.chunks.clear()
         self.size = self.requests = 0
@@ -230,6 +246,12 @@ class Transfer:
         curl.setopt(pycurl.POSTFIELDS, body)
         curl.setopt(pycurl.HTTPHEADER, lines)
         curl.setopt(pycurl.TIMEOUT_MS, timeout_ms)
+        if client_cert is not None:
+            self.client_cert = True
+            curl.setopt(pycurl.SSLCERTTYPE, "PEM")
+            curl.setopt(pycurl.SSLCERT_BLOB, client_cert.certificate.encode())
+            curl.setopt(pycurl.SSLKEYTYPE, "PEM")
+            curl.setopt(pycurl.SSLKEY_BLOB, client_cert.private_key.encode())
 
     def answered(self, code: int) -> bool:
         """Whether the transfer ended with an answer (cut at the body limit by ``_write``, if need be)."""

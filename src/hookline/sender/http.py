@@ -9,12 +9,14 @@ of the cost of a webhook. A bad endpoint is the normal case here, so every failu
 from __future__ import annotations
 
 import contextlib
+import ssl
 import time
 
 import aiohttp
 
+from hookline.credentials import Mtls
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import failures, port, vocabulary
+from hookline.sender import client_certs, failures, port, vocabulary
 from hookline.sender.resolver import GuardedResolver
 
 
@@ -53,8 +55,10 @@ class Sender:
         response_body_limit: int = 4096,
         max_connections: int = 256,
         require_https: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         self._allow_private = allow_private
+        self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
         self._require_https = require_https
         self._limit = response_body_limit
         resolver: aiohttp.abc.AbstractResolver = aiohttp.DefaultResolver()
@@ -76,8 +80,21 @@ class Sender:
         )
         self._closed = False
 
-    async def send(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
-        """POST ``body`` to ``url`` and report what happened; redirects are answers, not followed."""
+    def _tls(self, client_cert: Mtls | None) -> ssl.SSLContext | bool:
+        if client_cert is not None:
+            return client_certs.context(client_cert.certificate, client_cert.private_key, self._ca_file)
+        return client_certs.verifying(self._ca_file) if self._ca_file else True
+
+    async def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        client_cert: Mtls | None = None,
+    ) -> Outcome:
+        """POST ``body`` to ``url`` (presenting ``client_cert`` if given) and report what happened;
+        redirects are answers, not followed."""
         started = time.time()
         clock = time.perf_counter()
         request_headers = vocabulary.request_headers(headers)
@@ -94,6 +111,7 @@ class Sender:
                 headers=request_headers,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 allow_redirects=False,
+                ssl=self._tls(client_cert),
             ) as response:
                 status = response.status
                 response_headers = _response_headers(response)
@@ -134,6 +152,7 @@ def open_sender(
     response_body_limit: int = 4096,
     max_connections: int = 256,
     require_https: bool = False,
+    ca_file: str | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Sender]:
     """A ready ``Sender``, closed on exit (call it inside the running event loop)."""
     return port.opened(
@@ -142,5 +161,6 @@ def open_sender(
             response_body_limit=response_body_limit,
             max_connections=max_connections,
             require_https=require_https,
+            ca_file=ca_file,
         )
     )

@@ -7,12 +7,21 @@ import time
 from collections.abc import AsyncIterator
 from typing import Protocol, TypeVar
 
+from hookline.credentials import Mtls
 from hookline.models import Outcome
 
 
 class Port(Protocol):
-    async def send(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
-        """POST one attempt; never raises for a bad endpoint (the Outcome says what happened)."""
+    async def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        client_cert: Mtls | None = None,
+    ) -> Outcome:
+        """POST one attempt (with ``client_cert`` for mTLS); never raises for a bad endpoint (the Outcome
+        says what happened)."""
         ...
 
     async def close(self) -> None: ...

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.credentials import Keyring
 from hookline.models import Dispatch
 from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
@@ -24,6 +25,8 @@ class Context:
     event_validation: str = "strict"
     allow_private_targets: bool = False
     require_https: bool = False
+    #: Seals targets' endpoint credentials (``HOOKLINE_SECRET_KEY``); None: no key, so no ``auth`` is saved.
+    keyring: Keyring | None = None
     clock: Callable[[], float] = field(default=time.time)
     #: The worker of this process, which takes new deliveries straight from ingestion (None: no worker here).
     dispatch: Dispatch | None = None

@@ -1,4 +1,5 @@
-"""Targets: a merchant's receiving URLs and their signing keys (with 24 h dual signing on rotation).
+"""Targets: a merchant's receiving URLs, their signing keys (with 24 h dual signing on rotation), and the
+credentials they authenticate to their receivers with (``hookline.credentials``, sealed before storing).
 
 Each target has an HMAC key and an Ed25519 key pair (``hookline.keypairs``); they are rotated together and
 share one window, so a receiver that switches from one kind to the other never meets a gap.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from hookline import ids, keypairs
+from hookline import credentials, ids, keypairs
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.sender import guard
 from hookline.sender.destinations import spec
@@ -19,6 +20,12 @@ from hookline.storage.records import Row
 from hookline.storage.tables import targets
 
 ROTATION_WINDOW_S = 24 * 3600
+#: ``update``'s ``auth`` when the request leaves it alone (None removes it).
+UNCHANGED: object = object()
+NO_KEY = (
+    "endpoint credentials cannot be saved: this hookline has no HOOKLINE_SECRET_KEY to encrypt them with "
+    "(see docs/security.md)"
+)
 
 
 def check_url(ctx: Context, url: object) -> str:
@@ -52,12 +59,47 @@ def _check_destination(url: str, destination: object) -> Row | None:
         ) from None
 
 
+def sealed_auth(ctx: Context, value: object) -> Row | None:
+    """``auth`` as a target stores it (public fields and the sealed whole); None for null.
+
+    Invalid (``auth…``) when it cannot be used, Conflict when there is no key to seal it with. No message
+    repeats a secret."""
+    if value is None:
+        return None
+    try:
+        auth = credentials.parse(value)
+    except credentials.BadAuth as exc:
+        raise Invalid(
+            f"the auth is not acceptable: {exc.field} {exc.reason}", fields={exc.field: exc.reason}
+        ) from None
+    if isinstance(auth, credentials.OAuth2):
+        try:
+            url = guard.target_url(
+                auth.token_url, allow_private=ctx.allow_private_targets, require_https=ctx.require_https
+            )
+        except guard.Blocked as exc:
+            reason = f"is not acceptable: {exc.reason}"
+            raise Invalid(
+                f"the auth is not acceptable: auth.token_url {reason}", fields={"auth.token_url": reason}
+            ) from None
+        auth = credentials.OAuth2(url, auth.client_id, auth.client_secret, auth.scope)
+    if ctx.keyring is None:
+        raise Conflict(NO_KEY)
+    return ctx.keyring.seal(auth)
+
+
 def new_signing_key() -> str:
     return secrets.token_urlsafe(32)
 
 
 async def create(
-    ctx: Context, merchant_id: str, url: object, enabled: bool = True, destination: object = None
+    ctx: Context,
+    merchant_id: str,
+    url: object,
+    enabled: bool = True,
+    *,
+    destination: object = None,
+    auth: object = None,
 ) -> Row:
     now = ctx.clock()
     checked_url = check_url(ctx, url)
@@ -67,6 +109,7 @@ async def create(
         "url": checked_url,
         "destination": _check_destination(checked_url, destination),
         "enabled": enabled,
+        "auth": sealed_auth(ctx, auth),
         "signing_key": new_signing_key(),
         "expiring_signing_key": None,
         "signing_key_expiry": None,
@@ -99,17 +142,22 @@ async def update(
     url: object = None,
     enabled: bool | None = None,
     destination: object = None,
+    auth: object = UNCHANGED,
 ) -> Row:
-    """Change the URL, the destination (None: unchanged) or ``enabled``. Disabling cancels the pending and
-    held deliveries of the target's routes in the same transaction, as disabling a route does (and as
-    ``/webhook_targets`` always did): a merchant who disables an endpoint during an incident gets no more
-    traffic, retries included."""
+    """Change the URL, the destination (None: unchanged), ``enabled`` or ``auth`` (replaced whole; None
+    removes it).
+
+    Disabling cancels the pending and held deliveries of the target's routes in the same transaction, as
+    disabling a route does (and as ``/webhook_targets`` always did): a merchant who disables an endpoint
+    during an incident gets no more traffic, retries included."""
     now = ctx.clock()
     values: Row = {"updated": now}
     if url is not None:
         values["url"] = check_url(ctx, url)
     if enabled is not None:
         values["enabled"] = enabled
+    if auth is not UNCHANGED:
+        values["auth"] = sealed_auth(ctx, auth)
     async with ctx.db.write() as conn:
         if url is not None or destination is not None:
             # The pair is checked together: a new URL may keep the destination, or need another one.

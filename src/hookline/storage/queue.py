@@ -62,6 +62,7 @@ _SETTINGS = (
         targets.c.signing_key_expiry,
         targets.c.ed25519_private_key,
         targets.c.expiring_ed25519_private_key,
+        targets.c.auth,
     )
     .join(targets, targets.c.id == routes.c.target_id)
     .where(routes.c.id.in_(bindparam("route_ids", expanding=True)))
@@ -103,6 +104,7 @@ class _Sending:
     headers: tuple[tuple[str, str], ...]
     retry: RetryPolicy
     destination: tuple[tuple[str, Any], ...]
+    auth: str | None  # sealed endpoint credentials, opened by the worker only
 
 
 def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job:
@@ -134,6 +136,7 @@ def _sending(route: Any, now: float) -> _Sending:
             max_attempts=route["retry_max_attempts"],
         ),
         destination=tuple(sorted((route["destination"] or {}).items())),
+        auth=(route["auth"] or {}).get("sealed"),
     )
 
 
@@ -154,6 +157,7 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         leased_until=leased_until,
         signers=sending.signers,
         destination=sending.destination,
+        auth=sending.auth,
     )
 
 

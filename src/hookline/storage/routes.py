@@ -112,6 +112,7 @@ _FOR_INGEST = (
         targets.c.signing_key_expiry,
         targets.c.ed25519_private_key,
         targets.c.expiring_ed25519_private_key,
+        targets.c.auth,
     )
     .join(targets, targets.c.id == routes.c.target_id)
     .where(

@@ -106,6 +106,9 @@ targets = Table(
     # SQLite cannot add a NOT NULL column without a default.
     Column("ed25519_private_key", String(100), nullable=True),
     Column("expiring_ed25519_private_key", String(100), nullable=True),
+    # Endpoint authentication (``hookline.credentials``): its public fields and the whole object sealed with
+    # ``HOOKLINE_SECRET_KEY`` under ``sealed``; null: none.
+    Column("auth", JSON(none_as_null=True), nullable=True),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("deleted", Float, nullable=True),

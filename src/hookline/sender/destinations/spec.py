@@ -53,6 +53,8 @@ def _text(
 def _redis(destination: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {"stream": _text(destination, "stream", required=True, empty_ok=False)}
     maxlen = destination.get("maxlen")
+    if isinstance(maxlen, float) and maxlen.is_integer():
+        maxlen = int(maxlen)  # JSON Schema's integers include 1000.0
     if maxlen is not None:
         if isinstance(maxlen, bool) or not isinstance(maxlen, int) or not 1 <= maxlen <= MAXLEN_MAX:
             raise BadDestination("maxlen", f"must be a whole number from 1 to {MAXLEN_MAX}")
