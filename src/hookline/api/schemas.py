@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from hookline.api import openapi
 from hookline.models import RouteState
+from hookline.ordering import Ordering
 
 
 def _a_number(value: Any) -> Any:
@@ -82,6 +83,7 @@ class RouteIn(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+    ordering: Ordering = Field(default=Ordering.NONE, json_schema_extra=openapi.ORDERING)
     merchant: str | None = None
 
 
@@ -99,6 +101,7 @@ class RoutePatch(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+    ordering: Ordering | None = Field(default=None, json_schema_extra=openapi.ORDERING)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
+from hookline.ordering import Ordering
 from hookline.retry import RetryPolicy
 from hookline.service import names, operational
 from hookline.service.context import Context
@@ -33,6 +34,8 @@ RESERVED_HEADERS = {
     "webhook-timestamp",
     "webhook-signature",
     "hookline-event-id",
+    "hookline-ordering-key",  # an ordered delivery's key and number (``hookline.ordering``)
+    "hookline-sequence",
     # Framing and hop-by-hop headers: they describe this message and this connection, which the HTTP client
     # builds; one set by hand would make the receiver (or a proxy on the way) read the body differently.
     "content-length",
@@ -210,6 +213,7 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "headers": check_headers(spec.get("headers") or {}),
         **check_shaping({name: spec.get(name) for name in SHAPING}),
         **operational.check_auto_halt(spec.get("auto_halt")),
+        "ordering": Ordering(spec.get("ordering") or Ordering.NONE).value,
         "created": now,
         "updated": now,
         "deleted": None,
@@ -248,6 +252,9 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["timeout_s"] = _check_timeout(patch["timeout_s"])
     if patch.get("headers") is not None:
         values["headers"] = check_headers(patch["headers"])
+    if patch.get("ordering") is not None:
+        # Deliveries made before keep their keys and numbers; the new setting orders the events from now on.
+        values["ordering"] = Ordering(patch["ordering"]).value
     values.update(check_shaping({name: patch[name] for name in SHAPING if name in patch}))
     values.update(operational.auto_halt_patch(patch))
     row = await route_store.change(ctx.db, merchant_id, route_id, values, ctx.clock())

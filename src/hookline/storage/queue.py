@@ -14,19 +14,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import aliased
 
-from hookline import keypairs
+from hookline import keypairs, ordering
 from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
-from hookline.storage import autohalt
+from hookline.storage import autohalt, tables
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
 
 def _claim_statement(skipping: bool) -> Any:
     d = deliveries.c
-    due = select(d.id).where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"))
+    due = select(d.id).where(
+        d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"), _first_of_its_key()
+    )
     if skipping:
         due = due.where(d.target_id.not_in(bindparam("skip", expanding=True)))
     due = (
@@ -39,10 +54,41 @@ def _claim_statement(skipping: bool) -> Any:
         .where(d.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=bindparam("lease_until"))
         .returning(
-            d.id, d.event_id, d.route_id, d.target_id, d.payload, d.attempts, d.attempt_base, d.created
+            d.id,
+            d.event_id,
+            d.route_id,
+            d.target_id,
+            d.payload,
+            d.attempts,
+            d.attempt_base,
+            d.created,
+            d.ordering_key,
+            d.sequence,
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def _first_of_its_key() -> ColumnElement[bool]:
+    """Unnumbered (unordered), or the lowest-numbered open delivery of its route and key: a numbered
+    delivery waits while one before it is pending (in flight, or due for a retry) or held.
+
+    The look-up repeats the ordering index's predicate word for word, so both engines read only that
+    small index (open numbered deliveries), and unordered deliveries never reach it.
+    """
+    d = deliveries.c
+    prior = aliased(deliveries, name="prior")
+    earlier: Select[Any] = (
+        select(literal_column("1"))
+        .select_from(prior)
+        .where(
+            prior.c.route_id == d.route_id,
+            prior.c.ordering_key == d.ordering_key,
+            prior.c.sequence < d.sequence,
+            text(tables.open_ordered("prior")),
+        )
+    )
+    return or_(d.sequence.is_(None), ~earlier.exists())
 
 
 # The claim runs many times a second: its statements are built once (by whether targets are skipped).
@@ -146,7 +192,8 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         budget_used=row["attempts"] - row["attempt_base"],
         keys=sending.keys,
         timeout_s=sending.timeout_s,
-        headers=sending.headers,
+        # An ordered delivery's key and number come last: a route's own headers cannot hide them.
+        headers=sending.headers + ordering.headers(row.get("ordering_key"), row.get("sequence")),
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
