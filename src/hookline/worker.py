@@ -340,6 +340,8 @@ class Worker:
     def _recorded(self, batch: list[Result], halted: list[autohalt.Halted]) -> None:
         self._announce(halted)
         telemetry.observe(batch)
+        if queue.releases(batch):
+            self._wakeup.ring()  # the next delivery of a key is due now
 
     def _log_holding(self, count: int, held_s: float) -> None:
         """At most every ``HOLDING_LOG_EVERY_S``; the recovery is logged after a line logged here."""

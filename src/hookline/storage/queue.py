@@ -34,6 +34,7 @@ from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
 from hookline.storage import autohalt, tables
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
+from hookline.storage.events import notify_workers
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
 
@@ -197,6 +198,7 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
+        sequence=row.get("sequence"),
     )
 
 
@@ -314,6 +316,8 @@ async def record(
         )
         await insert_rows(conn, attempts, [_attempt_row(r, clean) for r in results])
         await execute_many(conn, _CHANGE, [_delivery_params(r, clean) for r in results])
+        if releases(results):
+            await notify_workers(conn)  # the next delivery of a key is due: other workers need not poll
     return halted
 
 
@@ -327,6 +331,11 @@ async def _not_stored(conn: Conn, results: Sequence[Result]) -> list[Result]:
     )
     stored = {(row.delivery_id, row.number, row.started) for row in found}
     return [r for r in results if (r.job.delivery_id, r.number, r.outcome.started) not in stored]
+
+
+def releases(results: Sequence[Result]) -> bool:
+    """Whether some of ``results`` end a numbered delivery, which makes the next one of its key due."""
+    return any(r.job.sequence is not None and r.status != DeliveryStatus.PENDING for r in results)
 
 
 def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:
