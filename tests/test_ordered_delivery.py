@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from support.events import event
 from support.pipeline import add_route, wait_status
@@ -9,9 +12,11 @@ from support.receiver import Received, Receiver, Status
 
 
 def _keyed(requests: list[Received]) -> list[tuple[str, str, str]]:
-    """(key, number, event id) of each request, in arrival order."""
+    """(key, number, event id) of each numbered request, in arrival order."""
     return [
-        (r.headers["hookline-ordering-key"], r.headers["hookline-sequence"], r.json()["id"]) for r in requests
+        (r.headers["hookline-ordering-key"], r.headers["hookline-sequence"], r.json()["id"])
+        for r in requests
+        if "hookline-sequence" in r.headers
     ]
 
 
@@ -71,3 +76,52 @@ async def test_an_unordered_route_sends_no_ordering_headers(merchant: Client, re
     await merchant.ok("POST", "/v1/events", 202, json=event("order.reminder", "e1"))
     [request] = await receiver.wait_for(1)
     assert "hookline-ordering-key" not in request.headers and "hookline-sequence" not in request.headers
+
+
+async def _job_done(merchant: Client, job_id: str) -> None:
+    deadline = time.monotonic() + 15
+    while (await merchant.ok("GET", f"/v1/jobs/{job_id}"))["status"] != "done":
+        assert time.monotonic() < deadline, "the job did not finish"
+        await asyncio.sleep(0.05)
+
+
+async def test_replay_numbers_anew_and_a_resend_goes_out_of_band(db_url: str, receiver: Receiver) -> None:
+    receiver.respond("/gone", Status(410))
+    async with running_app(app_settings(db_url)) as http:
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        retry = {"max_attempts": 1}
+        _, route = await add_route(
+            merchant, receiver.url + "/hook", ["order.*"], ordering="object", retry=retry
+        )
+        for event_id in ("e1", "e2"):
+            await merchant.ok(
+                "POST", "/v1/events", 202, json=event("order.reminder", event_id, public_id="A")
+            )
+        await receiver.wait_for(2)
+        # Replay: new deliveries, numbered after the first ones, in the order of the events.
+        job = await merchant.ok("POST", f"/v1/routes/{route['id']}/replay", 202, json={"since": 0})
+        await _job_done(merchant, job["job"]["id"])
+        requests = await receiver.wait_for(4)
+        assert _of("A", requests) == [("1", "e1"), ("2", "e2"), ("3", "e1"), ("4", "e2")]
+
+        # A failed delivery resent goes out of band: its key, no number, and no new number taken.
+        target = await merchant.ok("POST", "/v1/targets", 201, json={"url": receiver.url + "/gone"})
+        await merchant.ok("PATCH", f"/v1/routes/{route['id']}", json={"target_id": target["id"]})
+        answer = await merchant.ok(
+            "POST", "/v1/events", 202, json=event("order.reminder", "e3", public_id="A")
+        )
+        [failed] = answer["deliveries"]
+        await wait_status(merchant, failed, "failed")
+        assert (await merchant.ok("GET", f"/v1/deliveries/{failed}"))["sequence"] == 5
+        await merchant.ok("PATCH", f"/v1/routes/{route['id']}", json={"target_id": route["target_id"]})
+        resent = await merchant.ok("POST", f"/v1/deliveries/{failed}/resend")
+        assert resent["sequence"] is None and resent["ordering_key"] == "A"
+        await wait_status(merchant, failed, "success")
+        later = await merchant.ok(
+            "POST", "/v1/events", 202, json=event("order.reminder", "e4", public_id="A")
+        )
+        await wait_status(merchant, later["deliveries"][0], "success")
+    out_of_band = [r for r in receiver.on("/hook") if r.json()["id"] == "e3"]
+    assert [r.headers["hookline-ordering-key"] for r in out_of_band] == ["A"]
+    assert "hookline-sequence" not in out_of_band[0].headers
+    assert _of("A", receiver.on("/hook"))[-1] == ("6", "e4")
