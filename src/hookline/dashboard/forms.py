@@ -31,6 +31,7 @@ ADVANCED_ATTRIBUTES = (
     "max_attempts",
     "timeout_s",
     "headers",
+    "ordering",
 )
 ADVANCED_FIELDS = {
     "snapshot",
@@ -45,6 +46,7 @@ ADVANCED_FIELDS = {
     "auto_halt",
     "auto_halt.failures",
     "auto_halt.window_s",
+    "ordering",
 }
 
 
@@ -66,6 +68,7 @@ class RouteForm:
     transform: str = ""
     auto_halt_failures: str = ""  # empty: the operator's default
     auto_halt_window_s: str = ""
+    ordering: str = "none"  # per-key ordering: none, object or customer
     errors: dict[str, str] = field(default_factory=dict)
 
     def checked(self, event_type: str) -> bool:
@@ -108,6 +111,7 @@ def from_route(row: Mapping[str, Any], *, entitlements: bool) -> RouteForm:
         transform=row.get("transform") or "",
         auto_halt_failures=_optional(row.get("auto_halt_failures")),
         auto_halt_window_s=_optional(row.get("auto_halt_window_s")),
+        ordering=row.get("ordering") or "none",
     )
 
 
@@ -138,6 +142,7 @@ def from_post(form: FormData) -> RouteForm:
         transform=str(form.get("transform") or "").strip(),
         auto_halt_failures=_text(form, "auto_halt_failures"),
         auto_halt_window_s=_text(form, "auto_halt_window_s"),
+        ordering=_text(form, "ordering") or "none",
     )
 
 
@@ -246,6 +251,7 @@ def spec(f: RouteForm) -> dict[str, Any]:
             "failures": _int(f, "auto_halt_failures", "the failures before halting", "auto_halt.failures"),
             "window_s": _float(f, "auto_halt_window_s", "the failure window", "auto_halt.window_s"),
         },
+        "ordering": f.ordering,
     }
 
 

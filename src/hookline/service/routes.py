@@ -179,6 +179,14 @@ def _token(name: str) -> bool:
     )
 
 
+def check_ordering(ordering: str) -> str:
+    """A route's per-key ordering (``hookline.ordering``), or Invalid."""
+    if ordering not in tuple(Ordering):
+        choices = ", ".join(o.value for o in Ordering)
+        raise Invalid(f"ordering must be one of {choices}", fields={"ordering": "unknown ordering"})
+    return Ordering(ordering).value
+
+
 def _check_timeout(timeout_s: float) -> float:
     low, high = TIMEOUT_LIMITS
     if not low <= timeout_s <= high:
@@ -213,7 +221,7 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "headers": check_headers(spec.get("headers") or {}),
         **check_shaping({name: spec.get(name) for name in SHAPING}),
         **operational.check_auto_halt(spec.get("auto_halt")),
-        "ordering": Ordering(spec.get("ordering") or Ordering.NONE).value,
+        "ordering": check_ordering(spec.get("ordering") or Ordering.NONE),
         "created": now,
         "updated": now,
         "deleted": None,
@@ -254,7 +262,7 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["headers"] = check_headers(patch["headers"])
     if patch.get("ordering") is not None:
         # Deliveries made before keep their keys and numbers; the new setting orders the events from now on.
-        values["ordering"] = Ordering(patch["ordering"]).value
+        values["ordering"] = check_ordering(patch["ordering"])
     values.update(check_shaping({name: patch[name] for name in SHAPING if name in patch}))
     values.update(operational.auto_halt_patch(patch))
     row = await route_store.change(ctx.db, merchant_id, route_id, values, ctx.clock())
