@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -123,3 +124,27 @@ async def test_the_api_shows_key_number_and_what_a_delivery_waits_for(db_url: st
             "PATCH", f"/v1/routes/{plain['id']}", json={"headers": {"Hookline-Sequence": "7"}}
         )
         assert reserved.status_code == 400
+
+
+async def test_numbers_have_no_gaps_under_concurrent_and_refused_posts(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        client = Client(http, merchant["api_key"])
+        target = await client.ok("POST", "/v1/targets", 201, json={"url": "https://x.example/h"})
+        route = {"name": "o", "target_id": target["id"], "event_types": ["order.*"], "ordering": "object"}
+        await client.ok("POST", "/v1/routes", 201, json=route)
+        await client.ok("POST", "/v1/events", 202, json=event("order.reminder", "e0", public_id="A"))
+        # A batch refused as a whole (an old id with another body) takes no number.
+        changed = event("order.reminder", "e0", public_id="A", total="9")
+        batch = {"events": [event("order.reminder", "x1", public_id="A"), changed]}
+        assert (await client.call("POST", "/v1/events", json=batch)).status_code == 409
+        # Posts racing for one key (separate transactions on PostgreSQL) each get their own number.
+        posts = [
+            client.ok("POST", "/v1/events", 202, json=event("order.reminder", f"e{i}", public_id="A"))
+            for i in range(1, 13)
+        ]
+        await asyncio.gather(*posts)
+        listed = await client.ok("GET", "/v1/deliveries", params={"limit": 500})
+        numbers = sorted(d["sequence"] for d in listed["data"])
+        assert numbers == list(range(1, 14))
+        assert {d["event_id"] for d in listed["data"] if d["sequence"] == 1} == {"e0"}
