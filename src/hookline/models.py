@@ -96,8 +96,9 @@ class Job:
     # whose lease ran out and was claimed again elsewhere is left alone. Infinite: not from a claim.
     leased_until: float = math.inf
     signers: tuple[Signer, ...] = ()  # Ed25519 keys for Standard Webhooks ``v1a``, newest first
-    # Its number among its route's deliveries of one key (per-key ordering; ``hookline.ordering``): when it
-    # ends, the next of its key is due.
+    # Its key and number among its route's deliveries of that key (per-key ordering; ``hookline.ordering``):
+    # when it ends, the next of its key is due.
+    ordering_key: str | None = None
     sequence: int | None = None
 
 

@@ -230,6 +230,7 @@ async def _example(db_url: str, ops: list[tuple[Any, ...]]) -> None:
             assert [(stored[i].ordering_key, stored[i].sequence) for i in made] == [
                 (key, n) for n in range(1, len(made) + 1)
             ]
+            assert all(stored[i].completed is not None for i in made), f"{key} did not drain"
             ended = sorted(made, key=lambda i: stored[i].completed)
             assert ended == made, f"{key} ended out of order"
     finally:

@@ -82,6 +82,10 @@ async def test_a_claim_takes_only_the_first_open_delivery_of_each_key(db_url: st
         assert a2_again.delivery_id == a2.delivery_id
         await queue.record(db, [_result(a2_again, DeliveryStatus.SUCCESS, now + 93)], policy=NEVER_HALT)
         assert _sent(await queue.claim(db, now + 94, 10, 30)) == {"a3": ("A", "3")}
+        # The dead worker's attempt of a2 is recorded late: it changes nothing and frees nothing, so a3
+        # (in flight) is not handed out a second time.
+        await queue.record(db, [_result(a2, DeliveryStatus.SUCCESS, now + 95)], policy=NEVER_HALT)
+        assert await queue.claim(db, now + 96, 10, 30) == []
     finally:
         await db.close()
 

@@ -1,11 +1,25 @@
-"""Numbering the deliveries of ordered routes: 1, 2, 3 ... per route and key, in acceptance order, no gaps.
+"""The deliveries of ordered routes: numbered 1, 2, 3 ... per route and key (in acceptance order, no gaps),
+and claimed one at a time per key, lowest number first.
 
+Numbering.
 The last number of each (route, key) is a row of ``ordering_sequences``, bumped with one upsert per key in
 the transaction that inserts the deliveries. On PostgreSQL the upsert locks that row until the commit, so a
 second transaction numbering the same key waits and continues after the first one's numbers; it commits
 after it too, so the numbers follow the order in which the events were accepted. A transaction that rolls
 back gives its numbers back. Keys are bumped in sorted order (one statement per 500 keys), so two batches
 never wait on each other in a cycle.
+
+Claiming. A numbered delivery is claimable only while no open (pending or held) delivery of its route and key
+has a lower number (``first_of_its_key``, part of the claim in ``storage.queue``). A claimed delivery stays
+pending under its lease, so the next one cannot be claimed meanwhile by any worker.
+
+Parking. A delivery waiting behind an earlier one is still due by its time; so that claims do not read
+such deliveries over and over (a key whose first delivery waits hours for its retries may have thousands
+behind it), a claim first moves the waiting ones it finds ``PARK_S`` into the future (``park``), and the
+end of a numbered delivery makes the next one of its key due at once (``release_next``, in the transaction
+that records the end). Parking only saves work: should a release be missed (a park that raced it on
+PostgreSQL), the parked delivery is looked at again ``PARK_S`` later. Whether a delivery may go is decided
+by the claim alone.
 """
 
 from __future__ import annotations
@@ -13,11 +27,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
-from hookline.storage.database import Conn
+from hookline.models import DeliveryStatus
+from hookline.storage.database import Conn, execute_many
 from hookline.storage.records import Row
-from hookline.storage.tables import ordering_sequences
+from hookline.storage.tables import deliveries, open_ordered, ordering_sequences
+
+PARK_S = 60.0  # how long a waiting delivery is put aside before a claim looks at it again
+PARK_BATCH = 500  # waiting deliveries put aside per claim
 
 _CHUNK = 500  # keys per statement (a batch of events has at most 500 per route)
 
@@ -53,3 +73,104 @@ async def number(conn: Conn, rows: Sequence[Row]) -> None:
             mine = by_key[(route_id, key)]
             for offset, row in enumerate(mine):
                 row["sequence"] = int(last) - len(mine) + 1 + offset
+
+
+def _earlier() -> Select[Any]:
+    """An open delivery of the same route and key with a lower number than the ``deliveries`` row at hand.
+
+    It repeats the ordering index's predicate word for word, so both engines read only that small index
+    (open numbered deliveries).
+    """
+    d = deliveries.c
+    prior = aliased(deliveries, name="prior")
+    return (
+        select(literal_column("1"))
+        .select_from(prior)
+        .where(
+            prior.c.route_id == d.route_id,
+            prior.c.ordering_key == d.ordering_key,
+            prior.c.sequence < d.sequence,
+            text(open_ordered("prior")),
+        )
+    )
+
+
+def first_of_its_key() -> ColumnElement[bool]:
+    """Unnumbered (unordered), or the lowest-numbered open delivery of its route and key: a numbered
+    delivery waits while one before it is pending (in flight, or due for a retry) or held. Unordered
+    deliveries never reach the look-up."""
+    return or_(deliveries.c.sequence.is_(None), ~_earlier().exists())
+
+
+def _park_statement() -> Any:
+    d = deliveries.c
+    waiting = (
+        select(d.id)
+        .where(
+            d.status == DeliveryStatus.PENDING,
+            d.sequence.is_not(None),
+            d.next_attempt_at <= bindparam("now"),
+            _earlier().exists(),
+        )
+        .order_by(d.next_attempt_at)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(deliveries)
+        .where(d.id.in_(waiting.scalar_subquery()))
+        .values(next_attempt_at=bindparam("until"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _release_statement() -> Any:
+    """The lowest-numbered open delivery of a key due now, if it is numbered after the delivery that just
+    ended and that end is the one stored (not a late duplicate of an attempt another worker recorded)."""
+    d = deliveries.c
+    head = aliased(deliveries, name="head")
+    ended = aliased(deliveries, name="ended")
+    first = (
+        select(head.c.id)
+        .where(
+            head.c.route_id == bindparam("n_route"),
+            head.c.ordering_key == bindparam("n_key"),
+            text(open_ordered("head")),
+        )
+        .order_by(head.c.sequence)
+        .limit(1)
+        .scalar_subquery()
+    )
+    stored = select(ended.c.id).where(
+        ended.c.id == bindparam("n_ended"), ended.c.completed == bindparam("n_completed")
+    )
+    return (
+        update(deliveries)
+        .where(
+            d.id == first,
+            d.sequence > bindparam("n_sequence"),
+            d.status == DeliveryStatus.PENDING,
+            d.next_attempt_at > bindparam("n_now"),
+            stored.exists(),
+        )
+        .values(next_attempt_at=bindparam("n_now"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Built once: they run with every claim and every recorded end of a numbered delivery.
+_PARK = _park_statement()
+_RELEASE = _release_statement()
+
+
+async def park(conn: Conn, now: float) -> None:
+    """Put aside (``PARK_S``) the due numbered deliveries that wait behind an earlier one of their key, in
+    the caller's transaction (the claim's). Reads only the index of due numbered deliveries."""
+    await conn.execute(_PARK, {"now": now, "limit": PARK_BATCH, "until": now + PARK_S})
+
+
+async def release_next(conn: Conn, ended: Sequence[Row]) -> None:
+    """Make the next delivery of each key due now, after its numbered deliveries ``ended`` (each
+    ``{n_route, n_key, n_sequence, n_ended, n_completed, n_now}``), in the caller's transaction (the one
+    that stored those ends)."""
+    await execute_many(conn, _RELEASE, ended)

@@ -15,24 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
-    Select,
     bindparam,
     case,
-    literal_column,
-    or_,
     select,
-    text,
     tuple_,
     update,
 )
-from sqlalchemy.orm import aliased
 
-from hookline import keypairs, ordering
+from hookline import keypairs
+from hookline import ordering as keyed
 from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
-from hookline.storage import autohalt, tables
+from hookline.storage import autohalt, ordering
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
 from hookline.storage.events import notify_workers
 from hookline.storage.tables import attempts, deliveries, routes, targets
@@ -41,7 +36,7 @@ from hookline.storage.tables import attempts, deliveries, routes, targets
 def _claim_statement(skipping: bool) -> Any:
     d = deliveries.c
     due = select(d.id).where(
-        d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"), _first_of_its_key()
+        d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"), ordering.first_of_its_key()
     )
     if skipping:
         due = due.where(d.target_id.not_in(bindparam("skip", expanding=True)))
@@ -68,28 +63,6 @@ def _claim_statement(skipping: bool) -> Any:
         )
         .execution_options(synchronize_session=False)
     )
-
-
-def _first_of_its_key() -> ColumnElement[bool]:
-    """Unnumbered (unordered), or the lowest-numbered open delivery of its route and key: a numbered
-    delivery waits while one before it is pending (in flight, or due for a retry) or held.
-
-    The look-up repeats the ordering index's predicate word for word, so both engines read only that
-    small index (open numbered deliveries), and unordered deliveries never reach it.
-    """
-    d = deliveries.c
-    prior = aliased(deliveries, name="prior")
-    earlier: Select[Any] = (
-        select(literal_column("1"))
-        .select_from(prior)
-        .where(
-            prior.c.route_id == d.route_id,
-            prior.c.ordering_key == d.ordering_key,
-            prior.c.sequence < d.sequence,
-            text(tables.open_ordered("prior")),
-        )
-    )
-    return or_(d.sequence.is_(None), ~earlier.exists())
 
 
 # The claim runs many times a second: its statements are built once (by whether targets are skipped).
@@ -125,6 +98,9 @@ async def claim(
     if skip_targets:
         params["skip"] = list(skip_targets)
     async with db.write() as conn:
+        # Numbered deliveries that wait behind an earlier one of their key are put aside first, so that
+        # the claim below does not read them over and over (``storage.ordering.park``).
+        await ordering.park(conn, now)
         # RETURNING comes back in no particular order (PostgreSQL): hand them out oldest first, so that a
         # resumed route's held deliveries leave in the order they were accepted.
         found = await conn.execute(_CLAIM[bool(skip_targets)], params)
@@ -194,10 +170,11 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         keys=sending.keys,
         timeout_s=sending.timeout_s,
         # An ordered delivery's key and number come last: a route's own headers cannot hide them.
-        headers=sending.headers + ordering.headers(row.get("ordering_key"), row.get("sequence")),
+        headers=sending.headers + keyed.headers(row.get("ordering_key"), row.get("sequence")),
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
+        ordering_key=row.get("ordering_key"),
         sequence=row.get("sequence"),
     )
 
@@ -316,7 +293,9 @@ async def record(
         )
         await insert_rows(conn, attempts, [_attempt_row(r, clean) for r in results])
         await execute_many(conn, _CHANGE, [_delivery_params(r, clean) for r in results])
-        if releases(results):
+        ended = [r for r in results if _releases(r)]
+        if ended:
+            await ordering.release_next(conn, [_next_params(r) for r in ended])
             await notify_workers(conn)  # the next delivery of a key is due: other workers need not poll
     return halted
 
@@ -335,7 +314,22 @@ async def _not_stored(conn: Conn, results: Sequence[Result]) -> list[Result]:
 
 def releases(results: Sequence[Result]) -> bool:
     """Whether some of ``results`` end a numbered delivery, which makes the next one of its key due."""
-    return any(r.job.sequence is not None and r.status != DeliveryStatus.PENDING for r in results)
+    return any(_releases(r) for r in results)
+
+
+def _releases(r: Result) -> bool:
+    return r.job.sequence is not None and r.status != DeliveryStatus.PENDING
+
+
+def _next_params(r: Result) -> dict[str, Any]:
+    return {
+        "n_route": r.job.route_id,
+        "n_key": r.job.ordering_key,
+        "n_sequence": r.job.sequence,
+        "n_ended": r.job.delivery_id,
+        "n_completed": r.completed,
+        "n_now": r.completed,
+    }
 
 
 def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:

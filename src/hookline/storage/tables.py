@@ -21,6 +21,8 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+DUE_ORDERED = "status = 'pending' AND sequence IS NOT NULL"
+
 
 def open_ordered(table: str = "") -> str:
     """The predicate of the ordering index (open numbered deliveries), which the claim's look-up repeats
@@ -262,6 +264,14 @@ deliveries = Table(
     Index("ix_deliveries_completed", "completed"),
     # The open numbered deliveries of a route and key, lowest number first: what a claim of an ordered
     # delivery looks up (migration 0011). Only those rows: unordered deliveries never enter it.
+    # The due numbered deliveries, for the claim's look for those that wait behind an earlier one of their
+    # key (``storage.ordering.park``; migration 0011).
+    Index(
+        "ix_deliveries_due_ordered",
+        "next_attempt_at",
+        postgresql_where=text(DUE_ORDERED),
+        sqlite_where=text(DUE_ORDERED),
+    ),
     Index(
         "ix_deliveries_ordering",
         "route_id",

@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 _OPEN_ORDERED = sa.text("sequence IS NOT NULL AND status IN ('pending', 'held')")
+_DUE_ORDERED = sa.text("status = 'pending' AND sequence IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -30,6 +31,13 @@ def upgrade() -> None:
         postgresql_where=_OPEN_ORDERED,
         sqlite_where=_OPEN_ORDERED,
     )
+    op.create_index(
+        "ix_deliveries_due_ordered",
+        "deliveries",
+        ["next_attempt_at"],
+        postgresql_where=_DUE_ORDERED,
+        sqlite_where=_DUE_ORDERED,
+    )
     op.create_table(
         "ordering_sequences",
         sa.Column("route_id", sa.String(40), primary_key=True),
@@ -40,6 +48,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ordering_sequences")
+    op.drop_index(
+        "ix_deliveries_due_ordered", "deliveries", postgresql_where=_DUE_ORDERED, sqlite_where=_DUE_ORDERED
+    )
     op.drop_index(
         "ix_deliveries_ordering", "deliveries", postgresql_where=_OPEN_ORDERED, sqlite_where=_OPEN_ORDERED
     )
