@@ -4,6 +4,9 @@ A claim moves ``next_attempt_at`` past a lease instead of taking a lock that out
 worker dies mid-attempt, the delivery simply becomes due again when the lease runs out (at-least-once). On
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side without waiting on one
 another; SQLite serialises writers, so the same statement is safe there without it.
+
+A delivery of a route with per-key ordering is claimed only when it is the first open one of its key, and
+its end makes the next one due (``storage.ordering``).
 """
 
 from __future__ import annotations
@@ -14,14 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    bindparam,
-    case,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Integer, bindparam, case, select, tuple_, update
 
 from hookline import keypairs
 from hookline import ordering as keyed
