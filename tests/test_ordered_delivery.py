@@ -125,3 +125,28 @@ async def test_replay_numbers_anew_and_a_resend_goes_out_of_band(db_url: str, re
     assert [r.headers["hookline-ordering-key"] for r in out_of_band] == ["A"]
     assert "hookline-sequence" not in out_of_band[0].headers
     assert _of("A", receiver.on("/hook"))[-1] == ("6", "e4")
+
+
+async def test_an_auto_halted_route_keeps_each_key_in_order(db_url: str, receiver: Receiver) -> None:
+    receiver.script("/hook", Status(500), Status(500))  # the first attempts of a1 and b1
+    async with running_app(app_settings(db_url)) as http:
+        merchant = await new_merchant(Client(http, OPERATOR_KEY), "Acme")
+        _, route = await add_route(
+            merchant,
+            receiver.url + "/hook",
+            ["order.*"],
+            ordering="object",
+            auto_halt={"failures": 2, "window_s": 0},
+            retry={"initial_interval_s": 30, "max_interval_s": 30},
+        )
+        batch = [event("order.reminder", i, public_id=i[0].upper()) for i in ("a1", "b1", "a2", "b2")]
+        await merchant.ok("POST", "/v1/events", 202, json={"events": batch})
+        await receiver.wait_for(2)
+        deadline = time.monotonic() + 10
+        while (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] != "halted":
+            assert time.monotonic() < deadline, "the route was not halted"
+            await asyncio.sleep(0.05)
+        await merchant.ok("POST", f"/v1/routes/{route['id']}/resume")
+        requests = await receiver.wait_for(6)
+    assert _of("A", requests) == [("1", "a1"), ("1", "a1"), ("2", "a2")]
+    assert _of("B", requests) == [("1", "b1"), ("1", "b1"), ("2", "b2")]
