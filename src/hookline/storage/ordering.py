@@ -27,7 +27,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -37,7 +49,7 @@ from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, open_ordered, ordering_sequences
 
 PARK_S = 60.0  # how long a waiting delivery is put aside before a claim looks at it again
-PARK_BATCH = 500  # waiting deliveries put aside per claim
+PARK_BATCH = 5000  # waiting deliveries put aside per claim
 
 _CHUNK = 500  # keys per statement (a batch of events has at most 500 per route)
 
@@ -95,6 +107,25 @@ def _earlier() -> Select[Any]:
     )
 
 
+def _lowest_open() -> ScalarSelect[Any]:
+    """The lowest number among the open deliveries of the ``deliveries`` row's route and key.
+
+    An aggregate, so that PostgreSQL runs it as a look-up per row in the index rather than joining all open
+    numbered deliveries with all due ones (which an ``EXISTS`` becomes there).
+    """
+    d = deliveries.c
+    prior = aliased(deliveries, name="prior")
+    return (
+        select(func.min(prior.c.sequence))
+        .where(
+            prior.c.route_id == d.route_id,
+            prior.c.ordering_key == d.ordering_key,
+            text(open_ordered("prior")),
+        )
+        .scalar_subquery()
+    )
+
+
 def first_of_its_key() -> ColumnElement[bool]:
     """Unnumbered (unordered), or the lowest-numbered open delivery of its route and key: a numbered
     delivery waits while one before it is pending (in flight, or due for a retry) or held. Unordered
@@ -110,7 +141,7 @@ def _park_statement() -> Any:
             d.status == DeliveryStatus.PENDING,
             d.sequence.is_not(None),
             d.next_attempt_at <= bindparam("now"),
-            _earlier().exists(),
+            d.sequence > _lowest_open(),
         )
         .order_by(d.next_attempt_at)
         .limit(bindparam("limit", type_=Integer))
@@ -158,15 +189,40 @@ def _release_statement() -> Any:
     )
 
 
+def _unpark_statement() -> Any:
+    """The deliveries just put aside (at ``until``) that wait for nothing after all."""
+    d = deliveries.c
+    return (
+        update(deliveries)
+        .where(
+            d.status == DeliveryStatus.PENDING,
+            d.sequence.is_not(None),
+            d.next_attempt_at == bindparam("until"),
+            d.sequence <= _lowest_open(),
+        )
+        .values(next_attempt_at=bindparam("now"))
+        .execution_options(synchronize_session=False)
+    )
+
+
 # Built once: they run with every claim and every recorded end of a numbered delivery.
 _PARK = _park_statement()
+_UNPARK = _unpark_statement()
 _RELEASE = _release_statement()
 
 
 async def park(conn: Conn, now: float) -> None:
     """Put aside (``PARK_S``) the due numbered deliveries that wait behind an earlier one of their key, in
-    the caller's transaction (the claim's). Reads only the index of due numbered deliveries."""
-    await conn.execute(_PARK, {"now": now, "limit": PARK_BATCH, "until": now + PARK_S})
+    the caller's transaction (the claim's). Reads only the index of due numbered deliveries.
+
+    On PostgreSQL the end of the delivery ahead may commit while the statement runs, after it saw that
+    delivery open: its release (``release_next``) is then overwritten by the park. A second statement, which
+    sees every commit made before it began, brings such deliveries back at once.
+    """
+    until = now + PARK_S
+    parked = await conn.execute(_PARK, {"now": now, "limit": PARK_BATCH, "until": until})
+    if parked.rowcount:
+        await conn.execute(_UNPARK, {"now": now, "until": until})
 
 
 async def release_next(conn: Conn, ended: Sequence[Row]) -> None:
