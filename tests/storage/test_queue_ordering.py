@@ -6,10 +6,13 @@ import asyncio
 import time
 from typing import Any
 
+from sqlalchemy import update
+
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.models import DeliveryStatus, Job, Outcome, Result
 from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
+from hookline.storage.tables import routes
 from support.events import event
 
 NEVER_HALT = autohalt.Policy(failures=0)
@@ -152,3 +155,25 @@ async def test_numbers_have_no_gaps_under_concurrent_and_refused_posts(db_url: s
         numbers = sorted(d["sequence"] for d in listed["data"])
         assert numbers == list(range(1, 14))
         assert {d["event_id"] for d in listed["data"] if d["sequence"] == 1} == {"e0"}
+
+
+async def test_a_delivery_that_is_never_sent_takes_no_number(db_url: str) -> None:
+    async with running_app(app_settings(db_url), worker=False) as http:
+        merchant = await Client(http, OPERATOR_KEY).ok("POST", "/v1/merchants", 201, json={"name": "m"})
+        client = Client(http, merchant["api_key"])
+        target = await client.ok("POST", "/v1/targets", 201, json={"url": "https://x.example/h"})
+        body = {"name": "o", "target_id": target["id"], "event_types": ["order.*"], "ordering": "object"}
+        route = await client.ok("POST", "/v1/routes", 201, json=body)
+        db = Database(db_url)
+        try:  # a transformation that cannot run (the API refuses to store one)
+            async with db.write() as conn:
+                await conn.execute(update(routes).where(routes.c.id == route["id"]).values(transform="[[["))
+            await client.ok("POST", "/v1/events", 202, json=event("order.reminder", "e1", public_id="A"))
+            async with db.write() as conn:
+                await conn.execute(update(routes).where(routes.c.id == route["id"]).values(transform=None))
+        finally:
+            await db.close()
+        await client.ok("POST", "/v1/events", 202, json=event("order.reminder", "e2", public_id="A"))
+        listed = await client.ok("GET", "/v1/deliveries")
+        shown = {d["event_id"]: (d["status"], d["ordering_key"], d["sequence"]) for d in listed["data"]}
+        assert shown == {"e1": ("failed", "A", None), "e2": ("pending", "A", 1)}

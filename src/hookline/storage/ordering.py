@@ -1,13 +1,12 @@
 """The deliveries of ordered routes: numbered 1, 2, 3 ... per route and key (in acceptance order, no gaps),
 and claimed one at a time per key, lowest number first.
 
-Numbering.
-The last number of each (route, key) is a row of ``ordering_sequences``, bumped with one upsert per key in
-the transaction that inserts the deliveries. On PostgreSQL the upsert locks that row until the commit, so a
-second transaction numbering the same key waits and continues after the first one's numbers; it commits
-after it too, so the numbers follow the order in which the events were accepted. A transaction that rolls
-back gives its numbers back. Keys are bumped in sorted order (one statement per 500 keys), so two batches
-never wait on each other in a cycle.
+Numbering. The last number of each (route, key) is a row of ``ordering_sequences``, bumped with one upsert
+per key in the transaction that inserts the deliveries. On PostgreSQL the upsert locks that row until the
+commit, so a second transaction numbering the same key waits and continues after the first one's numbers; it
+commits after it too, so the numbers follow the order in which the events were accepted. A transaction that
+rolls back gives its numbers back. Keys are bumped in sorted order (one statement per 500 keys), so two
+batches never wait on each other in a cycle.
 
 Claiming. A numbered delivery is claimable only while no open (pending or held) delivery of its route and key
 has a lower number (``first_of_its_key``, part of the claim in ``storage.queue``). A claimed delivery stays
@@ -17,9 +16,8 @@ Parking. A delivery waiting behind an earlier one is still due by its time; so t
 such deliveries over and over (a key whose first delivery waits hours for its retries may have thousands
 behind it), a claim first moves the waiting ones it finds ``PARK_S`` into the future (``park``), and the
 end of a numbered delivery makes the next one of its key due at once (``release_next``, in the transaction
-that records the end). Parking only saves work: should a release be missed (a park that raced it on
-PostgreSQL), the parked delivery is looked at again ``PARK_S`` later. Whether a delivery may go is decided
-by the claim alone.
+that records the end). Parking only saves work: should a release be missed, the parked delivery is looked at
+again ``PARK_S`` later. Whether a delivery may go is decided by the claim alone.
 """
 
 from __future__ import annotations
@@ -68,11 +66,11 @@ def _bump(dialect_name: str, counts: list[Row]) -> Any:
 async def number(conn: Conn, rows: Sequence[Row]) -> None:
     """Give each new delivery with an ``ordering_key`` its ``sequence``, in the order of ``rows`` (the order
     their events were accepted), in the caller's transaction. A delivery that will never be sent (made
-    failed: its route's transformation could not build a body) takes its number all the same: it ends at
-    once and releases the next."""
+    failed: its route's transformation could not build a body) takes no number, so that the numbers a
+    receiver sees have no gaps; it keeps its key."""
     by_key: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
-        if row.get("ordering_key") is not None:
+        if row.get("ordering_key") is not None and row["status"] != DeliveryStatus.FAILED:
             by_key.setdefault((row["route_id"], row["ordering_key"]), []).append(row)
     keys = sorted(by_key)
     for start in range(0, len(keys), _CHUNK):
