@@ -6,13 +6,13 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.models import DeliveryStatus, Job, Outcome, Result
 from hookline.storage import autohalt, queue
 from hookline.storage.database import Database
-from hookline.storage.tables import routes
+from hookline.storage.tables import ordering_sequences, routes
 from support.events import event
 
 NEVER_HALT = autohalt.Policy(failures=0)
@@ -139,7 +139,7 @@ async def test_numbers_have_no_gaps_under_concurrent_and_refused_posts(db_url: s
         client = Client(http, merchant["api_key"])
         target = await client.ok("POST", "/v1/targets", 201, json={"url": "https://x.example/h"})
         route = {"name": "o", "target_id": target["id"], "event_types": ["order.*"], "ordering": "object"}
-        await client.ok("POST", "/v1/routes", 201, json=route)
+        made = await client.ok("POST", "/v1/routes", 201, json=route)
         await client.ok("POST", "/v1/events", 202, json=event("order.reminder", "e0", public_id="A"))
         # A batch refused as a whole (an old id with another body) takes no number.
         changed = event("order.reminder", "e0", public_id="A", total="9")
@@ -155,6 +155,19 @@ async def test_numbers_have_no_gaps_under_concurrent_and_refused_posts(db_url: s
         numbers = sorted(d["sequence"] for d in listed["data"])
         assert numbers == list(range(1, 14))
         assert {d["event_id"] for d in listed["data"] if d["sequence"] == 1} == {"e0"}
+        assert await _counters(db_url) == [(made["id"], "A", 13)]
+        await client.ok("DELETE", f"/v1/routes/{made['id']}", 204)
+        assert await _counters(db_url) == []  # a deleted route's numbers are dropped
+
+
+async def _counters(db_url: str) -> list[tuple[str, str, int]]:
+    db = Database(db_url)
+    try:
+        async with db.read() as conn:
+            found = await conn.execute(select(ordering_sequences))
+            return [(r.route_id, r.ordering_key, r.last) for r in found]
+    finally:
+        await db.close()
 
 
 async def test_a_delivery_that_is_never_sent_takes_no_number(db_url: str) -> None:

@@ -12,6 +12,7 @@ from hookline.ordering import Ordering
 from hookline.retry import RetryPolicy
 from hookline.service import names, operational
 from hookline.service.context import Context
+from hookline.storage import ordering as ordering_store
 from hookline.storage import records
 from hookline.storage import routes as route_store
 from hookline.storage.records import Row
@@ -287,6 +288,7 @@ async def delete(ctx: Context, merchant_id: str, route_id: str) -> None:
         # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
         with contextlib.suppress(NotFound):
             await records.change(conn, routes, merchant_id, route_id, {"deleted": now})
+        await ordering_store.forget(conn, route_id)  # its numbers: nothing will be numbered on it again
 
 
 def _retry_of(row: Row) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     bindparam,
+    delete,
     func,
     literal_column,
     or_,
@@ -207,6 +208,11 @@ def _unpark_statement() -> Any:
 _PARK = _park_statement()
 _UNPARK = _unpark_statement()
 _RELEASE = _release_statement()
+
+
+async def forget(conn: Conn, route_id: str) -> None:
+    """Drop the numbers given on a deleted route (in the caller's transaction)."""
+    await conn.execute(delete(ordering_sequences).where(ordering_sequences.c.route_id == route_id))
 
 
 async def park(conn: Conn, now: float) -> None:
