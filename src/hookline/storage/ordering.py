@@ -156,7 +156,12 @@ def _park_statement() -> Any:
 
 def _release_statement() -> Any:
     """The lowest-numbered open delivery of a key due now, if it is numbered after the delivery that just
-    ended and that end is the one stored (not a late duplicate of an attempt another worker recorded)."""
+    ended and that end is the one stored (not a late duplicate of an attempt another worker recorded).
+
+    Whether or not it looks put aside: a claim may be putting it aside right now (on PostgreSQL, its lock
+    is then waited for, and the row it wrote updated). It cannot be leased: nobody could claim it while the
+    delivery that just ended was open.
+    """
     d = deliveries.c
     head = aliased(deliveries, name="head")
     ended = aliased(deliveries, name="ended")
@@ -180,7 +185,6 @@ def _release_statement() -> Any:
             d.id == first,
             d.sequence > bindparam("n_sequence"),
             d.status == DeliveryStatus.PENDING,
-            d.next_attempt_at > bindparam("n_now"),
             stored.exists(),
         )
         .values(next_attempt_at=bindparam("n_now"))
