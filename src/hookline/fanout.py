@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline import payloads, snapshot, transform
+from hookline import ordering, payloads, snapshot, transform
 from hookline.models import JSON, DeliveryStatus, Event, RouteState, Row
 
 MAX_ERROR = 1000  # characters of a transformation's error kept as the delivery's last_error
@@ -62,7 +62,8 @@ def failed(event: Event, snap: JSON, reason: str) -> Body:
 def delivery(
     delivery_id: str, event: Event, route: Row, built: Body, now: float, *, test: bool = False
 ) -> Row:
-    """The new delivery of ``event`` to ``route``, ready to insert."""
+    """The new delivery of ``event`` to ``route``, ready to insert once numbered (``storage.ordering``)
+    when its route orders it; test deliveries are never ordered."""
     payload, error = built
     if error is not None:
         # The route's transformation cannot make a body: never sent, visible at once with the reason.
@@ -87,4 +88,6 @@ def delivery(
         "last_error": error,
         "payload": payload,
         "is_test": test,
+        "ordering_key": None if test else ordering.key(route.get("ordering"), event),
+        "sequence": None,
     }

@@ -99,6 +99,10 @@ class Job:
     # A broker target's destination (``hookline.sender.destinations``) as sorted items; () for HTTP.
     destination: tuple[tuple[str, Any], ...] = ()
     auth: str | None = None  # the target's endpoint credentials, sealed (``hookline.credentials``)
+    # Its key and number among its route's deliveries of that key (per-key ordering; ``hookline.ordering``):
+    # when it ends, the next of its key is due.
+    ordering_key: str | None = None
+    sequence: int | None = None
 
 
 class Dispatch(Protocol):

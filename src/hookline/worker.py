@@ -358,6 +358,8 @@ class Worker:
         telemetry.observe(batch)
         if self._on_recorded is not None:
             self._on_recorded(batch, len(halted))
+        if queue.releases(batch):
+            self._wakeup.ring()  # the next delivery of a key is due now
 
     def _log_holding(self, count: int, held_s: float) -> None:
         """At most every ``HOLDING_LOG_EVERY_S``; the recovery is logged after a line logged here."""

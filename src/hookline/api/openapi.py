@@ -165,6 +165,11 @@ HEADERS: Final[Schema] = {
     "description": "headers added to every delivery; the signature, framing and identity headers hookline "
     "sets cannot be set",
 }
+ORDERING: Final[Schema] = {
+    "description": "per-key ordering: none (in parallel), object (one at a time per data.object id, in the "
+    "order the events were accepted) or customer (per customer); deliveries of one key carry "
+    "Hookline-Ordering-Key and Hookline-Sequence",
+}
 SNAPSHOT: Final[Schema] = {
     "propertyNames": {"enum": list(catalog.families(entitlements=True))},
     "additionalProperties": {"type": "array", "items": {"enum": list(routes.SNAPSHOT_COLUMNS)}},

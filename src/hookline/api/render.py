@@ -97,6 +97,7 @@ def route(row: dict[str, Any]) -> dict[str, Any]:
         "headers": row["headers"],
         "fields": {"include": row.get("fields_include"), "exclude": row.get("fields_exclude")},
         "transform": row.get("transform"),
+        "ordering": row.get("ordering") or "none",
         **route_health(row),
         "created": iso(row["created"]),
         "updated": iso(row["updated"]),
@@ -146,6 +147,11 @@ def delivery(row: dict[str, Any]) -> dict[str, Any]:
         "last_response_status": row["last_response_status"],
         "last_error": row["last_error"],
         "test": row["is_test"],
+        # Per-key ordering: the key and number (null on an unordered route; a resent delivery keeps its key
+        # and loses its number), and the delivery of the same key this pending one waits for.
+        "ordering_key": row.get("ordering_key"),
+        "sequence": row.get("sequence"),
+        "waiting_for": row.get("waiting_for"),
     }
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 from hookline import portal_settings
 from hookline.api import openapi
 from hookline.models import RouteState
+from hookline.ordering import Ordering
 
 
 def _a_number(value: Any) -> Any:
@@ -116,6 +117,7 @@ class RouteIn(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+    ordering: Ordering = Field(default=Ordering.NONE, json_schema_extra=openapi.ORDERING)
     merchant: str | None = None
 
 
@@ -133,6 +135,7 @@ class RoutePatch(Body):
     fields_include: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     fields_exclude: list[FieldPath] | None = Field(default=None, json_schema_extra=openapi.FIELD_PATHS)
     transform: str | None = Field(default=None, json_schema_extra=openapi.TRANSFORM)
+    ordering: Ordering | None = Field(default=None, json_schema_extra=openapi.ORDERING)
 
     @model_validator(mode="before")
     @classmethod

@@ -39,6 +39,7 @@ ADVANCED_ATTRIBUTES = (
     "max_attempts",
     "timeout_s",
     "headers",
+    "ordering",
 )
 ADVANCED_FIELDS = {
     "snapshot",
@@ -53,6 +54,7 @@ ADVANCED_FIELDS = {
     "auto_halt",
     "auto_halt.failures",
     "auto_halt.window_s",
+    "ordering",
 }
 
 
@@ -77,6 +79,7 @@ class RouteForm:
     auto_halt_failures: str = ""  # empty: the operator's default
     auto_halt_window_s: str = ""
     auth: auth_form.AuthForm = field(default_factory=auth_form.AuthForm)  # editing: the target's auth
+    ordering: str = "none"  # per-key ordering: none, object or customer
     errors: dict[str, str] = field(default_factory=dict)
 
     def checked(self, event_type: str) -> bool:
@@ -121,6 +124,7 @@ def from_route(row: Mapping[str, Any], *, entitlements: bool) -> RouteForm:
         transform=row.get("transform") or "",
         auto_halt_failures=_optional(row.get("auto_halt_failures")),
         auto_halt_window_s=_optional(row.get("auto_halt_window_s")),
+        ordering=row.get("ordering") or "none",
     )
 
 
@@ -154,6 +158,7 @@ def from_post(form: FormData) -> RouteForm:
         auto_halt_failures=_text(form, "auto_halt_failures"),
         auto_halt_window_s=_text(form, "auto_halt_window_s"),
         auth=auth_form.from_post(form),
+        ordering=_text(form, "ordering") or "none",
     )
 
 
@@ -273,6 +278,7 @@ def spec(f: RouteForm) -> dict[str, Any]:
             "failures": _int(f, "auto_halt_failures", "the failures before halting", "auto_halt.failures"),
             "window_s": _float(f, "auto_halt_window_s", "the failure window", "auto_halt.window_s"),
         },
+        "ordering": f.ordering,
     }
 
 

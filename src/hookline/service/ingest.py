@@ -270,12 +270,15 @@ async def _store(
             shape = functools.partial(_shape, parsed, rows, by_type, found, now)
             batch = await ctx.shaping.run(merchant_id, shape, transforms=transforms)
             due = _due(batch, routes)
+            # Ordered deliveries wait for a claim (``_due``): the workers must hear of them.
+            ordered = [d for _, rows in batch for d in rows if d["ordering_key"] is not None]
             if dispatch is not None and due:
                 reserved = dispatch.reserve(len(due))
                 handed = due[:reserved]
                 for delivery, _ in handed:
                     delivery["next_attempt_at"] = now + dispatch.lease_s
-            accepted = await events.accept(conn, batch, taken, notify=len(handed) < len(due))
+            notify = len(handed) < len(due) or bool(ordered)
+            accepted = await events.accept(conn, batch, taken, notify=notify)
             await store.write(conn, objects.writes(merchant_id, stored, written, now))
     except BaseException:
         if dispatch is not None:
@@ -285,14 +288,19 @@ async def _store(
     if dispatch is not None:
         jobs = [queue.fresh_job(d, r, d["next_attempt_at"], now) for d, r in handed if d["id"] in created]
         dispatch.settle(reserved, jobs)
-    return accepted, any(d["id"] in created for d, _ in due[len(handed) :])
+    queued = [d for d, _ in due[len(handed) :]] + ordered
+    return accepted, any(d["id"] in created and d["status"] == DeliveryStatus.PENDING for d in queued)
 
 
 def _due(batch: list[tuple[Row, list[Row]]], routes: list[Row]) -> list[tuple[Row, Row]]:
-    """The new deliveries due at once (not held, not failed), each with its route."""
+    """The new deliveries due at once (not held, not failed), each with its route. An ordered delivery is
+    not among them: it waits for its claim, which sends it only once the deliveries before it are done."""
     by_id = {r["id"]: r for r in routes}
     return [
-        (d, by_id[d["route_id"]]) for _, rows in batch for d in rows if d["status"] == DeliveryStatus.PENDING
+        (d, by_id[d["route_id"]])
+        for _, rows in batch
+        for d in rows
+        if d["status"] == DeliveryStatus.PENDING and d["ordering_key"] is None
     ]
 
 

@@ -8,9 +8,11 @@ from typing import Any
 from hookline import catalog, ids, routing, transform
 from hookline.errors import Invalid, NotFound
 from hookline.models import RouteState
+from hookline.ordering import Ordering
 from hookline.retry import RetryPolicy
 from hookline.service import names, operational
 from hookline.service.context import Context
+from hookline.storage import ordering as ordering_store
 from hookline.storage import records
 from hookline.storage import routes as route_store
 from hookline.storage.records import Row
@@ -33,6 +35,8 @@ RESERVED_HEADERS = {
     "webhook-timestamp",
     "webhook-signature",
     "hookline-event-id",
+    "hookline-ordering-key",  # an ordered delivery's key and number (``hookline.ordering``)
+    "hookline-sequence",
     # Framing and hop-by-hop headers: they describe this message and this connection, which the HTTP client
     # builds; one set by hand would make the receiver (or a proxy on the way) read the body differently.
     "content-length",
@@ -176,6 +180,14 @@ def _token(name: str) -> bool:
     )
 
 
+def check_ordering(ordering: str) -> str:
+    """A route's per-key ordering (``hookline.ordering``), or Invalid."""
+    if ordering not in tuple(Ordering):
+        choices = ", ".join(o.value for o in Ordering)
+        raise Invalid(f"ordering must be one of {choices}", fields={"ordering": "unknown ordering"})
+    return Ordering(ordering).value
+
+
 def _check_timeout(timeout_s: float) -> float:
     low, high = TIMEOUT_LIMITS
     if not low <= timeout_s <= high:
@@ -210,6 +222,7 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "headers": check_headers(spec.get("headers") or {}),
         **check_shaping({name: spec.get(name) for name in SHAPING}),
         **operational.check_auto_halt(spec.get("auto_halt")),
+        "ordering": check_ordering(spec.get("ordering") or Ordering.NONE),
         "created": now,
         "updated": now,
         "deleted": None,
@@ -248,6 +261,9 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["timeout_s"] = _check_timeout(patch["timeout_s"])
     if patch.get("headers") is not None:
         values["headers"] = check_headers(patch["headers"])
+    if patch.get("ordering") is not None:
+        # Deliveries made before keep their keys and numbers; the new setting orders the events from now on.
+        values["ordering"] = check_ordering(patch["ordering"])
     values.update(check_shaping({name: patch[name] for name in SHAPING if name in patch}))
     values.update(operational.auto_halt_patch(patch))
     row = await route_store.change(ctx.db, merchant_id, route_id, values, ctx.clock())
@@ -272,6 +288,7 @@ async def delete(ctx: Context, merchant_id: str, route_id: str) -> None:
         # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
         with contextlib.suppress(NotFound):
             await records.change(conn, routes, merchant_id, route_id, {"deleted": now})
+        await ordering_store.forget(conn, route_id)  # its numbers: nothing will be numbered on it again
 
 
 def _retry_of(row: Row) -> dict[str, Any]:

@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, case, select, text, update
+from sqlalchemy.orm import aliased
 
-from hookline.errors import Conflict
+from hookline.errors import Conflict, NotFound
 from hookline.models import DeliveryStatus, RouteState
-from hookline.storage import records
+from hookline.storage import records, tables
 from hookline.storage import routes as route_store
 from hookline.storage.database import Database
 from hookline.storage.records import Row
 from hookline.storage.tables import attempts, deliveries, events, objects
 
-# Everything but the payload bytes, which only the worker and the detail view need.
-_LISTED = [c for c in deliveries.c if c.name != "payload"]
+_OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
+
+
+def _waiting_for() -> ScalarSelect[Any]:
+    """The delivery an open numbered one waits for: the lowest-numbered open delivery of its route and key
+    numbered below it (the one in flight, due for a retry, or held); null when it is first in line."""
+    d = deliveries.c
+    prior = aliased(deliveries, name="prior")
+    return (
+        select(prior.c.id)
+        .where(
+            prior.c.route_id == d.route_id,
+            prior.c.ordering_key == d.ordering_key,
+            prior.c.sequence < d.sequence,
+            text(tables.open_ordered("prior")),
+        )
+        .order_by(prior.c.sequence)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# Everything but the payload bytes, which only the worker and the detail view need; with what it waits for.
+_LISTED = [
+    *(c for c in deliveries.c if c.name != "payload"),
+    case(
+        (deliveries.c.status.in_(_OPEN) & deliveries.c.sequence.is_not(None), _waiting_for()),
+        else_=None,
+    ).label("waiting_for"),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +115,13 @@ async def page(db: Database, merchant_id: str, f: Filters, limit: int, before: s
 async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, list[Row]]:
     """A delivery with its attempts in order."""
     async with db.read() as conn:
-        row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
+        query = select(*_LISTED, deliveries.c.payload).where(
+            deliveries.c.id == delivery_id, *records.scoped(deliveries, merchant_id)
+        )
+        found = (await conn.execute(query)).mappings().first()
+        if found is None:
+            raise NotFound(f"delivery {delivery_id} not found")
+        row = dict(found)
         tried = (
             await conn.execute(
                 select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
@@ -120,6 +156,7 @@ async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -
                 next_attempt_at=now,
                 completed=None,
                 attempt_base=deliveries.c.attempts,
+                sequence=None,  # resent out of band: outside its key's order (docs/ordering.md)
             )
         )
         return await records.fetch(conn, deliveries, merchant_id, delivery_id)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from hookline import catalog
 from hookline.errors import Conflict, NotFound
 from hookline.models import Event
+from hookline.storage import ordering
 from hookline.storage.database import Conn, Database, insert_rows
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events
@@ -81,6 +82,7 @@ async def accept(
     caller's transaction.
 
     An event taken with a different body is a Conflict: nothing of the batch is stored.
+    The deliveries of ordered routes are numbered here, in the order of ``batch``.
     On PostgreSQL the transaction also NOTIFYs the workers (unless ``notify`` is false: nothing new is due
     for them); the notification leaves at commit.
     Two posts of the same new id at once: the loser's transaction fails with a Conflict that ``is_race``
@@ -104,6 +106,7 @@ async def accept(
         results.append(Accepted(event["id"], [r["id"] for r in rows], True, event["body_hash"]))
     await insert_rows(conn, events, new_events)
     if new_deliveries:
+        await ordering.number(conn, new_deliveries)
         await insert_rows(conn, deliveries, new_deliveries)
         if notify:
             await notify_workers(conn)

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
 from hookline.errors import Conflict, NotFound
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage import events as event_store
+from hookline.storage import ordering
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
@@ -278,6 +279,7 @@ async def resend_batch(
                     next_attempt_at=now,
                     completed=None,
                     attempt_base=deliveries.c.attempts,
+                    sequence=None,  # resent out of band: outside its key's order (docs/ordering.md)
                 )
             )
             changed = result.rowcount
@@ -363,6 +365,7 @@ async def replay_batch(
             )
         fresh = [_for_route(r, route) for r in rows if r["event_id"] not in open_ids]
         if fresh:
+            await ordering.number(conn, fresh)  # new numbers, in the order of the events
             await conn.execute(insert(deliveries), fresh)
             await event_store.notify_workers(conn)
         skipped = progress.cursor.get("skipped", 0) + len(rows) - len(fresh)

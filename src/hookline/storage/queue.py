@@ -4,6 +4,9 @@ A claim moves ``next_attempt_at`` past a lease instead of taking a lock that out
 worker dies mid-attempt, the delivery simply becomes due again when the lease runs out (at-least-once). On
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side without waiting on one
 another; SQLite serialises writers, so the same statement is safe there without it.
+
+A delivery of a route with per-key ordering is claimed only when it is the first open one of its key, and
+its end makes the next one due (``storage.ordering``).
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, case, select, tuple_, update
 
 from hookline import keypairs
+from hookline import ordering as keyed
 from hookline.models import DeliveryStatus, Job, Result, Signer
 from hookline.retry import RetryPolicy
-from hookline.storage import autohalt
+from hookline.storage import autohalt, ordering
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
+from hookline.storage.events import notify_workers
 from hookline.storage.tables import attempts, deliveries, routes, targets
 
 
 def _claim_statement(skipping: bool) -> Any:
     d = deliveries.c
-    due = select(d.id).where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"))
+    due = select(d.id).where(
+        d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"), ordering.first_of_its_key()
+    )
     if skipping:
         due = due.where(d.target_id.not_in(bindparam("skip", expanding=True)))
     due = (
@@ -39,7 +46,16 @@ def _claim_statement(skipping: bool) -> Any:
         .where(d.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=bindparam("lease_until"))
         .returning(
-            d.id, d.event_id, d.route_id, d.target_id, d.payload, d.attempts, d.attempt_base, d.created
+            d.id,
+            d.event_id,
+            d.route_id,
+            d.target_id,
+            d.payload,
+            d.attempts,
+            d.attempt_base,
+            d.created,
+            d.ordering_key,
+            d.sequence,
         )
         .execution_options(synchronize_session=False)
     )
@@ -80,6 +96,9 @@ async def claim(
     if skip_targets:
         params["skip"] = list(skip_targets)
     async with db.write() as conn:
+        # Numbered deliveries that wait behind an earlier one of their key are put aside first, so that
+        # the claim below does not read them over and over (``storage.ordering.park``).
+        await ordering.park(conn, now)
         # RETURNING comes back in no particular order (PostgreSQL): hand them out oldest first, so that a
         # resumed route's held deliveries leave in the order they were accepted.
         found = await conn.execute(_CLAIM[bool(skip_targets)], params)
@@ -152,12 +171,15 @@ def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
         budget_used=row["attempts"] - row["attempt_base"],
         keys=sending.keys,
         timeout_s=sending.timeout_s,
-        headers=sending.headers,
+        # An ordered delivery's key and number come last: a route's own headers cannot hide them.
+        headers=sending.headers + keyed.headers(row.get("ordering_key"), row.get("sequence")),
         retry=sending.retry,
         leased_until=leased_until,
         signers=sending.signers,
         destination=sending.destination,
         auth=sending.auth,
+        ordering_key=row.get("ordering_key"),
+        sequence=row.get("sequence"),
     )
 
 
@@ -275,6 +297,10 @@ async def record(
         )
         await insert_rows(conn, attempts, [_attempt_row(r, clean) for r in results])
         await execute_many(conn, _CHANGE, [_delivery_params(r, clean) for r in results])
+        ended = [r for r in results if _releases(r)]
+        if ended:
+            await ordering.release_next(conn, [_next_params(r) for r in ended])
+            await notify_workers(conn)  # the next delivery of a key is due: other workers need not poll
     return halted
 
 
@@ -288,6 +314,26 @@ async def _not_stored(conn: Conn, results: Sequence[Result]) -> list[Result]:
     )
     stored = {(row.delivery_id, row.number, row.started) for row in found}
     return [r for r in results if (r.job.delivery_id, r.number, r.outcome.started) not in stored]
+
+
+def releases(results: Sequence[Result]) -> bool:
+    """Whether some of ``results`` end a numbered delivery, which makes the next one of its key due."""
+    return any(_releases(r) for r in results)
+
+
+def _releases(r: Result) -> bool:
+    return r.job.sequence is not None and r.status != DeliveryStatus.PENDING
+
+
+def _next_params(r: Result) -> dict[str, Any]:
+    return {
+        "n_route": r.job.route_id,
+        "n_key": r.job.ordering_key,
+        "n_sequence": r.job.sequence,
+        "n_ended": r.job.delivery_id,
+        "n_completed": r.completed,
+        "n_now": r.completed,
+    }
 
 
 def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:

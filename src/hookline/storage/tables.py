@@ -21,6 +21,16 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+DUE_ORDERED = "status = 'pending' AND sequence IS NOT NULL"
+
+
+def open_ordered(table: str = "") -> str:
+    """The predicate of the ordering index (open numbered deliveries), which the claim's look-up repeats
+    word for word (``storage.queue``), its columns qualified by ``table`` when given."""
+    at = f"{table}." if table else ""
+    return f"{at}sequence IS NOT NULL AND {at}status IN ('pending', 'held')"
+
+
 meta = Table(
     "meta",
     metadata,
@@ -146,6 +156,8 @@ routes = Table(
     # A route that stands for an Ordergroove-style target (``/webhook_targets``): its event types are the
     # union of the target's filters.
     Column("ordergroove", Boolean, nullable=False, server_default=text("false")),
+    # Per-key ordering (migration 0011): none, object or customer (``hookline.ordering``).
+    Column("ordering", String(16), nullable=False, server_default=text("'none'")),
 )
 
 filters = Table(
@@ -254,6 +266,12 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("payload", LargeBinary, nullable=False),
     Column("is_test", Boolean, nullable=False, server_default=text("false")),
+    # Per-key ordering (migration 0011): the key of a delivery on an ordered route, and its number among the
+    # route's deliveries of that key (1, 2, 3 ... in the order the events were accepted). A delivery with a
+    # number is claimed only once no open delivery of its route and key has a lower one; a resent delivery
+    # loses its number (it goes out of band) and keeps its key.
+    Column("ordering_key", String(100), nullable=True),
+    Column("sequence", BigInteger, nullable=True),
     Index(
         # The target too: a claim that leaves out busy targets filters on the index alone.
         "ix_deliveries_due",
@@ -267,6 +285,35 @@ deliveries = Table(
     Index("ix_deliveries_event", "merchant_id", "event_id"),
     # Retention finds finished deliveries by age (migration 0003).
     Index("ix_deliveries_completed", "completed"),
+    # The open numbered deliveries of a route and key, lowest number first: what a claim of an ordered
+    # delivery looks up (migration 0011). Only those rows: unordered deliveries never enter it.
+    # The due numbered deliveries, for the claim's look for those that wait behind an earlier one of their
+    # key (``storage.ordering.park``; migration 0011).
+    Index(
+        "ix_deliveries_due_ordered",
+        "next_attempt_at",
+        postgresql_where=text(DUE_ORDERED),
+        sqlite_where=text(DUE_ORDERED),
+    ),
+    Index(
+        "ix_deliveries_ordering",
+        "route_id",
+        "ordering_key",
+        "sequence",
+        postgresql_where=text(open_ordered()),
+        sqlite_where=text(open_ordered()),
+    ),
+)
+
+# The last number given to each (route, key) of an ordered route (migration 0011); bumped in the
+# transaction that stores the deliveries, so two transactions never give out the same number and a rolled
+# back one gives out none.
+ordering_sequences = Table(
+    "ordering_sequences",
+    metadata,
+    Column("route_id", String(40), primary_key=True),
+    Column("ordering_key", String(100), primary_key=True),
+    Column("last", BigInteger, nullable=False),
 )
 
 attempts = Table(
