@@ -16,7 +16,7 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractConnection
 
-from hookline.sender.destinations.port import Connections, Refused, Unreachable, describe
+from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable, describe
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -36,12 +36,9 @@ def _alive(connection: AbstractConnection) -> bool:
     return not connection.is_closed
 
 
-class AmqpBroker:
+class AmqpBroker(Pooled[AbstractConnection]):
     def __init__(self) -> None:
-        self._connections: Connections[AbstractConnection] = Connections(_open, _close, _alive)
-
-    def connected(self, url: str) -> bool:
-        return self._connections.connected(url)
+        super().__init__(Connections(_open, _close, _alive))
 
     async def publish(
         self,
@@ -80,12 +77,6 @@ class AmqpBroker:
             if not channel.is_closed:
                 await channel.close()
         return f"confirmed: exchange {name or '(default)'!r}, routing key {routing_key!r}"
-
-    async def forget(self, url: str) -> None:
-        await self._connections.forget(url)
-
-    async def close(self) -> None:
-        await self._connections.close()
 
 
 def _reply(exc: aiormq.exceptions.ChannelClosed) -> str:

@@ -17,7 +17,7 @@ from nats import errors
 from nats.aio.client import Client
 from nats.js import errors as js_errors
 
-from hookline.sender.destinations.port import Connections, Refused, Unreachable
+from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -49,12 +49,9 @@ def _alive(client: Client) -> bool:
     return bool(client.is_connected)
 
 
-class NatsBroker:
+class NatsBroker(Pooled[Client]):
     def __init__(self) -> None:
-        self._clients: Connections[Client] = Connections(_open, _close, _alive)
-
-    def connected(self, url: str) -> bool:
-        return self._clients.connected(url)
+        super().__init__(Connections(_open, _close, _alive))
 
     async def publish(
         self,
@@ -64,7 +61,7 @@ class NatsBroker:
         headers: Mapping[str, str],
         timeout_s: float,
     ) -> str:
-        client = await self._clients.get(url)
+        client = await self._connections.get(url)
         subject = str(destination["subject"])
         try:
             ack = await client.jetstream().publish(subject, body, timeout=timeout_s, headers=dict(headers))
@@ -81,9 +78,3 @@ class NatsBroker:
         ):
             raise Unreachable("connection lost") from None
         return f"JetStream ack: stream {ack.stream}, seq {ack.seq}"
-
-    async def forget(self, url: str) -> None:
-        await self._clients.forget(url)
-
-    async def close(self) -> None:
-        await self._clients.close()

@@ -134,3 +134,19 @@ def describe(exc: BaseException) -> str:
     """An exception in one line: its message, or its type's name when it has none."""
     text = (str(exc).strip().splitlines() or [""])[0][:300]
     return text or type(exc).__name__
+
+
+class Pooled(Generic[C]):
+    """What every broker module shares: its connections (``Connections``), asked, forgotten and closed."""
+
+    def __init__(self, connections: Connections[C]) -> None:
+        self._connections = connections
+
+    def connected(self, url: str) -> bool:
+        return self._connections.connected(url)
+
+    async def forget(self, url: str) -> None:
+        await self._connections.forget(url)
+
+    async def close(self) -> None:
+        await self._connections.close()

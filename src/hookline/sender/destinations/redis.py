@@ -17,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
-from hookline.sender.destinations.port import Connections, Refused, Unreachable
+from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable
 
 CONNECT_TIMEOUT_S = 5.0
 MAX_CONNECTIONS = (
@@ -50,12 +50,9 @@ async def _close(client: aioredis.Redis) -> None:
     await client.aclose()
 
 
-class RedisBroker:
+class RedisBroker(Pooled[aioredis.Redis]):
     def __init__(self) -> None:
-        self._clients: Connections[aioredis.Redis] = Connections(_open, _close)
-
-    def connected(self, url: str) -> bool:
-        return self._clients.connected(url)
+        super().__init__(Connections(_open, _close))
 
     async def publish(
         self,
@@ -65,7 +62,7 @@ class RedisBroker:
         headers: Mapping[str, str],
         timeout_s: float,
     ) -> str:
-        client = await self._clients.get(url)
+        client = await self._connections.get(url)
         stream = str(destination["stream"])
         fields: dict[FieldT, EncodableT] = {name.lower(): value for name, value in headers.items()}
         fields["body"] = body
@@ -82,9 +79,3 @@ class RedisBroker:
                 f"no stream named {stream!r}; create it (XGROUP CREATE {stream} <group> $ MKSTREAM)"
             )
         return f"XADD {stream} {entry.decode() if isinstance(entry, bytes) else entry}"
-
-    async def forget(self, url: str) -> None:
-        await self._clients.forget(url)
-
-    async def close(self) -> None:
-        await self._clients.close()
