@@ -39,6 +39,12 @@ def links(path: Path) -> list[str]:
 
 
 def documents() -> list[Path]:
-    """Every Markdown file of the repository a reader meets: the README, the changelog, docs/, deploy/."""
-    found = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    """Every Markdown file of the repository a reader meets: the README, the changelog, the architecture,
+    docs/."""
+    found = [
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+        ROOT / "ARCHITECTURE.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+    ]
     return [path for path in found if path.exists()]

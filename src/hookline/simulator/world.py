@@ -2,9 +2,10 @@
 
 A record is shown two ways, as Ordergroove shows it (``docs/payloads.md``):
 
-- ``*_object``: the webhook's ``data.object`` (§3): epoch-second integers, ``type`` and ``merchant`` fields;
-- ``*_record``: the platform object hookline keeps for snapshots (§4, the REST "retrieve" representation):
-  ``"YYYY-MM-DD HH:MM:SS"`` strings for times.
+- ``*_object``: the webhook's ``data.object`` (the envelope at the top of that page): epoch-second
+  integers, ``type`` and ``merchant`` fields;
+- ``*_record``: the platform object hookline keeps for snapshots (its section "The platform-object store",
+  the REST "retrieve" representation): ``"YYYY-MM-DD HH:MM:SS"`` strings for times.
 
 Pure: no clock, no randomness (the model passes times and choices in), no I/O.
 """
@@ -154,7 +155,7 @@ def totals(items: list[Item]) -> dict[str, str]:
     }
 
 
-# --- webhook data.object shapes (§3) ---------------------------------------------------------------
+# --- webhook data.object shapes ------------------------------------------------------------------------
 
 
 def subscriber_object(merchant: str, c: Customer, *, subscription: str = "") -> JSON:
@@ -262,7 +263,7 @@ def item_object(merchant: str, i: Item) -> JSON:
     }
 
 
-# --- platform object records (§4, for snapshots) -----------------------------------------------------
+# --- platform object records (for snapshots) -----------------------------------------------------------
 
 
 def customer_record(merchant: str, c: Customer) -> JSON:
