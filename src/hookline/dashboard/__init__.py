@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from hookline.dashboard import (
     pages_catalog,
+    pages_console,
     pages_deliveries,
     pages_jobs,
     pages_keys,
@@ -40,6 +41,7 @@ def build(host: FastAPI) -> Starlette:
             *pages_catalog.ROUTES,
             *pages_notifications.ROUTES,
             *pages_keys.ROUTES,
+            *pages_console.ROUTES,
             *portal.ROUTES,
             Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),
         ],
