@@ -6,6 +6,7 @@ from sqlalchemy import case, exists, func, select
 
 from hookline.models import DeliveryStatus, RouteState
 from hookline.storage.database import Database
+from hookline.storage.metrics import floor_id
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, merchants, routes
 
@@ -26,6 +27,8 @@ async def health(db: Database, merchant_ids: list[str], since: float) -> dict[st
         select(deliveries.c.merchant_id, func.count())
         .where(
             deliveries.c.merchant_id.in_(merchant_ids),
+            # Ids are time-ordered: the (merchant, id) index reads only the window's deliveries.
+            deliveries.c.id >= floor_id(since),
             deliveries.c.status == DeliveryStatus.FAILED.value,
             deliveries.c.created >= since,
         )
