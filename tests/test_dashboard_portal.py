@@ -66,7 +66,8 @@ async def test_a_read_only_portal_session_changes_nothing(db_url: str) -> None:
         link = await operator.ok("POST", path, 201, json={"read_only": True})
         assert (await http.get(link["url"])).status_code == 303
         csrf = await _csrf(db_url)
-        values = {"route_id": route["id"], "delivery_id": delivery["id"]}
+        [key] = (await merchant.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]
+        values = {"route_id": route["id"], "delivery_id": delivery["id"], "key_id": key["id"]}
 
         # Looking works, and the pages say it is view only, with no way to change anything shown.
         home = await http.get("/dashboard/")

@@ -17,8 +17,10 @@ from starlette.staticfiles import StaticFiles
 
 from hookline.dashboard import (
     pages_catalog,
+    pages_console,
     pages_deliveries,
     pages_jobs,
+    pages_keys,
     pages_notifications,
     pages_preview,
     pages_routes,
@@ -38,6 +40,8 @@ def build(host: FastAPI) -> Starlette:
             *pages_jobs.ROUTES,
             *pages_catalog.ROUTES,
             *pages_notifications.ROUTES,
+            *pages_keys.ROUTES,
+            *pages_console.ROUTES,
             *portal.ROUTES,
             Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),
         ],

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,8 @@ from hookline.service import auth, merchants, sessions
 COOKIE = "hookline_session"
 SIGN_IN_COOKIE = "hookline_sign_in"
 SIGN_IN_S = 3600
-MERCHANTS_PER_PAGE = 50
+# Where the operator's console may send the browser once a merchant is chosen: its keys, or a delivery.
+NEXT = re.compile(r"/api-keys|/deliveries/[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,16 +215,6 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-async def merchant_list(request: Request) -> Response:
-    session = await current(request)
-    if not session.operator:
-        raise Forbidden("Only the operator can switch merchants.")
-    cursor = request.query_params.get("after") or None
-    rows = await merchants.page(web.context(request), MERCHANTS_PER_PAGE, cursor)
-    after = rows[-1]["id"] if len(rows) == MERCHANTS_PER_PAGE else None
-    return web.page(request, "merchants.html", merchants=rows, after=after)
-
-
 async def choose_merchant(request: Request) -> Response:
     session = await current(request)
     form = await web.read_form(request, session.csrf)
@@ -230,13 +222,13 @@ async def choose_merchant(request: Request) -> Response:
         raise Forbidden("Only the operator can switch merchants.")
     chosen = await merchants.get(web.context(request), web.text(form, "merchant_id"))
     await sessions.act_for(web.context(request), session.state, chosen["id"])
-    return web.redirect(request, "/", notice="merchant")
+    wanted = web.text(form, "next")
+    return web.redirect(request, wanted if NEXT.fullmatch(wanted) else "/", notice="merchant")
 
 
 ROUTES = [
     Route("/sign-in", sign_in_page, methods=["GET"], name="sign_in"),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"], name="sign_out"),
-    Route("/merchants", merchant_list, methods=["GET"], name="merchants"),
     Route("/merchants/select", choose_merchant, methods=["POST"]),
 ]

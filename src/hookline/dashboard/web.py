@@ -47,6 +47,7 @@ NOTICES = {
     "resent": "Delivery queued to be sent again.",
     "signed_out": "You are signed out.",
     "merchant": "You are now acting for this merchant.",
+    "key_revoked": "API key revoked: requests with it are refused from now on.",
 }
 
 _env = jinja2.Environment(
@@ -126,7 +127,9 @@ def base(request: Request) -> str:
 
 
 # Pages whose only purpose is a change: a read-only session is shown "not allowed" instead.
-CHANGE_PAGES = frozenset({"route_form.html", "confirm.html", "ask.html", "test_events.html"})
+CHANGE_PAGES = frozenset(
+    {"route_form.html", "confirm.html", "ask.html", "test_events.html", "api_key_revoke.html"}
+)
 READ_ONLY = "This session can look but not change anything."
 
 
