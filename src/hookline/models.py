@@ -38,7 +38,9 @@ class ErrorKind(StrEnum):
     TLS = "tls"
     PROTOCOL = "protocol"
     STATUS = "status"  # a non-2xx answer
-    PROXY = "proxy"  # the egress proxy failed (unreachable, or it refused the CONNECT): not the target's doing
+    PROXY = (
+        "proxy"  # the egress proxy failed (unreachable, or it refused the CONNECT): not the target's doing
+    )
 
 
 @dataclass(frozen=True, slots=True)
