@@ -1,4 +1,4 @@
-"""Deliveries through the egress proxy (``HOOKLINE_EGRESS_PROXY``), on both HTTP clients, with a real proxy."""
+"""Deliveries through the egress proxy (``HOOKLINE_EGRESS_PROXY``) on both HTTP clients, with a real proxy."""
 
 from __future__ import annotations
 
@@ -58,11 +58,13 @@ def test_the_setting_is_parsed_or_refused_in_words() -> None:
 
 async def test_http_deliveries_go_through_the_proxy(open_client: Opener, receiver: Receiver) -> None:
     receiver.respond("/hook", Status(200, b"ok"))
-    async with start_proxy() as proxy:
-        async with open_client(allow_private=True, proxy=egress.parse(proxy.url)) as sender:
-            first = await sender.send(receiver.url + "/hook", BODY, {"Webhook-Id": "msg_1"}, 5.0)
-            named = receiver.url.replace("127.0.0.1", "localhost")
-            second = await sender.send(named + "/hook", BODY, {}, 5.0)
+    async with (
+        start_proxy() as proxy,
+        open_client(allow_private=True, proxy=egress.parse(proxy.url)) as sender,
+    ):
+        first = await sender.send(receiver.url + "/hook", BODY, {"Webhook-Id": "msg_1"}, 5.0)
+        named = receiver.url.replace("127.0.0.1", "localhost")
+        second = await sender.send(named + "/hook", BODY, {}, 5.0)
     assert first.status == 200 and first.error is None, first
     assert second.status == 200 and second.error is None, second
     assert "Host" not in first.request_headers  # the recorded request is the caller's
@@ -98,10 +100,11 @@ async def test_https_with_a_client_certificate_tunnels_through_connect(
 async def test_a_private_target_is_refused_though_the_proxy_would_reach_it(
     open_client: Opener, receiver: Receiver, host: str
 ) -> None:
-    async with start_proxy() as proxy:  # the proxy itself is private: the operator's choice, allowed
-        async with open_client(allow_private=False, proxy=egress.parse(proxy.url)) as sender:
-            url = receiver.url.replace("127.0.0.1", host) + "/hook"
-            outcome = await sender.send(url, BODY, {}, 5.0)
+    async with (
+        start_proxy() as proxy,  # the proxy itself is private: the operator's choice, allowed
+        open_client(allow_private=False, proxy=egress.parse(proxy.url)) as sender,
+    ):
+        outcome = await sender.send(receiver.url.replace("127.0.0.1", host) + "/hook", BODY, {}, 5.0)
     assert outcome.error is ErrorKind.BLOCKED, outcome
     assert "127.0.0.1" in (outcome.error_detail or "")
     assert proxy.connections == 0

@@ -41,7 +41,7 @@ from hookline.storage.wakeup import Wakeup
 logger = logging.getLogger(__name__)
 
 # Failures that say the target is overloaded or unreachable (they shrink its limit); the others (a refused
-# address, a TLS or DNS error, a malformed answer) say nothing about load.
+# address, a TLS or DNS error, a malformed answer, a failure of the egress proxy) say nothing about load.
 _OVERLOAD_ERRORS = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.RESET})
 CLAIM_RETRY_S = 0.5  # after a claim the database could not serve
 RECORD_RETRY_S = 0.05  # after a record the database could not serve, doubling ...

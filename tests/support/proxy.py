@@ -67,7 +67,7 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 @contextlib.asynccontextmanager
 async def start_proxy(refuse: int | None = None, port: int = 0) -> AsyncIterator[Proxy]:
-    """A running ``Proxy`` on 127.0.0.1 (on ``port``, if given: to bring a dead proxy back), closed on exit."""
+    """A running ``Proxy`` on 127.0.0.1 (on ``port`` if given: a dead proxy brought back), closed on exit."""
     proxy = Proxy(refuse=refuse)
     server = await asyncio.start_server(proxy.serve, "127.0.0.1", port)
     proxy.port = server.sockets[0].getsockname()[1]
