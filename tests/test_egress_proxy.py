@@ -12,11 +12,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hookline import credentials
-from hookline.models import ErrorKind
+from hookline.flow import Flow
+from hookline.models import ErrorKind, Outcome
 from hookline.sender import egress
 from hookline.sender.curl import CurlSender, open_curl_sender
 from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.http import Sender, open_sender
+from hookline.worker import flow_answer
 from support.certs import make_pki
 from support.proxy import start_proxy
 from support.receiver import Receiver, Status, receiver_fixture, start_receiver  # noqa: F401
@@ -134,3 +136,15 @@ async def test_a_refused_connect_is_the_proxys_failure(
     assert outcome.error is ErrorKind.PROXY, outcome
     assert (outcome.error_detail or "").startswith(f"proxy: CONNECT answered {refusal}")
     assert outcome.status is None and proxy.connections == 1
+
+
+def test_a_proxy_failure_does_not_slow_the_target() -> None:
+    def after(outcome: Outcome) -> float:
+        flow = Flow(ceiling=64)
+        flow.answered(flow_answer(outcome), 0.01, 100.0, None)
+        return flow.limit
+
+    proxy_down = Outcome(1.0, 1.0, {}, error=ErrorKind.PROXY, error_detail="proxy: connection refused")
+    target_down = Outcome(1.0, 1.0, {}, error=ErrorKind.CONNECT, error_detail="connection refused")
+    assert after(proxy_down) == Flow(ceiling=64).limit
+    assert after(target_down) < Flow(ceiling=64).limit
