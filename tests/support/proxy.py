@@ -58,10 +58,13 @@ class Proxy:
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        while chunk := await source.read(65536):
-            sink.write(chunk)
-            await sink.drain()
+    """Copy until the source ends or fails (a reset), then close the other side too, as a proxy does."""
+    try:
+        with contextlib.suppress(OSError):
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                await sink.drain()
+    finally:
         sink.close()
 
 
