@@ -95,7 +95,9 @@ async def test_https_with_a_client_certificate_tunnels_through_connect(
         outcome = await authenticator.send(sender, sealed, tls.url + "/hook", BODY, {}, 5.0)
         without = await authenticator.send(sender, None, tls.url + "/hook", BODY, {}, 5.0)
     assert outcome.status == 200 and outcome.error is None, outcome
-    assert without.error in (ErrorKind.TLS, ErrorKind.RESET), without  # the receiver's refusal, not the proxy's
+    assert without.error in (ErrorKind.TLS, ErrorKind.RESET), (
+        without
+    )  # the receiver's refusal, not the proxy's
     assert proxy.destinations[0] == tls.url.removeprefix("https://")
     assert len(tls.on("/hook")) == 1
 
