@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
+from hookline.storage import notifications as notices
+from hookline.storage.database import Database
 from support.events import event
 from support.proxy import start_proxy
 from support.receiver import Receiver, Status
@@ -40,11 +42,20 @@ async def test_a_dead_proxy_does_not_halt_the_route_and_deliveries_resume_throug
 ) -> None:
     receiver.respond("/hook", Status(200))
     port = _dead_port()
-    settings = app_settings(db_url, http_client=client, egress_proxy=f"http://127.0.0.1:{port}")
+    settings = app_settings(
+        db_url,
+        http_client=client,
+        egress_proxy=f"http://127.0.0.1:{port}",
+        notify_failing_min_attempts=2,  # nor is the route failing (hookline.route.failing)
+        notify_failing_rate=0.5,
+    )
     async with running_app(settings) as http:
         operator = Client(http, OPERATOR_KEY)
         merchant = Client(
             http, (await operator.ok("POST", "/v1/merchants", 201, json={"name": "Acme"}))["api_key"]
+        )
+        await merchant.ok(
+            "PUT", "/v1/notifications", json={"emails": ["ops@example.com"], "on": ["route.failing"]}
         )
         target = await merchant.ok("POST", "/v1/targets", 201, json={"url": receiver.url + "/hook"})
         route = await merchant.ok(
@@ -70,6 +81,12 @@ async def test_a_dead_proxy_does_not_halt_the_route_and_deliveries_resume_throug
         assert failing["status"] == "pending"
         after = await merchant.ok("GET", f"/v1/routes/{route['id']}")
         assert after["state"] == "active" and after["failure_streak"] == 0, after
+        await asyncio.sleep(0.5)  # the notifier looks at the failure rates every poll (0.2 s)
+        db = Database(db_url)
+        try:  # no SMTP server: a failing notice would wait in the outbox, retried later
+            assert await notices.claim(db, time.time() + 1e6, 30, 10) == []
+        finally:
+            await db.close()
 
         async with start_proxy(port=port) as proxy:
             done = await _delivery(merchant, delivery_id, lambda d: d["status"] == "success", "success")

@@ -144,6 +144,12 @@ class Outcome:
     error: ErrorKind | None = None
     error_detail: str | None = None
 
+    @property
+    def about_target(self) -> bool:
+        """Whether the attempt says something about the target (not so when the egress proxy failed): only
+        those count toward a route's auto-halt streak and its failure rate."""
+        return self.error is not ErrorKind.PROXY
+
 
 @dataclass(frozen=True, slots=True)
 class Result:

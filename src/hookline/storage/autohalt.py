@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from hookline import catalog, fanout, ids, notices, payloads
-from hookline.models import DeliveryStatus, ErrorKind, Event, Outcome, Result, RouteState
+from hookline.models import DeliveryStatus, Event, Outcome, Result, RouteState
 from hookline.storage import events as event_store
 from hookline.storage import notifications as notification_store
 from hookline.storage import routes as route_store
@@ -87,7 +87,7 @@ def streaks(results: Sequence[Result]) -> list[Streak]:
         tail: list[Result] = []
         reset = False
         for result in sorted(by_route[route_id], key=_ended):
-            if result.outcome.error is ErrorKind.PROXY:
+            if not result.outcome.about_target:
                 continue  # the egress proxy failed, not the target: neither a failure nor a success of it
             if result.status == DeliveryStatus.SUCCESS:
                 reset, tail = True, []
