@@ -28,6 +28,11 @@ class Settings:
     api_url: str = ""
     #: Allow targets on loopback, private, link-local addresses (development and tests only).
     allow_private_targets: bool = False
+    #: Send every delivery (and Slack notice) through this HTTP proxy, ``http://host:port`` (docs/security.md,
+    #: "Egress proxy"): ``CONNECT`` for https targets, absolute-form requests for http ones. hookline still
+    #: resolves and judges each target's address itself and hands the proxy that address; the proxy's own
+    #: address is not judged. Empty: deliveries connect directly.
+    egress_proxy: str = ""
     #: Refuse plain-http target URLs.
     require_https: bool = False
     #: Offer the optional ``entitlement`` event family.

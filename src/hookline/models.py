@@ -38,6 +38,9 @@ class ErrorKind(StrEnum):
     TLS = "tls"
     PROTOCOL = "protocol"
     STATUS = "status"  # a non-2xx answer
+    PROXY = (
+        "proxy"  # the egress proxy failed (unreachable, or it refused the CONNECT): not the target's doing
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,12 @@ class Outcome:
     response_body: str = ""
     error: ErrorKind | None = None
     error_detail: str | None = None
+
+    @property
+    def about_target(self) -> bool:
+        """Whether the attempt says something about the target (not so when the egress proxy failed): only
+        those count toward a route's auto-halt streak and its failure rate."""
+        return self.error is not ErrorKind.PROXY
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,8 @@ class Notifier:
     def recorded(self, batch: Sequence[Result], halted: int) -> None:
         """The worker recorded these attempts (and halted ``halted`` routes with them): count them."""
         for result in batch:
+            if not result.outcome.about_target:
+                continue  # the egress proxy failed: the route is not failing for it
             failed = result.status != DeliveryStatus.SUCCESS
             self._windows.add(result.job.route_id, failed, result.outcome.started)
         if halted:

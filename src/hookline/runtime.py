@@ -19,6 +19,7 @@ from hookline.failure_rate import Threshold
 from hookline.mail import Mailer
 from hookline.mail import parse as parse_smtp_url
 from hookline.notifier import Notifier, NotifierSettings
+from hookline.sender import egress
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.destinations.publisher import open_publisher
 from hookline.sender.endpoint_auth import Authenticator
@@ -71,6 +72,7 @@ def shaping_limits(settings: Settings) -> ShapingLimits:
 def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManager[Port]:
     """The worker's sender, on the HTTP client ``HOOKLINE_HTTP_CLIENT`` names."""
     options: dict[str, Any] = {
+        "proxy": egress_proxy(settings),
         "allow_private": settings.allow_private_targets,
         "response_body_limit": settings.response_body_limit,
         "max_connections": settings.concurrency,
@@ -81,6 +83,18 @@ def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManag
     if settings.http_client == "curl":
         return open_curl_sender(**options)
     raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
+
+
+def egress_proxy(settings: Settings) -> egress.Proxy | None:
+    """The proxy of ``HOOKLINE_EGRESS_PROXY``; None when it is empty (deliveries go out directly)."""
+    if not settings.egress_proxy:
+        return None
+    try:
+        return egress.parse(settings.egress_proxy)
+    except ValueError as exc:
+        raise SystemExit(
+            f"HOOKLINE_EGRESS_PROXY={settings.egress_proxy!r} is not a proxy URL: {exc}"
+        ) from None
 
 
 def mailer(settings: Settings) -> Mailer | None:
@@ -159,6 +173,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
     """
     portal_config = portal(settings)
     keys = keyring(settings)  # a malformed key stops the start before anything is opened
+    egress_proxy(settings)  # and so does a malformed proxy
     db = database(settings)
     wakeup = Wakeup()
     context: Context | None = None

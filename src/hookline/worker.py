@@ -41,12 +41,18 @@ from hookline.storage.wakeup import Wakeup
 logger = logging.getLogger(__name__)
 
 # Failures that say the target is overloaded or unreachable (they shrink its limit); the others (a refused
-# address, a TLS or DNS error, a malformed answer) say nothing about load.
+# address, a TLS or DNS error, a malformed answer, a failure of the egress proxy) say nothing about load.
 _OVERLOAD_ERRORS = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.RESET})
 CLAIM_RETRY_S = 0.5  # after a claim the database could not serve
 RECORD_RETRY_S = 0.05  # after a record the database could not serve, doubling ...
 RECORD_RETRY_MAX_S = 0.5  # ... up to this
 HOLDING_LOG_EVERY_S = 5.0
+
+
+def flow_answer(outcome: Outcome) -> int | None:
+    """What an attempt tells its target's flow control (``Flow.answered``): None for a sign of overload
+    without an answer, else the status (0: no answer, and no sign of load, e.g. the egress proxy failed)."""
+    return None if outcome.error in _OVERLOAD_ERRORS else (outcome.status or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +231,7 @@ class Worker:
         if outcome is None:  # cancelled while stopping
             status, duration, retry_after = 0, 0.0, None
         else:
-            status = None if outcome.error in _OVERLOAD_ERRORS else (outcome.status or 0)
+            status = flow_answer(outcome)
             duration = outcome.duration_ms / 1000
             retry_after = parse_retry_after(outcome.response_headers.get("retry-after"))
         released = self._gate.done(job, status, duration, retry_after, now)

@@ -167,3 +167,14 @@ def test_a_newer_schema_is_left_alone_and_migrate_says_who_made_it(tmp_path: Pat
     assert looked.code == 0, looked
     assert "would delete 0 deliveries" in looked.stdout
     assert "newer than this hookline's" in looked.stderr
+
+
+def test_a_malformed_egress_proxy_stops_the_start_naming_the_setting(tmp_path: Path) -> None:
+    env = environment(
+        database_url=f"sqlite:///{tmp_path}/hookline.db",
+        port=free_port(),
+        egress_proxy="socks5://proxy:1080",
+        **WARNINGS_ONLY,
+    )
+    ran = hookline("serve", cwd=tmp_path, env=env)
+    assert_one_line_failure(ran, 2, "HOOKLINE_EGRESS_PROXY='socks5://proxy:1080'", "http://")

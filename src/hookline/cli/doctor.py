@@ -77,6 +77,13 @@ def _settings(settings: Settings) -> list[Check]:
         found.append(
             Check("http client", FAIL, f"HOOKLINE_HTTP_CLIENT={settings.http_client!r}: use curl or aiohttp")
         )
+    if settings.egress_proxy:
+        from hookline.sender import egress
+
+        try:
+            egress.parse(settings.egress_proxy)
+        except ValueError as exc:
+            found.append(Check("egress proxy", FAIL, f"HOOKLINE_EGRESS_PROXY is not a proxy URL: {exc}"))
     if settings.lease_s <= 30:
         detail = f"HOOKLINE_LEASE_S={settings.lease_s:g} is not longer than the longest route timeout (30 s)"
         found.append(Check("lease", WARN, f"{detail}: a slow attempt may be sent twice"))
@@ -93,10 +100,16 @@ async def _with_database(settings: Settings) -> list[Check]:
             await preflight.check(db, create=False)
         except errors.Unavailable as exc:
             skipped = [Check(name, SKIP, "no database") for name in ("schema", "clock", "egress")]
-            return [Check("database", FAIL, exc.detail), *skipped, *await _mail(settings)]
+            return [
+                Check("database", FAIL, exc.detail),
+                *skipped,
+                *await _mail(settings),
+                *await _proxy(settings),
+            ]
         found = [Check("database", OK, f"{preflight.describe(db)}: reachable"), await _schema(db)]
         found.append(await _clock(db))
         found += await _mail(settings)
+        found += await _proxy(settings)
         found.append(await _egress(db, settings))
         return found
     finally:
@@ -149,6 +162,24 @@ async def _mail(settings: Settings) -> list[Check]:
     return [Check("mail", OK, f"SMTP server {where} answers")]
 
 
+async def _proxy(settings: Settings) -> list[Check]:
+    """The egress proxy (``HOOKLINE_EGRESS_PROXY``), when one is set: does it accept connections?"""
+    from hookline.sender import egress
+
+    if not settings.egress_proxy:
+        return []
+    try:
+        proxy = egress.parse(settings.egress_proxy)
+    except ValueError:
+        return []  # said by the settings check
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(proxy.host, proxy.port), CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        return [Check("egress proxy", FAIL, f"{proxy.url}: {exc or 'timed out'}")]
+    writer.close()
+    return [Check("egress proxy", OK, f"{proxy.url} accepts connections")]
+
+
 async def _egress(db: Database, settings: Settings) -> Check:
     from hookline.storage import health
 
@@ -184,6 +215,8 @@ async def _reach(host: str, port: int, settings: Settings) -> str | None:
     address = found[0][4][0]
     if not settings.allow_private_targets and (refused := guard.refusal(ipaddress.ip_address(address))):
         return f"{where}: {refused}"
+    if settings.egress_proxy:
+        return None  # the proxy connects to it, not this machine (the proxy has its own check)
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:

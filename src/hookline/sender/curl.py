@@ -22,10 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pycurl  # type: ignore[import-untyped]
+from yarl import URL
 
 from hookline.credentials import Mtls
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import port, vocabulary
+from hookline.sender import egress, port, vocabulary
 from hookline.sender.curl_loop import CLOSED, CurlLoop, Transfer
 
 _TLS_CODES = frozenset({35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
@@ -59,12 +60,25 @@ _CERT_WORDS = re.compile(r"^SSL certificate (?:problem|OpenSSL verify result): |
 class _Target:
     url: str  # normalised and percent-encoded by yarl, as aiohttp would send it
     host: str
+    parsed: URL
 
 
 @functools.lru_cache(maxsize=4096)
 def _curl_target(url: str, allow_private: bool, require_https: bool) -> _Target | tuple[ErrorKind, str]:
     parsed = vocabulary.target(url, allow_private, require_https)
-    return parsed if isinstance(parsed, tuple) else _Target(str(parsed), parsed.raw_host or "")
+    return parsed if isinstance(parsed, tuple) else _Target(str(parsed), parsed.raw_host or "", parsed)
+
+
+def _through(
+    target: _Target, pinned: egress.Pinned, lines: list[bytes]
+) -> tuple[str, list[bytes], str | None]:
+    """The URL, header lines and ``CONNECT_TO`` of a request through the proxy (see ``egress``): an https
+    target keeps its URL (SNI, certificate) and is tunnelled to the address; an http one names the address
+    in its absolute-form request line, and the name in ``Host``."""
+    if target.parsed.scheme == "https":
+        address = f"[{pinned.address}]" if ":" in pinned.address else pinned.address
+        return target.url, lines, f"{target.host}:{pinned.port}:{address}:{pinned.port}"
+    return str(pinned.url), [*lines, f"Host: {pinned.host_header}".encode()], None
 
 
 def _header_lines(headers: Mapping[str, str]) -> list[bytes] | None:
@@ -113,6 +127,18 @@ def _response_head(lines: list[bytes]) -> tuple[int | None, dict[str, str]]:
     return status, headers
 
 
+def _proxy_failure(
+    transfer: Transfer, code: int, message: str, timeout_s: float
+) -> tuple[ErrorKind, str] | None:
+    """The proxy's own failure, if it is one: with a proxy, every connection hookline opens is to it."""
+    refused = transfer.connect_code()
+    if refused not in (0, 200):
+        return egress.failure(f"CONNECT answered {refused}")
+    if code in (pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_PROXY):
+        return egress.failure(_failure(transfer, code, message, timeout_s)[1])
+    return None
+
+
 def _failure(transfer: Transfer, code: int, message: str, timeout_s: float) -> tuple[ErrorKind, str]:
     """The kind of a failed transfer and its sentence for the attempt log, as ``failures`` words aiohttp's."""
     if transfer.refusal is not None and not transfer.opened:  # the guard refused every resolved address
@@ -153,8 +179,10 @@ class CurlSender:
         max_connections: int = 256,
         require_https: bool = False,
         ca_file: str | None = None,
+        proxy: egress.Proxy | None = None,
     ) -> None:
         self._allow_private = allow_private
+        self._proxy = proxy  # the operator's egress proxy: every delivery goes through it (``egress``)
         self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
         self._require_https = require_https
         self._limit = response_body_limit
@@ -188,12 +216,28 @@ class CurlSender:
             )
         # A client certificate stays with its handle: such a handle serves one request and is closed (its
         # connection stays in the multi handle's cache, which keeps it apart from the others).
+        send_to, connect_to = target.url, None
+        if self._proxy is not None:
+            pinned = await egress.pin(target.parsed, guarded=not self._allow_private)
+            if isinstance(pinned, tuple):
+                kind, reason = pinned
+                return Outcome(
+                    started, port.ms_since(clock), request_headers, error=kind, error_detail=reason
+                )
+            send_to, lines, connect_to = _through(target, pinned, lines)
+        # With a proxy the sockets go to the proxy (the operator's choice): the target was judged by ``pin``.
         transfer = (
             self._idle.pop()
             if self._idle and client_cert is None
-            else Transfer(self._limit, not self._allow_private, self._loop, ca_file=self._ca_file)
+            else Transfer(
+                self._limit,
+                not self._allow_private and self._proxy is None,
+                self._loop,
+                ca_file=self._ca_file,
+                proxy=self._proxy.url if self._proxy is not None else "",
+            )
         )
-        transfer.start(target.url, target.host, body, lines, _timeout_ms(timeout_s), client_cert)
+        transfer.start(send_to, target.host, body, lines, _timeout_ms(timeout_s), client_cert, connect_to)
         try:
             code, message = await self._multi.perform(transfer.curl)
         except BaseException:  # cancelled: take the handle back from libcurl before anyone reuses it
@@ -213,7 +257,10 @@ class CurlSender:
                 response_body=text,
                 error=None if 200 <= status < 300 else ErrorKind.STATUS,
             )
-        kind, detail = _failure(transfer, code, message, timeout_s)
+        failed = _proxy_failure(transfer, code, message, timeout_s) if self._proxy is not None else None
+        kind, detail = failed or _failure(transfer, code, message, timeout_s)
+        if kind is ErrorKind.PROXY:
+            status, response_headers = None, {}  # the proxy's answer to CONNECT, not the target's
         self._release(transfer)
         return Outcome(
             started,
@@ -249,6 +296,7 @@ def open_curl_sender(
     max_connections: int = 256,
     require_https: bool = False,
     ca_file: str | None = None,
+    proxy: egress.Proxy | None = None,
 ) -> contextlib.AbstractAsyncContextManager[CurlSender]:
     """A ready ``CurlSender``, closed on exit (call it inside the running event loop)."""
     return port.opened(
@@ -258,5 +306,6 @@ def open_curl_sender(
             max_connections=max_connections,
             require_https=require_https,
             ca_file=ca_file,
+            proxy=proxy,
         )
     )

@@ -198,7 +198,13 @@ class Transfer:
     """
 
     def __init__(
-        self, limit: int, guarded: bool, loop: asyncio.AbstractEventLoop, *, ca_file: str | None = None
+        self,
+        limit: int,
+        guarded: bool,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        ca_file: str | None = None,
+        proxy: str = "",
     ) -> None:
         self.limit = limit  # bytes of the response body kept
         self.header_lines: list[bytes] = []  # the raw head lines, status lines included
@@ -219,6 +225,9 @@ class Transfer:
         curl.setopt(pycurl.PREREQFUNCTION, self._prereq)
         if guarded:
             curl.setopt(pycurl.OPENSOCKETFUNCTION, self._open_socket)
+        if proxy:  # the operator's egress proxy (``egress``); https goes through CONNECT, http absolute-form
+            curl.setopt(pycurl.PROXY, proxy)
+            curl.setopt(pycurl.PROXYTYPE, pycurl.PROXYTYPE_HTTP)
         if ca_file:
             curl.setopt(pycurl.CAINFO, ca_file)
             curl.setopt(pycurl.CAPATH, "")
@@ -232,9 +241,11 @@ class Transfer:
         lines: list[bytes],
         timeout_ms: int,
         client_cert: Mtls | None = None,
+        connect_to: str | None = None,
     ) -> None:
         """Forget the last request and set up this one; ``lines`` are the headers as libcurl takes them;
-        ``client_cert``'s PEM is handed to libcurl in memory (no file)."""
+        ``client_cert``'s PEM is handed to libcurl in memory (no file); ``connect_to`` (libcurl's
+        ``host:port:address:port``) pins where a proxy tunnels to."""
         self.header_lines.clear()
         self.chunks.clear()
         self.size = self.requests = 0
@@ -246,6 +257,7 @@ class Transfer:
         curl.setopt(pycurl.POSTFIELDS, body)
         curl.setopt(pycurl.HTTPHEADER, lines)
         curl.setopt(pycurl.TIMEOUT_MS, timeout_ms)
+        curl.setopt(pycurl.CONNECT_TO, [connect_to] if connect_to else [])
         if client_cert is not None:
             self.client_cert = True
             curl.setopt(pycurl.SSLCERTTYPE, "PEM")
@@ -259,6 +271,10 @@ class Transfer:
 
     def body(self) -> str:
         return b"".join(self.chunks).decode("utf-8", errors="replace")
+
+    def connect_code(self) -> int:
+        """The proxy's answer to ``CONNECT`` (0: none was sent)."""
+        return int(self.curl.getinfo(pycurl.HTTP_CONNECTCODE))
 
     def os_errno(self) -> int:
         """The OS error of the last failed socket call, 0 if none."""

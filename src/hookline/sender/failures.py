@@ -37,6 +37,11 @@ def kind_of(exc: BaseException) -> ErrorKind:
     return ErrorKind.PROTOCOL
 
 
+def of_proxy(exc: BaseException) -> bool:
+    """Whether ``exc`` is the egress proxy's failure (unreachable, or it refused the ``CONNECT``)."""
+    return isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError))
+
+
 def _os_words(exc: BaseException) -> str | None:
     """The words for the underlying OS error of a connector error, if it has a well-known errno."""
     cause = getattr(exc, "os_error", None) or exc
@@ -50,6 +55,8 @@ def detail_of(exc: BaseException, kind: ErrorKind, timeout_s: float) -> str:
         return exc.reason
     if kind is ErrorKind.TIMEOUT:
         return f"timed out after {timeout_s}s"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"CONNECT answered {exc.status} {exc.message}".strip()
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "server closed the connection without a complete response"
     words = _os_words(exc)

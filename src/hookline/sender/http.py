@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
+from typing import Any
 
 import aiohttp
 
 from hookline.credentials import Mtls
 from hookline.models import ErrorKind, Outcome
-from hookline.sender import client_certs, failures, port, vocabulary
+from hookline.sender import client_certs, egress, failures, port, vocabulary
 from hookline.sender.resolver import GuardedResolver
 
 
@@ -56,13 +57,17 @@ class Sender:
         max_connections: int = 256,
         require_https: bool = False,
         ca_file: str | None = None,
+        proxy: egress.Proxy | None = None,
     ) -> None:
         self._allow_private = allow_private
+        self._proxy = proxy  # the operator's egress proxy: every delivery goes through it (``egress``)
         self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
         self._require_https = require_https
         self._limit = response_body_limit
         resolver: aiohttp.abc.AbstractResolver = aiohttp.DefaultResolver()
-        self._resolver = resolver if allow_private else GuardedResolver(resolver)
+        # The proxy is the operator's setting, so its own address is not judged (it may well be private).
+        exempt = frozenset({proxy.host}) if proxy is not None else frozenset()
+        self._resolver = resolver if allow_private else GuardedResolver(resolver, exempt=exempt)
         connector = aiohttp.TCPConnector(
             limit=max_connections,
             limit_per_host=0,  # per-target fairness is the worker's job, not the pool's
@@ -102,22 +107,36 @@ class Sender:
         if isinstance(target, tuple):
             kind, reason = target
             return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)
+        send_to, send_headers, via = target, request_headers, dict[str, Any]()
+        if self._proxy is not None:
+            pinned = await egress.pin(target, guarded=not self._allow_private)
+            if isinstance(pinned, tuple):
+                kind, reason = pinned
+                return Outcome(
+                    started, port.ms_since(clock), request_headers, error=kind, error_detail=reason
+                )
+            send_to, send_headers = pinned.url, {**request_headers, "Host": pinned.host_header}
+            via = {"proxy": self._proxy.url, "server_hostname": pinned.name}
         status: int | None = None
         response_headers: dict[str, str] = {}
         try:
             async with self._session.post(
-                target,
+                send_to,
                 data=body,
-                headers=request_headers,
+                headers=send_headers,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 allow_redirects=False,
                 ssl=self._tls(client_cert),
+                **via,
             ) as response:
                 status = response.status
                 response_headers = _response_headers(response)
                 text = await _read_limited(response, self._limit)
         except Exception as exc:  # every failure of the endpoint is an outcome, never an exception
             kind = failures.kind_of(exc)
+            detail = failures.detail_of(exc, kind, timeout_s)
+            if self._proxy is not None and failures.of_proxy(exc):
+                kind, detail = egress.failure(detail)
             return Outcome(
                 started,
                 port.ms_since(clock),
@@ -125,7 +144,7 @@ class Sender:
                 status=status,
                 response_headers=response_headers,
                 error=kind,
-                error_detail=failures.detail_of(exc, kind, timeout_s),
+                error_detail=detail,
             )
         return Outcome(
             started,
@@ -153,6 +172,7 @@ def open_sender(
     max_connections: int = 256,
     require_https: bool = False,
     ca_file: str | None = None,
+    proxy: egress.Proxy | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Sender]:
     """A ready ``Sender``, closed on exit (call it inside the running event loop)."""
     return port.opened(
@@ -162,5 +182,6 @@ def open_sender(
             max_connections=max_connections,
             require_https=require_https,
             ca_file=ca_file,
+            proxy=proxy,
         )
     )

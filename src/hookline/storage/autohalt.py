@@ -87,6 +87,8 @@ def streaks(results: Sequence[Result]) -> list[Streak]:
         tail: list[Result] = []
         reset = False
         for result in sorted(by_route[route_id], key=_ended):
+            if not result.outcome.about_target:
+                continue  # the egress proxy failed, not the target: neither a failure nor a success of it
             if result.status == DeliveryStatus.SUCCESS:
                 reset, tail = True, []
             else:
