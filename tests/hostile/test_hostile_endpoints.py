@@ -93,6 +93,11 @@ async def world(engine_url: str) -> AsyncIterator[World]:
         w.keys["merchant"], w.ids["merchant_id"] = created["api_key"], created["id"]
         merchant = Client(http, created["api_key"])
         w.ids["key_id"] = (await operator.ok("POST", f"/v1/merchants/{created['id']}/api-keys", 201))["id"]
+        # A portal link's token as minted, one character changed: opening a real link signs in (a change by
+        # design), so the walk uses one that looks real and is not.
+        link = await operator.ok("POST", f"/v1/merchants/{created['id']}/portal-links", 201, json={})
+        token = link["url"].rsplit("/", 1)[1]
+        w.ids["token"] = token[:-1] + ("A" if token[-1] != "A" else "B")
         target = await merchant.ok("POST", "/v1/targets", 201, json={"url": "http://127.0.0.1:9/"})
         w.ids["target_id"] = target["id"]
         route = {"name": "r", "target_id": target["id"], "event_types": ["*"]}
