@@ -20,6 +20,7 @@ from hookline.config import Settings
 from hookline.storage import migrate
 from hookline.storage.database import Database
 from support.receiver import receiver  # noqa: F401  (a fixture)
+from support.senders import open_client  # noqa: F401  (a fixture)
 
 PG_URL = os.environ.get("HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # One template per test session: parallel sessions (developers, CI) must not rebuild each other's.

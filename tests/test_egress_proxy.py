@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeAlias
 
 import pytest
 from cryptography.fernet import Fernet
@@ -15,24 +13,12 @@ from hookline import credentials
 from hookline.flow import Flow
 from hookline.models import ErrorKind, Outcome
 from hookline.sender import egress
-from hookline.sender.curl import CurlSender, open_curl_sender
 from hookline.sender.endpoint_auth import Authenticator
-from hookline.sender.http import Sender, open_sender
 from hookline.worker import flow_answer
 from support.certs import make_pki
 from support.proxy import start_proxy
 from support.receiver import Receiver, Status, receiver_fixture, start_receiver  # noqa: F401
-
-BODY = b'{"type":"order.placed","id":"evt_1"}'
-
-AnySender: TypeAlias = Sender | CurlSender
-Opener: TypeAlias = Callable[..., contextlib.AbstractAsyncContextManager[AnySender]]
-
-
-@pytest.fixture(params=["aiohttp", "curl"])
-def open_client(request: pytest.FixtureRequest) -> Opener:
-    opener: Opener = open_sender if request.param == "aiohttp" else open_curl_sender
-    return opener
+from support.senders import BODY, Opener
 
 
 @pytest.fixture

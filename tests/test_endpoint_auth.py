@@ -5,34 +5,20 @@ certificates (mTLS) to a TLS receiver that requires one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeAlias
 
 import pytest
 from cryptography.fernet import Fernet
 
 from hookline import credentials
 from hookline.models import ErrorKind
-from hookline.sender.curl import CurlSender, open_curl_sender
 from hookline.sender.endpoint_auth import REDACTED, Authenticator
-from hookline.sender.http import Sender, open_sender
 from support.auth_servers import AuthServer, basic, start_auth_server
 from support.certs import make_pki
 from support.receiver import start_receiver
+from support.senders import BODY, Opener
 
-BODY = b'{"type":"order.placed","id":"evt_1"}'
 KEY = Fernet.generate_key().decode()
-
-AnySender: TypeAlias = Sender | CurlSender
-Opener: TypeAlias = Callable[..., contextlib.AbstractAsyncContextManager[AnySender]]
-
-
-@pytest.fixture(params=["aiohttp", "curl"])
-def open_client(request: pytest.FixtureRequest) -> Opener:
-    opener: Opener = open_sender if request.param == "aiohttp" else open_curl_sender
-    return opener
 
 
 def _keyring(key: str = KEY, old: str = "") -> credentials.Keyring:

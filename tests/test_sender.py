@@ -15,9 +15,9 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 import aiohttp
 import pycurl  # type: ignore[import-untyped]
@@ -27,23 +27,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hookline import __version__
 from hookline.models import ErrorKind
 from hookline.sender import guard
-from hookline.sender.curl import CurlSender, open_curl_sender
 from hookline.sender.curl_loop import Transfer
-from hookline.sender.http import Sender, open_sender
+from hookline.sender.http import Sender
 from hookline.sender.resolver import GuardedResolver
 from support.receiver import Receiver, Reset, Stall, Status, receiver_fixture, start_receiver  # noqa: F401
-
-BODY = b'{"type":"order.placed","id":"evt_1"}'
-
-AnySender: TypeAlias = Sender | CurlSender
-Opener: TypeAlias = Callable[..., contextlib.AbstractAsyncContextManager[AnySender]]
-
-
-@pytest.fixture(params=["aiohttp", "curl"])
-def open_client(request: pytest.FixtureRequest) -> Opener:
-    """Each sender test runs against both clients: they must answer the same endpoints the same way."""
-    opener: Opener = open_sender if request.param == "aiohttp" else open_curl_sender
-    return opener
+from support.senders import BODY, AnySender, Opener
 
 
 @pytest.fixture
