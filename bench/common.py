@@ -60,10 +60,11 @@ def process(args: list[str], env: dict[str, str] | None = None, ready: str | Non
 
 
 @contextlib.contextmanager
-def receiver(delay: float = 0.0, arrivals: bool = False) -> Iterator[str]:
-    """bench/receiver.py in its own process; ``arrivals``: it records each event id's arrival time."""
+def receiver(delay: float = 0.0, arrivals: bool = False, extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """bench/receiver.py in its own process; ``arrivals``: it records each event id's arrival time;
+    ``extra``: more of its options (e.g. ``--fail-key``)."""
     port = free_port()
-    args = [sys.executable, str(HERE / "receiver.py"), str(port), str(delay)]
+    args = [sys.executable, str(HERE / "receiver.py"), str(port), str(delay), *extra]
     with process(args + (["--arrivals"] if arrivals else []), ready="ready"):
         yield f"http://127.0.0.1:{port}"
 

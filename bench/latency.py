@@ -29,6 +29,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,10 @@ async def open_loop(
     max_events: int,
     tick_s: float = 0.01,
     max_inflight: int = 128,
+    body: Callable[[list[str], int], bytes] = batch_body,
 ) -> Load:
     """Send ``rate`` events/s for ``duration_s`` (at most ``max_events``); request r goes to merchant r mod n.
+    ``body(ids, n)`` serializes a batch request (default ``batch_body``: event n onwards of ``event_body``).
 
     Bounded in time as well: sending stops at 2 x duration + 5 s even when the API falls behind.
     """
@@ -116,14 +119,14 @@ async def open_loop(
             k = min(due - n, MAX_BATCH)
             m = load.requests % len(merchants)
             ids = [f"{prefix}{n + j}" for j in range(k)]
-            body = batch_body(ids, n)
+            data = body(ids, n)
             now = time.time()
             load.first = load.first or now
             load.last = now
             for e in ids:
                 load.sent[e] = now
                 load.merchant[e] = m
-            task = asyncio.create_task(_post(api, merchants[m], ids, body, load))
+            task = asyncio.create_task(_post(api, merchants[m], ids, data, load))
             inflight.add(task)
             task.add_done_callback(inflight.discard)
             load.requests += 1

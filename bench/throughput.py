@@ -24,6 +24,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,29 +63,37 @@ async def _ready(http: httpx.AsyncClient) -> None:
     raise SystemExit("hookline did not become ready")
 
 
-async def _setup(http: httpx.AsyncClient, target: str, fanout: int) -> str:
+async def _setup(http: httpx.AsyncClient, target: str, fanout: int, route_extra: dict[str, Any]) -> str:
     op = {"Authorization": f"Bearer {OPERATOR}"}
     merchant = (await http.post("/v1/merchants", json={"name": "bench"}, headers=op)).json()
     key = {"Authorization": f"Bearer {merchant['api_key']}"}
     for i in range(fanout):
         t = (await http.post("/v1/targets", json={"url": f"{target}/t{i}"}, headers=key)).json()
-        route = {"name": f"r{i}", "target_id": t["id"], "event_types": ["order.*"]}
+        route = {"name": f"r{i}", "target_id": t["id"], "event_types": ["order.*"], **route_extra}
         (await http.post("/v1/routes", json=route, headers=key)).raise_for_status()
     return str(merchant["id"])
 
 
-async def _ingest(http: httpx.AsyncClient, merchant_id: str, events: int) -> float:
+async def _ingest(
+    http: httpx.AsyncClient, merchant_id: str, events: int, body: Callable[[int], dict[str, Any]]
+) -> float:
     op = {"Authorization": f"Bearer {OPERATOR}", "content-type": "application/json"}
     start = time.time()
     for b in range(0, events, BATCH):
-        body = orjson.dumps({"events": [event_body(i) for i in range(b, min(b + BATCH, events))]})
-        r = await http.post(f"/v1/events?merchant={merchant_id}", content=body, headers=op, timeout=60)
+        data = orjson.dumps({"events": [body(i) for i in range(b, min(b + BATCH, events))]})
+        r = await http.post(f"/v1/events?merchant={merchant_id}", content=data, headers=op, timeout=60)
         r.raise_for_status()
     return start
 
 
 async def _hookline(
-    target: str, env: dict[str, str], commands: list[str], events: int, fanout: int
+    target: str,
+    env: dict[str, str],
+    commands: list[str],
+    events: int,
+    fanout: int,
+    route_extra: dict[str, Any],
+    body: Callable[[int], dict[str, Any]],
 ) -> dict[str, Any]:
     hookline = [sys.executable, "-m", "hookline"]
     procs = [process([*hookline, c], env) for c in commands]
@@ -93,9 +102,9 @@ async def _hookline(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['HOOKLINE_PORT']}") as http:
             await _ready(http)
-            merchant_id = await _setup(http, target, fanout)
+            merchant_id = await _setup(http, target, fanout, route_extra)
             reset(target)
-            start = await _ingest(http, merchant_id, events)
+            start = await _ingest(http, merchant_id, events, body)
             ingested = time.time() - start
             got = wait_count(target, events * fanout, 600)
     finally:
@@ -110,12 +119,21 @@ async def _hookline(
     }
 
 
-async def hookline_on(engine: str, target: str, events: int, fanout: int) -> dict[str, Any]:
-    """`hookline serve` on a fresh SQLite file, or `api` + one `worker` on a fresh PostgreSQL database."""
+async def hookline_on(
+    engine: str,
+    target: str,
+    events: int,
+    fanout: int,
+    route_extra: dict[str, Any] | None = None,
+    body: Callable[[int], dict[str, Any]] = event_body,
+) -> dict[str, Any]:
+    """`hookline serve` on a fresh SQLite file, or `api` + one `worker` on a fresh PostgreSQL database.
+
+    ``route_extra``: more fields of every route (e.g. ``{"ordering": "customer"}``); ``body(i)``: event i."""
     async with database(engine) as url:
         env = hookline_env(url, free_port())
         commands = ["serve"] if engine == "sqlite" else ["api", "worker"]
-        return await _hookline(target, env, commands, events, fanout)
+        return await _hookline(target, env, commands, events, fanout, route_extra or {}, body)
 
 
 def celery(target: str, events: int, fanout: int) -> dict[str, Any]:
