@@ -149,6 +149,18 @@ async def test_a_platform_frames_the_themed_dashboard_and_the_merchant_creates_a
             [route] = (await client.ok("GET", f"/v1/routes?merchant={client.merchant_id}", 200))["data"]
             assert route["name"] == "Orders to the ERP" and route["event_types"] == ["order.*"]
             await expect(frame.locator("main")).to_contain_text("Orders to the ERP")
+            # A second task inside the frame: test events for the new webhook.
+            row = frame.locator(f"#route-{route['id']}")
+            await row.locator(".menu-button").click()
+            await row.locator("text=Send test events").click()
+            await frame.locator("button:has-text('Send test events')").click()
+            await expect(frame.locator("main")).to_contain_text("Test events sent")
+            sent = (
+                await client.ok(
+                    "GET", f"/v1/deliveries?merchant={client.merchant_id}&route_id={route['id']}", 200
+                )
+            )["data"]
+            assert sent and all(d["event_id"].startswith("test_") for d in sent)
             shot = tmp_path / "portal.png"
             await page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 5_000
