@@ -75,6 +75,9 @@ async def test_a_read_only_portal_session_changes_nothing(db_url: str) -> None:
         details = await http.get(f"/dashboard/routes/{route['id']}")
         assert details.status_code == 200 and "orders" in details.text
         assert (await http.get(f"/dashboard/deliveries/{delivery['id']}")).status_code == 200
+        log = await http.get("/dashboard/deliveries")  # the merchant-wide Deliveries page, in the menu
+        assert log.status_code == 200 and f"/dashboard/deliveries/{delivery['id']}" in log.text
+        assert 'href="/dashboard/deliveries">Deliveries</a>' in home.text
         # The pages that exist only to change something say so.
         for page in (
             "/routes/new",
