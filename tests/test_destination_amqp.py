@@ -9,10 +9,18 @@ from dataclasses import dataclass
 
 import aio_pika
 import pytest
-from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from support.brokers import FAST_RETRY, add_broker_route, assert_signed, post_order, wait_attempts
+from support.brokers import (
+    FAST_RETRY,
+    add_broker_route,
+    assert_keyed,
+    assert_signed,
+    post_keyed,
+    post_order,
+    wait_attempts,
+)
 from support.pipeline import wait_status
 from support.relay import start_relay
 
@@ -162,3 +170,48 @@ async def test_many_deliveries_at_once_each_confirmed(merchant: Client, bound: B
         await wait_status(merchant, delivery_id, "success")
     bodies = await bound.read(40)
     assert sorted(json.loads(body)["id"] for body, _ in bodies) == sorted(f"evt-{n}" for n in range(40))
+
+
+async def _take(queue: AbstractQueue, count: int) -> list[tuple[str, bytes, dict[str, str]]]:
+    """The next ``count`` messages of the queue: (routing key, body, headers as text)."""
+    found = []
+    for _ in range(count):
+        message = await queue.get(timeout=5)
+        await message.ack()
+        headers = {k: str(v) for k, v in (message.headers or {}).items()}
+        found.append((str(message.routing_key), message.body, headers))
+    return found
+
+
+async def test_ordered_route_publishes_with_the_key_routing_key(
+    merchant: Client, channel: AbstractChannel
+) -> None:
+    name = _tag()
+    exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, auto_delete=False)
+    queue = await channel.declare_queue(name, auto_delete=False)
+    await queue.bind(exchange, "orders.#")
+    try:
+        destination = {"exchange": name, "routing_key": "orders"}
+        await add_broker_route(merchant, AMQP, destination, ordering="customer")
+        await post_keyed(merchant)
+        received = await _take(queue, 5)
+        assert_keyed(received, "orders")
+    finally:
+        await channel.queue_delete(name)
+        await channel.exchange_delete(name)
+
+
+async def test_ordered_route_on_the_default_exchange_keeps_the_queue_name(
+    merchant: Client, channel: AbstractChannel
+) -> None:
+    name = _tag()
+    await channel.declare_queue(name, auto_delete=False)
+    try:
+        await add_broker_route(merchant, AMQP, {"exchange": "", "routing_key": name}, ordering="customer")
+        await post_keyed(merchant)
+        queue = await channel.get_queue(name)
+        received = await _take(queue, 5)
+        assert {where for where, _, _ in received} == {name}
+        assert_keyed(received, None)
+    finally:
+        await channel.queue_delete(name)

@@ -10,10 +10,19 @@ from dataclasses import dataclass
 import nats
 import pytest
 from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from support.brokers import FAST_RETRY, add_broker_route, assert_signed, post_order, wait_attempts
+from support.brokers import (
+    FAST_RETRY,
+    add_broker_route,
+    assert_keyed,
+    assert_signed,
+    post_keyed,
+    post_order,
+    wait_attempts,
+)
 from support.pipeline import wait_status
 from support.relay import start_relay
 
@@ -29,7 +38,9 @@ class Stream:
     async def read(self, count: int) -> list[tuple[bytes, dict[str, str]]]:
         """The first ``count`` messages of the stream: (data, headers)."""
         sub = await self.js.pull_subscribe(self.subject, stream=self.name)
-        messages = await sub.fetch(count, timeout=5)
+        messages: list[Msg] = []
+        while len(messages) < count:  # a fetch may hand over fewer than asked; a missing one times out
+            messages += await sub.fetch(count - len(messages), timeout=5)
         for message in messages:
             await message.ack()
         return [(message.data, dict(message.headers or {})) for message in messages]
@@ -114,3 +125,19 @@ async def test_nats_down_then_back_delivers_everything(db_url: str, stream: Stre
             await wait_status(merchant, delivery_id, "success", timeout=20)
     ids = sorted(json.loads(body)["id"] for body, _ in await stream.read(4))
     assert ids == ["evt-before", "evt-down-0", "evt-down-1", "evt-down-2"]
+
+
+async def test_ordered_route_publishes_to_the_key_subject(merchant: Client, nc: Nats) -> None:
+    js = nc.jetstream()
+    name, subject = _names()
+    await js.add_stream(name=name, subjects=[f"{subject}.>"])  # as a stream for an ordered route binds
+    try:
+        await add_broker_route(merchant, NATS, {"subject": subject}, ordering="customer")
+        await post_keyed(merchant)
+        sub = await js.pull_subscribe(f"{subject}.>", stream=name)
+        messages: list[Msg] = []
+        while len(messages) < 5:  # a fetch may hand over fewer than were asked for
+            messages += await sub.fetch(5 - len(messages), timeout=5)
+        assert_keyed([(m.subject, m.data, dict(m.headers or {})) for m in messages], subject)
+    finally:
+        await js.delete_stream(name)

@@ -13,7 +13,15 @@ from redis import asyncio as aioredis
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
 from hookline.models import ErrorKind
 from hookline.sender.destinations.publisher import open_publisher
-from support.brokers import FAST_RETRY, add_broker_route, assert_signed, post_order, wait_attempts
+from support.brokers import (
+    FAST_RETRY,
+    add_broker_route,
+    assert_keyed,
+    assert_signed,
+    post_keyed,
+    post_order,
+    wait_attempts,
+)
 from support.pipeline import wait_status
 from support.relay import start_relay
 
@@ -146,3 +154,11 @@ async def test_no_acknowledgement_within_the_timeout(stream: str) -> None:
         assert outcome.error_detail is not None and "within 0.5 s" in outcome.error_detail
         assert "a-password" not in outcome.error_detail
         await relay.heal()
+
+
+async def test_ordered_route_carries_key_and_sequence_as_fields(
+    merchant: Client, redis: aioredis.Redis, stream: str
+) -> None:
+    await add_broker_route(merchant, REDIS, {"stream": stream}, ordering="customer")
+    await post_keyed(merchant)
+    assert_keyed([(stream, body, fields) for _, body, fields in await read_new(redis, stream)], None)

@@ -5,6 +5,8 @@ payload as the message body, persistent. The publish is ``mandatory``: a message
 receive comes back (``NO_ROUTE``) and is a refusal, as is an exchange that does not exist; only the broker's
 confirm (``Basic.Ack``) is success. Each publish has a channel of its own on the URL's one long-lived
 connection: a refusal closes the channel it happened on, and so cannot fail other deliveries in flight.
+A keyed delivery (per-key ordering) on a named exchange is published with ``<routing_key>.<key>``
+(``keyed``): a topic exchange binding ``<routing_key>.#`` receives it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractConnection
 
+from hookline.sender.destinations import keyed
 from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable, describe
 
 CONNECT_TIMEOUT_S = 5.0
@@ -50,6 +53,8 @@ class AmqpBroker(Pooled[AbstractConnection]):
     ) -> str:
         connection = await self._connections.get(url)
         name, routing_key = str(destination["exchange"]), str(destination["routing_key"])
+        if name:  # on the default exchange the routing key names the queue: it is never suffixed
+            routing_key = keyed.suffixed(routing_key, headers)
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
         message = aio_pika.Message(
             body,

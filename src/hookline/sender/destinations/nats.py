@@ -1,9 +1,10 @@
 """NATS JetStream: one publish per attempt, acknowledged by the stream that stores it.
 
-The headers travel as NATS message headers and the payload as the message data. Only a JetStream
-acknowledgement (the stream's name and the message's sequence) counts: a subject no stream covers is a
-refusal, as core NATS would drop the message without a word when nobody is subscribed. The client does not
-reconnect on its own (``allow_reconnect=False``): a lost connection fails the attempt and
+The headers travel as NATS message headers and the payload as the message data. A keyed delivery (per-key
+ordering) goes to ``<subject>.<key>`` (``keyed``), so a stream for an ordered route covers ``<subject>.>``.
+Only a JetStream acknowledgement (the stream's name and the message's sequence) counts: a subject no
+stream covers is a refusal, as core NATS would drop the message without a word when nobody is subscribed.
+The client does not reconnect on its own (``allow_reconnect=False``): a lost connection fails the attempt and
 ``port.Connections`` opens a new one, with backoff, for the next.
 """
 
@@ -17,6 +18,7 @@ from nats import errors
 from nats.aio.client import Client
 from nats.js import errors as js_errors
 
+from hookline.sender.destinations import keyed
 from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable
 
 CONNECT_TIMEOUT_S = 5.0
@@ -62,7 +64,7 @@ class NatsBroker(Pooled[Client]):
         timeout_s: float,
     ) -> str:
         client = await self._connections.get(url)
-        subject = str(destination["subject"])
+        subject = keyed.suffixed(str(destination["subject"]), headers)
         try:
             ack = await client.jetstream().publish(subject, body, timeout=timeout_s, headers=dict(headers))
         except js_errors.NoStreamResponseError:
