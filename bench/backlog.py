@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psutil
 from common import (
     RESULTS,
@@ -39,6 +38,7 @@ from common import (
     hookline,
     hookline_env,
     receiver,
+    running,
     stats,
     write,
 )
@@ -79,18 +79,12 @@ async def ingest(api: Api, merchant_id: str, events: int, args: argparse.Namespa
 
 async def fill(url: str, target: str, args: argparse.Namespace) -> dict[str, Any]:
     """Phase 1: the API alone, the routes, the backlog."""
-    env = hookline_env(url, free_port())
     events = math.ceil(args.deliveries / args.fanout)
-    with hookline("api", env):
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=args.concurrency + 4)
-        ) as session:
-            api = Api(session, f"http://127.0.0.1:{env['HOOKLINE_PORT']}")
-            await api.ready()
-            merchant = await api.merchant()
-            for i in range(args.fanout):
-                await api.route(merchant, f"r{i}", f"{target}/t{i}")
-            result = await ingest(api, merchant["id"], events, args)
+    async with running(url, ["api"], args.concurrency + 4) as api:
+        merchant = await api.merchant()
+        for i in range(args.fanout):
+            await api.route(merchant, f"r{i}", f"{target}/t{i}")
+        result = await ingest(api, merchant["id"], events, args)
     print(f"ingest: done: {result}", flush=True)
     return result
 

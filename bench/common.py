@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -126,6 +127,36 @@ def hookline(
 ) -> contextlib.AbstractContextManager[Any]:
     """``python -m hookline COMMAND`` as a child process (see ``process``)."""
     return process([sys.executable, "-m", "hookline", command], env, ready=ready)
+
+
+def open_loop_options(parser: argparse.ArgumentParser, *, tick_ms: float) -> None:
+    """The options of an open-loop load (``latency.open_loop``) and of waiting for its deliveries."""
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load (per rate)")
+    parser.add_argument("--max-events", type=int, default=100_000, help="events of one load at most")
+    parser.add_argument("--tick-ms", type=float, default=tick_ms, help="ms between two sends of the load")
+    parser.add_argument("--max-inflight", type=int, default=128, help="ingest requests outstanding at most")
+    parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for deliveries")
+
+
+def commands_for(engine: str) -> list[str]:
+    """What runs hookline on an engine: ``serve`` on SQLite, ``api`` and one ``worker`` on PostgreSQL."""
+    return ["serve"] if engine == "sqlite" else ["api", "worker"]
+
+
+@contextlib.asynccontextmanager
+async def running(database_url: str, commands: list[str], connections: int) -> AsyncIterator[Api]:
+    """hookline's ``commands`` as child processes on the database, and an ``Api`` on a session of at most
+    ``connections`` connections, once hookline is ready; the processes are stopped when the block ends."""
+    import aiohttp
+
+    env = hookline_env(database_url, free_port())
+    with contextlib.ExitStack() as stack:
+        for command in commands:
+            stack.enter_context(hookline(command, env))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
+            api = Api(session, f"http://127.0.0.1:{env['HOOKLINE_PORT']}")
+            await api.ready()
+            yield api
 
 
 class Api:

@@ -33,7 +33,7 @@ def _quartiles(values: list[float]) -> dict[str, float]:
 def _schema_check_us(events: list[dict[str, Any]], repeat: int) -> float | None:
     """µs per event of the schema check alone, or None when this version has none."""
     try:
-        from hookline import event_schemas
+        from hookline.core import event_schemas
     except ImportError:
         return None
     for event in events:  # compile the validators first, as the first ingest of each type does
@@ -51,10 +51,10 @@ async def run(engine: str, rounds: int, batch: int) -> dict[str, Any]:
         async with open_runtime(settings, worker=False, migrate_db=True) as runtime:
             ctx = runtime.context
             merchant, _ = await merchants.create(ctx, "bench")
-            mid = merchant["id"]
+            mid = merchant.id
             target = await targets.create(ctx, mid, "https://example.com/hook")
             for name in ("a", "b"):
-                spec = {"name": name, "target_id": target["id"], "event_types": ["order.*"]}
+                spec = {"name": name, "target_id": target.id, "event_types": ["order.*"]}
                 await routes.create(ctx, mid, spec)
             await ingest.ingest(ctx, mid, [event_body(i) for i in range(-batch, 0)])  # warm up
             per_event: list[float] = []

@@ -25,20 +25,18 @@ import asyncio
 import os
 import statistics
 import sys
-from contextlib import ExitStack
 from typing import Any
 
-import aiohttp
 from common import (
     RESULTS,
     Api,
     arrivals,
+    commands_for,
     database,
-    free_port,
-    hookline,
-    hookline_env,
+    open_loop_options,
     receiver,
     reset,
+    running,
     stats,
     wait_count,
     write,
@@ -59,37 +57,31 @@ async def _merchants(api: Api, args: argparse.Namespace, healthy: str, stalled: 
 
 
 async def variant(kind: str, healthy: str, stalled: str, args: argparse.Namespace) -> dict[str, Any]:
-    commands = ["serve"] if args.engine == "sqlite" else ["api", "worker"]
-    async with database(args.engine) as url:
-        env = hookline_env(url, free_port())
-        with ExitStack() as stack:
-            for command in commands:
-                stack.enter_context(hookline(command, env))
-            connector = aiohttp.TCPConnector(limit=args.max_inflight + 8)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                api = Api(session, f"http://127.0.0.1:{env['HOOKLINE_PORT']}")
-                await api.ready()
-                merchants = await _merchants(api, args, healthy, stalled, kind)
-                await open_loop(api, merchants[args.stalled :], 100, 1, 100, 0.05)  # warm-up, not measured
-                await asyncio.to_thread(wait_count, healthy, 100, 30)
-                reset(healthy)
-                reset(stalled)
-                load = await open_loop(
-                    api,
-                    merchants,
-                    args.rate,
-                    args.duration,
-                    args.max_events,
-                    args.tick_ms / 1000,
-                    args.max_inflight,
-                )
-                measured = [e for e, m in load.merchant.items() if m >= args.stalled]
-                expected = sum(1 for e, m in load.merchant.items() if e not in load.failed)
-                if kind == "stalled":
-                    expected = sum(1 for e in measured if e not in load.failed)
-                await asyncio.to_thread(wait_count, healthy, expected, args.drain_timeout)
-                got = arrivals(healthy)
-                stalled_attempts = int(stats(stalled)["n"])
+    async with (
+        database(args.engine) as url,
+        running(url, commands_for(args.engine), args.max_inflight + 8) as api,
+    ):
+        merchants = await _merchants(api, args, healthy, stalled, kind)
+        await open_loop(api, merchants[args.stalled :], 100, 1, 100, 0.05)  # warm-up, not measured
+        await asyncio.to_thread(wait_count, healthy, 100, 30)
+        reset(healthy)
+        reset(stalled)
+        load = await open_loop(
+            api,
+            merchants,
+            args.rate,
+            args.duration,
+            args.max_events,
+            args.tick_ms / 1000,
+            args.max_inflight,
+        )
+        measured = [e for e, m in load.merchant.items() if m >= args.stalled]
+        expected = sum(1 for e, m in load.merchant.items() if e not in load.failed)
+        if kind == "stalled":
+            expected = sum(1 for e in measured if e not in load.failed)
+        await asyncio.to_thread(wait_count, healthy, expected, args.drain_timeout)
+        got = arrivals(healthy)
+        stalled_attempts = int(stats(stalled)["n"])
     row = latency_stats(load, got["arrivals"], measured)
     row.update(
         kind=kind,
@@ -200,14 +192,10 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=20)
     parser.add_argument("--stalled", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1000.0, help="offered events/s (all merchants)")
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--max-events", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=2.0, help="the routes' timeout_s")
     parser.add_argument("--stall-delay", type=float, default=3.0, help="the stalled receiver's delay, s")
-    parser.add_argument("--tick-ms", type=float, default=50.0)
-    parser.add_argument("--max-inflight", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    open_loop_options(parser, tick_ms=50.0)
     parser.add_argument("--name", default="", help="suffix of the results files (isolation_ENGINE[_NAME])")
     args = parser.parse_args()
     if args.stall_delay < args.timeout:

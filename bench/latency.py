@@ -30,7 +30,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,11 @@ from common import (
     arrivals,
     batch_body,
     database,
-    free_port,
-    hookline,
-    hookline_env,
+    open_loop_options,
     percentile,
     receiver,
     reset,
+    running,
     wait_count,
     write,
 )
@@ -195,20 +193,12 @@ async def run(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     rates = [float(r) for r in args.rates.split(",")]
     commands = ["serve"] if args.processes == "serve" else ["api", "worker"]
     with receiver(arrivals=True) as target:
-        async with database(engine) as url:
-            env = hookline_env(url, free_port())
-            with ExitStack() as stack:
-                for command in commands:
-                    stack.enter_context(hookline(command, env))
-                connector = aiohttp.TCPConnector(limit=args.max_inflight + 8)
-                async with aiohttp.ClientSession(connector=connector) as session:
-                    api = Api(session, f"http://127.0.0.1:{env['HOOKLINE_PORT']}")
-                    await api.ready()
-                    merchant = await api.merchant()
-                    await api.route(merchant, "r0", f"{target}/hook")
-                    await open_loop(api, [merchant["id"]], 100, 2, 200)  # warm-up, not measured
-                    await asyncio.to_thread(wait_count, target, 200, 30)
-                    return [await measure(api, target, merchant["id"], rate, args) for rate in rates]
+        async with database(engine) as url, running(url, commands, args.max_inflight + 8) as api:
+            merchant = await api.merchant()
+            await api.route(merchant, "r0", f"{target}/hook")
+            await open_loop(api, [merchant["id"]], 100, 2, 200)  # warm-up, not measured
+            await asyncio.to_thread(wait_count, target, 200, 30)
+            return [await measure(api, target, merchant["id"], rate, args) for rate in rates]
 
 
 def chart(rows: list[dict[str, Any]], title: str, path: Path) -> None:
@@ -298,11 +288,7 @@ def main() -> None:
         help="one `serve` process, or `api` + `worker` (default: serve on SQLite, split on PostgreSQL)",
     )
     parser.add_argument("--rates", default="100,1000,5000", help="offered events/s, comma-separated")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate")
-    parser.add_argument("--max-events", type=int, default=100_000, help="events per rate at most")
-    parser.add_argument("--tick-ms", type=float, default=10.0)
-    parser.add_argument("--max-inflight", type=int, default=128, help="ingest requests outstanding at most")
-    parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for deliveries")
+    open_loop_options(parser, tick_ms=10.0)
     parser.add_argument("--name", default="", help="suffix of the results files (latency_ENGINE[_NAME])")
     args = parser.parse_args()
     args.processes = args.processes or ("serve" if args.engine == "sqlite" else "split")

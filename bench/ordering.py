@@ -28,21 +28,18 @@ import asyncio
 import os
 import statistics
 import sys
-from contextlib import ExitStack
 from typing import Any
 
-import aiohttp
 import orjson
 from common import (
-    Api,
     arrivals,
+    commands_for,
     database,
     event_body,
-    free_port,
-    hookline,
-    hookline_env,
+    open_loop_options,
     receiver,
     reset,
+    running,
     stats,
     wait_count,
     write,
@@ -103,8 +100,6 @@ async def throughput(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def hot_variant(kind: str, target: str, args: argparse.Namespace) -> dict[str, Any]:
-    commands = ["serve"] if args.engine == "sqlite" else ["api", "worker"]
-
     def body(ids: list[str], start: int) -> bytes:
         events = []
         for k, e in enumerate(ids):
@@ -113,34 +108,29 @@ async def hot_variant(kind: str, target: str, args: argparse.Namespace) -> dict[
             events.append(event)
         return orjson.dumps({"events": events})
 
-    async with database(args.engine) as url:
-        env = hookline_env(url, free_port())
-        with ExitStack() as stack:
-            for command in commands:
-                stack.enter_context(hookline(command, env))
-            connector = aiohttp.TCPConnector(limit=args.max_inflight + 8)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                api = Api(session, f"http://127.0.0.1:{env['HOOKLINE_PORT']}")
-                await api.ready()
-                merchant = await api.merchant()
-                await api.route(merchant, "r", f"{target}/hook", ordering="customer")
-                warm = await open_loop(api, [merchant["id"]], 100, 1, 100, 0.05)  # not measured
-                await asyncio.to_thread(wait_count, target, warm.accepted, 30)
-                reset(target)
-                load = await open_loop(
-                    api,
-                    [merchant["id"]],
-                    args.rate,
-                    args.duration,
-                    args.max_events,
-                    args.tick_ms / 1000,
-                    args.max_inflight,
-                    body,
-                )
-                expected = load.accepted + (args.hot_fails if kind == "hot" else 0)
-                await asyncio.to_thread(wait_count, target, expected, args.drain_timeout)
-                got = arrivals(target)
-                failed = int(stats(target).get("failed", 0))
+    async with (
+        database(args.engine) as url,
+        running(url, commands_for(args.engine), args.max_inflight + 8) as api,
+    ):
+        merchant = await api.merchant()
+        await api.route(merchant, "r", f"{target}/hook", ordering="customer")
+        warm = await open_loop(api, [merchant["id"]], 100, 1, 100, 0.05)  # not measured
+        await asyncio.to_thread(wait_count, target, warm.accepted, 30)
+        reset(target)
+        load = await open_loop(
+            api,
+            [merchant["id"]],
+            args.rate,
+            args.duration,
+            args.max_events,
+            args.tick_ms / 1000,
+            args.max_inflight,
+            body,
+        )
+        expected = load.accepted + (args.hot_fails if kind == "hot" else 0)
+        await asyncio.to_thread(wait_count, target, expected, args.drain_timeout)
+        got = arrivals(target)
+        failed = int(stats(target).get("failed", 0))
     index = {e: i for i, e in enumerate(load.sent)}
     others = [e for e in load.sent if hot_customer(index[e], args) != HOT_KEY]
     hot = [e for e in load.sent if hot_customer(index[e], args) == HOT_KEY]
@@ -287,13 +277,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events per throughput run")
     parser.add_argument("--keys", type=int, default=1000, help="customer keys")
     parser.add_argument("--rate", type=float, default=1000.0, help="offered events/s of the hot-key runs")
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--max-events", type=int, default=100_000)
     parser.add_argument("--hot-share", type=float, default=0.1, help="share of the events on the hot key")
     parser.add_argument("--hot-fails", type=int, default=5, help="500s the hot key's receiver answers first")
-    parser.add_argument("--tick-ms", type=float, default=10.0)
-    parser.add_argument("--max-inflight", type=int, default=128)
-    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    open_loop_options(parser, tick_ms=10.0)
     parser.add_argument("--name", default="", help="suffix of the results files (ordering_ENGINE[_NAME])")
     args = parser.parse_args()
     if args.events > 200_000 or args.keys < 2:

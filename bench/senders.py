@@ -28,7 +28,7 @@ import orjson
 import pycurl
 from common import event_body, receiver, stats, write
 
-from hookline import keypairs, signing
+from hookline.core import keypairs, signing
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.http import open_sender
 

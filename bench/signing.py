@@ -30,7 +30,7 @@ import orjson
 from common import event_body, write
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hookline import keypairs, signing
+from hookline.core import keypairs, signing
 
 KEYS = (b"bench-signing-key-new", b"bench-signing-key-old")
 STORED = (keypairs.new_private_key(), keypairs.new_private_key())

@@ -34,6 +34,7 @@ import uvloop
 from common import (
     HERE,
     OPERATOR,
+    commands_for,
     database,
     event_body,
     free_port,
@@ -46,7 +47,7 @@ from common import (
 )
 from senders import SIGNERS, drive
 
-from hookline import signing
+from hookline.core import signing
 from hookline.sender.curl import open_curl_sender
 
 BATCH = 500
@@ -132,8 +133,7 @@ async def hookline_on(
     ``route_extra``: more fields of every route (e.g. ``{"ordering": "customer"}``); ``body(i)``: event i."""
     async with database(engine) as url:
         env = hookline_env(url, free_port())
-        commands = ["serve"] if engine == "sqlite" else ["api", "worker"]
-        return await _hookline(target, env, commands, events, fanout, route_extra or {}, body)
+        return await _hookline(target, env, commands_for(engine), events, fanout, route_extra or {}, body)
 
 
 def celery(target: str, events: int, fanout: int) -> dict[str, Any]:

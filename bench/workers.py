@@ -1,12 +1,21 @@
-"""Deliveries per second through PostgreSQL with 1 and with 2 worker processes, in one run.
+"""Deliveries per second and CPU per delivery through PostgreSQL with 1, 2 and 4 worker processes, in one
+run.
 
 Starts `hookline api` on a fresh PostgreSQL database and a fast local receiver (aiohttp, 200 to everything)
 in this process, ingests EVENTS events in batches with fan-out FANOUT, then starts N `hookline worker`
 processes and times the drain of that backlog, from the first delivery received to the last. Ingestion is
 timed separately, so the figure is the workers' own rate, not the API's.
-Writes bench/results/workers.json and .md.
 
-    .venv/bin/python bench/workers.py [--events 3000] [--fanout 3]
+CPU per delivery: the CPU time (user + system, from ``/proc``) that the worker processes and every
+PostgreSQL process used from the moment the backlog became due to the last delivery, divided by the
+deliveries. The routes are halted while the backlog is ingested and resumed once the workers have started,
+so a worker's start-up is not counted. On two cores throughput cannot grow with workers; what this shows
+is whether each delivery costs more when workers compete for the same queue (claims that collide, locks,
+wasted wake-ups).
+``--ordering customer`` makes the routes ordered (997 customers, so 997 keys per route).
+Writes bench/results/workers[_ORDERING].json and .md.
+
+    .venv/bin/python bench/workers.py [--events 3000] [--fanout 3] [--workers 1,2,4] [--ordering none]
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiohttp import web
+from common import event_body
 
 PG = os.environ.get("HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN = PG.rpartition("/")[0] + "/postgres"
@@ -64,7 +74,60 @@ def spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def run_once(workers: int, events: int, fanout: int) -> dict[str, float]:
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """User + system clock ticks used so far by each of ``pids`` still alive."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process on this machine (the server's own and each connection's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def used_s(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds used between the two readings (a process born in between counts from zero)."""
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def counters(admin: asyncpg.Connection, name: str) -> dict[str, int]:
+    """The database's transactions and rows so far (``pg_stat_database``; flushed within a second)."""
+    row = await admin.fetchrow(
+        "SELECT xact_commit + xact_rollback AS transactions, tup_returned + tup_fetched AS rows_read,"
+        " tup_inserted + tup_updated + tup_deleted AS rows_written FROM pg_stat_database WHERE datname = $1",
+        name,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def settled(pids: list[int]) -> None:
+    """Wait (at most 30 s) until the processes have started: their CPU time stops growing for 0.5 s."""
+    before = cpu_ticks(pids)
+    for _ in range(60):
+        await asyncio.sleep(0.5)
+        now = cpu_ticks(pids)
+        if now == before and sum(now.values()) > 0:
+            return
+        before = now
+
+
+async def run_once(workers: int, events: int, fanout: int, ordering: str) -> dict[str, float]:
     name = f"hl_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -94,35 +157,51 @@ async def run_once(workers: int, events: int, fanout: int) -> dict[str, float]:
             op = {"Authorization": f"Bearer {OPERATOR}"}
             merchant = (await http.post("/v1/merchants", json={"name": "bench"}, headers=op)).json()
             mk = {"Authorization": f"Bearer {merchant['api_key']}"}
+            route_ids: list[str] = []
             for i in range(fanout):
                 t = (await http.post("/v1/targets", json={"url": f"{target}/t{i}"}, headers=mk)).json()
-                await http.post(
+                route = await http.post(
                     "/v1/routes",
                     headers=mk,
-                    json={"name": f"r{i}", "target_id": t["id"], "event_types": ["order.*"]},
+                    json={
+                        "name": f"r{i}",
+                        "target_id": t["id"],
+                        "event_types": ["order.*"],
+                        "ordering": ordering,
+                    },
                 )
+                route_ids.append(route.json()["id"])
+                # Halted while the backlog is ingested (its deliveries are held): the workers start, settle,
+                # and only then does the resume make the backlog due, so their start-up is not counted.
+                await http.post(f"/v1/routes/{route_ids[-1]}/halt", headers=mk)
             start = time.perf_counter()
             batch = 100
             for b in range(0, events, batch):
-                body = {
-                    "events": [
-                        {
-                            "id": f"e{b + j}",
-                            "type": "order.reminder",
-                            "data": {"object": {"public_id": f"o{b + j}", "customer": "c1"}},
-                        }
-                        for j in range(min(batch, events - b))
-                    ]
-                }
+                # 997 customers: with --ordering customer, 997 keys per route.
+                body = {"events": [event_body(b + j) for j in range(min(batch, events - b))]}
                 r = await http.post(f"/v1/events?merchant={merchant['id']}", json=body, headers=op)
-                r.raise_for_status()
+                assert r.status_code == 202, r.text
             ingested = time.perf_counter() - start
-            procs += [spawn("worker", env) for _ in range(workers)]
+            started = [spawn("worker", env) for _ in range(workers)]
+            procs += started
+            await settled([p.pid for p in started])
+            await asyncio.sleep(1.1)  # the statistics of the ingest are flushed
+            stats = await counters(admin, name)
+            server = cpu_ticks(postgres_pids())
+            workers_at = cpu_ticks([p.pid for p in started])
+            for route_id in route_ids:
+                (await http.post(f"/v1/routes/{route_id}/resume", headers=mk)).raise_for_status()
             expected = events * fanout
             deadline = time.perf_counter() + 300
             while counter["n"] < expected and time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)
             elapsed = counter["last"] - counter["first"]
+            worker_s = used_s(workers_at, cpu_ticks([p.pid for p in started]))
+            server_s = used_s(server, cpu_ticks(postgres_pids()))
+            delivered = max(counter["n"], 1)
+            await asyncio.sleep(1.1)
+            done = await counters(admin, name)
+            per = {k: round((done[k] - stats[k]) / delivered, 2) for k in stats}
             return {
                 "workers": workers,
                 "deliveries": counter["n"],
@@ -131,6 +210,11 @@ async def run_once(workers: int, events: int, fanout: int) -> dict[str, float]:
                 "ingest_seconds": round(ingested, 3),
                 "ingested_events_per_s": round(events / ingested, 1),
                 "deliveries_per_s": round(counter["n"] / elapsed, 1),
+                "worker_cpu_s": round(worker_s, 2),
+                "postgres_cpu_s": round(server_s, 2),
+                "cpu_us_per_delivery": round(1e6 * (worker_s + server_s) / delivered, 1),
+                "worker_cpu_us_per_delivery": round(1e6 * worker_s / delivered, 1),
+                **{f"{k}_per_delivery": v for k, v in per.items()},
             }
     finally:
         for p in procs:
@@ -146,33 +230,55 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--fanout", type=int, default=3)
+    parser.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
+    parser.add_argument("--ordering", default="none", choices=["none", "object", "customer"])
     args = parser.parse_args()
-    rows = [await run_once(w, args.events, args.fanout) for w in (1, 2)]
-    ratio = rows[1]["deliveries_per_s"] / rows[0]["deliveries_per_s"]
+    counts = [int(n) for n in args.workers.split(",")]
+    load = os.getloadavg()
+    rows = [await run_once(w, args.events, args.fanout, args.ordering) for w in counts]
+    costs = [r["cpu_us_per_delivery"] for r in rows]
+    spread = max(costs) / min(costs)
     result = {
         "events": args.events,
         "fanout": args.fanout,
+        "ordering": args.ordering,
         "runs": rows,
-        "two_vs_one": round(ratio, 2),
+        "cpu_per_delivery_max_over_min": round(spread, 3),
         "machine": f"{os.cpu_count()} cores",
+        "load_before": [round(x, 2) for x in load],
     }
+    name = "workers" if args.ordering == "none" else f"workers_{args.ordering}"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "workers.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    command = "`.venv/bin/python bench/workers.py" + (
+        f" --ordering {args.ordering}`" if args.ordering != "none" else "`"
+    )
     lines = [
-        "# PostgreSQL: one vs two worker processes",
+        f"# PostgreSQL: {', '.join(map(str, counts))} worker processes (ordering: {args.ordering})",
         "",
         f"{args.events} events x fan-out {args.fanout} ingested first, then drained by the workers to a fast "
-        "local receiver (first to last delivery received); run `.venv/bin/python bench/workers.py`; "
-        f"{os.cpu_count()} cores.",
+        f"local receiver (first to last delivery received); run {command}; {os.cpu_count()} cores; load "
+        f"average before the run: {' '.join(f'{x:.2f}' for x in load)}. CPU: the workers' and every "
+        "PostgreSQL process's, from the routes' resume (the workers started, routes halted until then) "
+        "to the last delivery.",
         "",
-        "| workers | deliveries | seconds | deliveries/s |",
-        "|---|---|---|---|",
+        "| workers | deliveries | seconds | deliveries/s | worker CPU s | PostgreSQL CPU s "
+        "| CPU µs per delivery | of it, workers' | transactions / delivery | rows read / delivery |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['workers']} | {r['deliveries']:.0f} | {r['seconds']} | {r['deliveries_per_s']} |" for r in rows
+        f"| {r['workers']} | {r['deliveries']:.0f} | {r['seconds']} | {r['deliveries_per_s']} "
+        f"| {r['worker_cpu_s']} | {r['postgres_cpu_s']} | {r['cpu_us_per_delivery']} "
+        f"| {r['worker_cpu_us_per_delivery']} | {r['transactions_per_delivery']} "
+        f"| {r['rows_read_per_delivery']} |"
+        for r in rows
     ]
-    lines += ["", f"Two workers / one worker: **{ratio:.2f}x**", ""]
-    (RESULTS / "workers.md").write_text("\n".join(lines))
+    lines += [
+        "",
+        f"CPU per delivery, most / least: **{spread:.3f}** (goal, issue 19: within 1.15).",
+        "",
+    ]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -23,8 +24,13 @@ from support.receiver import receiver  # noqa: F401  (a fixture)
 from support.senders import open_client  # noqa: F401  (a fixture)
 
 PG_URL = os.environ.get("HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# One template per test session: parallel sessions (developers, CI) must not rebuild each other's.
-TEMPLATE = f"hookline_template_{os.getpid()}"
+# The pytest-xdist worker this process is ("gw0", "gw1", ...; "main" without xdist).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# Each worker's own database, named from HOOKLINE_TEST_POSTGRES_URL's and the worker's: made on demand by a
+# maintenance connection to the same server, migrated, and the template of every database its tests get
+# (at most 37 characters: 63 with the suffix each of those gets). The process id keeps two sessions on one
+# URL (a developer's two terminals) from rebuilding each other's.
+TEMPLATE = f"{(urlsplit(PG_URL).path.lstrip('/') or 'test')[:24]}_{WORKER}_{os.getpid()}"
 OPERATOR_KEY = "hl_op_test_operator_key"
 
 
@@ -88,6 +94,18 @@ async def _drop_db(name: str) -> None:
         await admin.close()
 
 
+@contextlib.asynccontextmanager
+async def fresh_pg_url() -> AsyncIterator[str]:
+    """A new, migrated PostgreSQL database made from this worker's template (``pg_template`` must be set
+    up), dropped afterwards: its URL."""
+    name = f"{TEMPLATE}_{uuid.uuid4().hex[:12]}"
+    await _create_db(name)
+    try:
+        yield _pg_admin_dsn(name)
+    finally:
+        await _drop_db(name)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
     """A fresh, migrated database: a SQLite file, or a PostgreSQL database made from a template."""
@@ -95,23 +113,15 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator
         yield f"sqlite:///{tmp_path}/hookline.db"
         return
     request.getfixturevalue("pg_template")
-    name = f"hl_test_{uuid.uuid4().hex[:12]}"
-    await _create_db(name)
-    try:
-        yield _pg_admin_dsn(name)
-    finally:
-        await _drop_db(name)
+    async with fresh_pg_url() as url:
+        yield url
 
 
 @pytest.fixture
 async def pg_url(pg_template: str) -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database (from the template), dropped afterwards."""
-    name = f"hl_test_{uuid.uuid4().hex[:12]}"
-    await _create_db(name)
-    try:
-        yield _pg_admin_dsn(name)
-    finally:
-        await _drop_db(name)
+    async with fresh_pg_url() as url:
+        yield url
 
 
 def app_settings(db_url: str, **overrides: Any) -> Settings:
@@ -121,6 +131,11 @@ def app_settings(db_url: str, **overrides: Any) -> Settings:
         allow_private_targets=True,
         poll_interval_s=0.2,
         lease_s=10.0,
+        # A request's database deadline, and connecting's: generous, since four test workers share two cores
+        # with PostgreSQL (a clean-clone run had a connection take over 2 s); the tests of the deadlines
+        # themselves set theirs (tests/faults).
+        db_timeout_s=20.0,
+        db_connect_timeout_s=10.0,
     )
     return replace(base, **overrides)
 

@@ -50,6 +50,9 @@ class Settings:
     poll_interval_s: float = 1.0
     #: Seconds a claimed delivery stays invisible to other workers (longer than any route timeout).
     lease_s: float = 60.0
+    #: Seconds a ``hookline listen`` stream stays open before hookline ends it (between deliveries) and the
+    #: listener connects again, so that no stream outlives a deploy or pins one API process (docs/listen.md).
+    listen_stream_s: float = 900.0
     #: Auto-halt defaults for routes that set none: halt a route after this many consecutive failed attempts
     #: (0: never) once they span at least this many seconds. See docs/lifecycle.md.
     auto_halt_failures: int = 20

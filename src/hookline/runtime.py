@@ -12,29 +12,31 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hookline import portal_settings, telemetry
+from hookline import telemetry
 from hookline.config import Settings
-from hookline.credentials import Keyring
-from hookline.failure_rate import Threshold
-from hookline.mail import Mailer
-from hookline.mail import parse as parse_smtp_url
-from hookline.notifier import Notifier, NotifierSettings
+from hookline.core import autohalt_policy, portal_settings
+from hookline.core.credentials import Keyring
+from hookline.core.failure_rate import Threshold
 from hookline.sender import egress
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.destinations.publisher import open_publisher
 from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.http import open_sender
+from hookline.sender.mail import Mailer
+from hookline.sender.mail import parse as parse_smtp_url
 from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
+from hookline.service.bulk_runner import BulkRunner, RunnerSettings
 from hookline.service.context import Context
-from hookline.service.jobrunner import JobRunner, RunnerSettings
+from hookline.service.listening import Hub, ListenSettings
+from hookline.service.notifier import Notifier, NotifierSettings
 from hookline.service.shaping import Limits as ShapingLimits
 from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
-from hookline.storage import autohalt, preflight
+from hookline.service.worker import Worker, WorkerSettings
+from hookline.storage import preflight
 from hookline.storage.database import Database
 from hookline.storage.wakeup import Wakeup
-from hookline.worker import Worker, WorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,11 @@ class Runtime:
     context: Context
     new_operator_key: str | None = None
     worker: Worker | None = None
-    job_runner: JobRunner | None = None
+    bulk_runner: BulkRunner | None = None
     notifier: Notifier | None = None
     portal: portal_settings.Portal = field(default_factory=portal_settings.Portal)
+    #: The ``hookline listen`` streams this process serves (docs/listen.md).
+    listening: Hub = field(default_factory=Hub)
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
@@ -57,7 +61,14 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         claim_batch=settings.claim_batch,
         poll_interval_s=settings.poll_interval_s,
         lease_s=settings.lease_s,
-        auto_halt=autohalt.Policy(settings.auto_halt_failures, settings.auto_halt_window_s),
+        auto_halt=autohalt_policy.Policy(settings.auto_halt_failures, settings.auto_halt_window_s),
+    )
+
+
+def listen_settings(settings: Settings) -> ListenSettings:
+    chosen = worker_settings(settings)
+    return ListenSettings(
+        lease_s=chosen.lease_s, auto_halt=chosen.auto_halt, stream_s=settings.listen_stream_s
     )
 
 
@@ -193,7 +204,7 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
             ),
             shaping=Shaping(shaping_limits(settings)),
         )
-        runtime = Runtime(settings, context, portal=portal_config)
+        runtime = Runtime(settings, context, portal=portal_config, listening=Hub(listen_settings(settings)))
         runtime.new_operator_key = await auth.ensure_operator_key(context, settings.operator_key)
         if not worker:
             yield runtime
@@ -221,17 +232,17 @@ async def open_runtime(settings: Settings, *, worker: bool, migrate_db: bool) ->
                 retention.run_periodically(db, settings.retention_days * 86400, settings.retention_interval_s)
             )
             # Bulk resend and replay jobs run where the worker runs.
-            runtime.job_runner = JobRunner(
+            runtime.bulk_runner = BulkRunner(
                 context, RunnerSettings(poll_interval_s=settings.poll_interval_s, lease_s=settings.lease_s)
             )
-            jobs_task = asyncio.create_task(runtime.job_runner.run())
+            jobs_task = asyncio.create_task(runtime.bulk_runner.run())
             notices_task = asyncio.create_task(runtime.notifier.run())
             try:
                 yield runtime
             finally:
                 purger.cancel()
                 runtime.notifier.stop()
-                runtime.job_runner.stop()
+                runtime.bulk_runner.stop()
                 runtime.worker.stop()
                 await task
                 await jobs_task
@@ -257,11 +268,11 @@ async def demo_merchant(context: Context, name: str) -> tuple[str, str]:
     while True:
         rows = await merchants.page(context, 500, cursor)
         for row in rows:
-            if row["name"] == name:
-                _, key = await merchants.add_key(context, row["id"])
-                return str(row["id"]), key
+            if row.name == name:
+                _, key = await merchants.add_key(context, row.id)
+                return row.id, key
         if len(rows) < 500:
             break
-        cursor = str(rows[-1]["id"])
+        cursor = rows[-1].id
     row, key = await merchants.create(context, name)
-    return str(row["id"]), key
+    return row.id, key

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from hookline.api import listen
 from hookline.config import Settings
 from hookline.service.throttle import client_key
 
@@ -118,6 +119,16 @@ class LimitedProtocol(HttpToolsProtocol):
             return
         # The first request's headers are due from the connection's opening: idling first does not help.
         self._head_timer = self.loop.call_later(self.limits.header_timeout_s, self._head_too_slow)
+
+    def shutdown(self) -> None:
+        """Begin a graceful shutdown; a ``hookline listen`` stream is cut at once: it never ends by itself
+        and would hold the shutdown up to its timeout. Its delivery in flight is recorded as the listener's
+        failure and retried; the listener connects again (docs/listen.md)."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and is_listen_stream(cycle.scope["path"]):
+            self.transport.close()
+            return
+        super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -216,6 +227,10 @@ class LimitedProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = None
+
+
+def is_listen_stream(path: str) -> bool:
+    return path.startswith("/v1/routes/") and path.endswith(listen.STREAM_SUFFIX)
 
 
 def protocol_class(limits: Limits) -> type[LimitedProtocol]:

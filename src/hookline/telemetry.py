@@ -28,7 +28,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from hookline.models import DeliveryStatus, ErrorKind, Outcome, Result
+from hookline.core.models import DeliveryStatus, ErrorKind, Outcome, Result
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ _ATTEMPTS = {
     for name in ("2xx", "3xx", "4xx", "5xx", *(k.value for k in ErrorKind if k is not ErrorKind.STATUS))
 }
 
-# hookline.ids: a prefix, "_", then 26 Crockford base32 characters, the first 10 the creation millisecond.
+# core.ids: a prefix, "_", then 26 Crockford base32 characters, the first 10 the creation millisecond.
 _CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
 
 

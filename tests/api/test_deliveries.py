@@ -136,6 +136,10 @@ async def test_bad_filters_are_400(merchant: Client) -> None:
         ({"since": "-1e20"}, "since"),  # before year 1
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
+        ({"limit": "1_0"}, "limit"),  # digits 0-9 only: not as Python's int() reads it
+        ({"limit": "+1"}, "limit"),
+        ({"limit": " 1"}, "limit"),
+        ({"limit": "\u0661\u0660"}, "limit"),  # Arabic-Indic 10
         ({"cursor": "!!!"}, "cursor"),
     ]:
         _problem(await merchant.call("GET", "/v1/deliveries", params=params), 400, field)

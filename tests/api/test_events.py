@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
-from hookline import catalog
+from hookline.core import catalog
 
 ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from hookline import catalog, filter_patterns, routing, signing
+from hookline.core import catalog, filter_patterns, routing, signing
 from hookline.service import ordergroove
 from support.events import object_of
 from support.receiver import Receiver, Status

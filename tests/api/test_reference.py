@@ -252,6 +252,16 @@ async def _scenario(api: Recorder, receiver: Receiver, merchant_id: str) -> None
     await api("POST", "/v1/deliveries/{delivery_id}/resend", delivery_id=delivery_id)
     await api("GET", "/v1/routes/{route_id}/metrics", route_id=route_id)
     await api("GET", "/v1/metrics/summary")
+    # A stream cannot be recorded here (the test client reads whole answers): the refusals stand for them.
+    await api("GET", "/v1/routes/{route_id}/listen", 409, route_id=route_id)
+    await api(
+        "POST",
+        "/v1/routes/{route_id}/listen/{delivery_id}",
+        404,
+        body={"duration_ms": 12.5, "response_status": 200, "response_body": "ok"},
+        route_id=route_id,
+        delivery_id=delivery_id,
+    )
     await api("POST", "/v1/routes/{route_id}/halt", route_id=route_id)
     await api("POST", "/v1/routes/{route_id}/resume", route_id=route_id)
     since = "2026-01-01T00:00:00Z"

@@ -205,19 +205,24 @@ async def test_header_values_are_visible_ascii_and_framing_headers_are_reserved(
     assert await merchant.ok("GET", f"/v1/routes/{route['id']}") == route
 
 
-async def test_custom_headers_arrive(merchant: Client, receiver: Receiver) -> None:
+async def test_custom_headers_arrive_and_their_credentials_are_not_recorded(
+    merchant: Client, receiver: Receiver
+) -> None:
     tid = await _target(merchant, receiver.url + "/custom")
-    await merchant.ok(
-        "POST",
-        "/v1/routes",
-        201,
-        json=_route(tid, headers={"X-Shop": "acme", "Authorization": "Token s3cret"}),
-    )
-    await merchant.ok("POST", "/v1/events", 202, json=_event("evt-h"))
+    secrets = {"Authorization": "Token s3cret", "X-Api-Key": "k3y", "Cookie": "s=c00kie"}
+    await merchant.ok("POST", "/v1/routes", 201, json=_route(tid, headers={"X-Shop": "acme", **secrets}))
+    answer = await merchant.ok("POST", "/v1/events", 202, json=_event("evt-h"))
     [request] = await receiver.wait_for(1, path="/custom")
     assert request.headers["x-shop"] == "acme" and request.headers["authorization"] == "Token s3cret"
+    assert request.headers["x-api-key"] == "k3y" and request.headers["cookie"] == "s=c00kie"
     assert request.headers["content-type"] == "application/json"
     assert request.headers["hookline-event-id"] == "evt-h"
+    # The attempt's record (the API's, the dashboard's) keeps every header but the credentials' values.
+    delivery = await _wait(merchant, answer["deliveries"][0], lambda d: d["attempts"], "attempted")
+    recorded = delivery["attempts"][0]["request"]["headers"]
+    assert {name: recorded[name] for name in secrets} == dict.fromkeys(secrets, "[redacted]")
+    assert recorded["X-Shop"] == "acme" and recorded["Hookline-Event-Id"] == "evt-h"
+    assert "s3cret" not in str(delivery) and "k3y" not in str(delivery) and "c00kie" not in str(delivery)
 
 
 async def test_out_of_range_or_unknown_fields_are_400(merchant: Client) -> None:

@@ -16,8 +16,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from hookline import credentials
 from hookline.config import Settings
+from hookline.core import credentials
 from hookline.runtime import open_runtime
 from hookline.storage import queue
 from hookline.storage.database import Database

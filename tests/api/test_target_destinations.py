@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
+from hookline.sender.destinations import keyed
 from hookline.storage.database import Database
 from hookline.storage.tables import targets
 
@@ -89,6 +90,20 @@ async def test_amqp_target_and_its_exchange(merchant: Client) -> None:
     for destination, field in bad:
         body = {"url": "amqp://127.0.0.1", "destination": destination}
         _problem(await merchant.call("POST", "/v1/targets", json=body), field)
+
+
+async def test_amqp_routing_key_leaves_room_for_the_ordering_key(merchant: Client) -> None:
+    named = keyed.ROUTING_KEY_MAX - keyed.SUFFIX_ROOM  # 237 bytes: ".<key>" shortened fits in the rest
+    fits = (("shop", "k" * named), ("", "q" * keyed.ROUTING_KEY_MAX))  # the default exchange: a queue name
+    for exchange, routing_key in fits:
+        body = {"url": "amqp://127.0.0.1", "destination": {"exchange": exchange, "routing_key": routing_key}}
+        await merchant.ok("POST", "/v1/targets", 201, json=body)
+    for exchange, routing_key in (("shop", "k" * (named + 1)), ("", "q" * (keyed.ROUTING_KEY_MAX + 1))):
+        body = {"url": "amqp://127.0.0.1", "destination": {"exchange": exchange, "routing_key": routing_key}}
+        response = await merchant.call("POST", "/v1/targets", json=body)
+        _problem(response, "destination.routing_key")
+        limit = named if exchange else keyed.ROUTING_KEY_MAX
+        assert f"too long ({limit} bytes at most" in response.json()["detail"], response.json()
 
 
 async def test_http_target_has_no_destination(merchant: Client) -> None:

@@ -12,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from hookline import signing
+from hookline.core import signing
 from support.receiver import Receiver
 
 ORDER = {"type": "order", "public_id": "ord-1", "customer": "cust-1"}  # a valid order.* object

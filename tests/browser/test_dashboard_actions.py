@@ -207,6 +207,7 @@ async def test_bulk_resend_shows_the_count_before_it_starts(
     for n in range(2):
         await until_status(client, await post_event(client, f"down-{n}"), "failed")
     await page.goto(f"{url}/dashboard/routes/{route['id']}")
+    await page.locator("#resend summary").click()  # a closed section, so the page stays short on a phone
     boxes = page.locator("#resend input[name=resend_status]")
     ticked = {await b.get_attribute("value"): await b.is_checked() for b in await boxes.all()}
     assert ticked == {"failed": True, "canceled": False, "success": False}  # failed only, by default
@@ -242,6 +243,45 @@ async def test_the_secret_is_revealed_and_copied_on_the_details_page(
     await box.locator("button.copy").click()
     await expect(box.locator("button.copy")).to_have_text("Copied")
     assert await page.evaluate("navigator.clipboard.readText()") == keys["standard_webhooks_secret"]
-    await page.locator("#verify summary").click()
+    await page.locator("#verify details.snippets > summary").click()
+    for language in ("python", "node", "go", "php", "ruby"):  # each folded under its language
+        await expect(page.locator(f"#snippet-{language}")).to_be_hidden()
+    await page.locator("#snippet-python-box > summary").click()
     await expect(page.locator("#snippet-python")).to_contain_text("Webhook(os.environ")
-    await expect(page.locator("#snippet-node")).to_be_visible()
+    await page.locator("#snippet-go-box > summary").click()
+    await expect(page.locator("#snippet-go")).to_contain_text("func verified(body []byte")
+
+
+async def test_endpoint_authentication_shows_the_fields_of_the_chosen_kind(
+    page: Any, hookline: tuple[str, Api], receiver: Receiver
+) -> None:
+    url, client = hookline
+    [route] = await make_routes(client, receiver.url, 1)
+    await page.goto(f"{url}/dashboard/routes/{route['id']}/edit")
+    kinds = {kind: page.locator(f'fieldset[data-auth-kind="{kind}"]') for kind in ("basic", "oauth2", "mtls")}
+    for fields in kinds.values():  # "Keep": no fields to fill in
+        await expect(fields).to_be_hidden()
+    for chosen in kinds:
+        await page.select_option("#f-auth-type", chosen)
+        for kind, fields in kinds.items():
+            await (expect(fields).to_be_visible() if kind == chosen else expect(fields).to_be_hidden())
+    await page.select_option("#f-auth-type", "none")
+    for fields in kinds.values():
+        await expect(fields).to_be_hidden()
+
+
+async def test_choosing_another_target_hides_the_current_one_s_url(
+    page: Any, hookline: tuple[str, Api], receiver: Receiver
+) -> None:
+    url, client = hookline
+    first, second = await make_routes(client, receiver.url, 2)
+    await page.goto(f"{url}/dashboard/routes/{first['id']}/edit")
+    current = page.locator("#f-target-url")
+    await expect(current).to_be_visible()
+    await current.fill(receiver.url + "/typed-then-switched")
+    await page.select_option("#f-target", second["target_id"])
+    await expect(current).to_be_hidden()
+    await expect(page.locator("#target-switched")).to_be_visible()
+    await page.select_option("#f-target", first["target_id"])
+    await expect(current).to_be_visible()
+    await expect(current).to_have_value(receiver.url + "/r0")  # what was typed is not kept as a change

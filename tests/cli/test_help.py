@@ -1,32 +1,21 @@
-"""``hookline --help`` is quick, complete, and says what each command's own help says."""
+"""``hookline --help`` imports little, is complete, and says what each command's own help says."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import click
 
 from hookline import cli
 
-BUDGET_S = 0.5
 
-
-def test_help_answers_within_half_a_second() -> None:
-    # The best of three runs: the machine is shared, a single run can be slowed by anything else.
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "hookline", "--help"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < BUDGET_S, f"hookline --help took {min(timings):.2f} s at best ({timings})"
+def test_help_lists_the_remote_commands() -> None:
+    # How quick it is is not timed here (a shared machine makes any budget flaky): the next test checks
+    # the cause, that the help imports neither the web app nor the drivers.
+    done = subprocess.run(
+        [sys.executable, "-m", "hookline", "--help"], capture_output=True, text=True, timeout=30, check=True
+    )
     assert "Manage (through a running hookline's API)" in done.stdout
 
 

@@ -144,7 +144,7 @@ def test_debug_adds_the_traceback(tmp_path: Path) -> None:
     database = tmp_path / "missing.db"
     ran = hookline("purge", "--debug", "--database-url", f"sqlite:///{database}", cwd=tmp_path)
     assert ran.code == 3, ran
-    assert "Traceback" in ran.stderr and "hookline.errors.Unavailable" in ran.stderr, ran
+    assert "Traceback" in ran.stderr and "hookline.core.errors.Unavailable" in ran.stderr, ran
     assert ran.said == f"hookline: there is no database at {database}: check HOOKLINE_DATABASE_URL " + (
         "(`hookline serve` or `hookline migrate` creates it)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookline import catalog
+from hookline.core import catalog
 
 # Transcribed from Ordergroove's published event reference, independently of catalog.py.
 SUBSCRIBER = ("create", "cancel", "subscriptions_created")

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from hookline import catalog, event_schemas, samples
+from hookline.core import catalog, event_schemas, samples
 from hookline.simulator.model import Simulation
 
 ALL = [t.type for t in catalog.event_types(entitlements=True)]
@@ -143,7 +143,8 @@ def test_examples_are_fresh_copies() -> None:
 
 def test_the_docs_page_is_current() -> None:
     assert DOCS.read_text() == event_schemas.markdown(), (
-        "docs/event-types.md is stale: run `.venv/bin/python -m hookline.event_schemas > docs/event-types.md`"
+        "docs/event-types.md is stale: run "
+        "`.venv/bin/python -m hookline.core.event_schemas > docs/event-types.md`"
     )
     for event_type in ALL:
         assert f"<code>{event_type}</code> example" in DOCS.read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.failure_rate import Rate, Threshold, Windows
+from hookline.core.failure_rate import Rate, Threshold, Windows
 
 
 def _windows() -> Windows:

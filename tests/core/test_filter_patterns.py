@@ -8,8 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookline import filter_patterns
-from hookline.errors import Invalid
+from hookline.core import filter_patterns
+from hookline.core.errors import Invalid
 
 REGEX = re.compile(filter_patterns.REGEX)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.flow import Flow
+from hookline.core.concurrency_limit import Flow
 
 
 def test_starts_modestly_and_grows_while_fast() -> None:

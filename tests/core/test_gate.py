@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hookline.gate import DEFER_S, LINE_FACTOR, MAX_DEFER_S, Admission, Gate
-from hookline.models import Job
-from hookline.retry import RetryPolicy
+from hookline.core.admission import DEFER_S, LINE_FACTOR, MAX_DEFER_S, Admission, Gate
+from hookline.core.models import Job
+from hookline.core.retry import RetryPolicy
 
 
 def job(n: int, target: str = "tgt_a") -> Job:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookline import ids
+from hookline.core import ids
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -33,7 +33,7 @@ def test_ids_differ_within_one_millisecond() -> None:
 
 def test_the_last_80_bits_are_the_random_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     random = bytes(range(250, 240, -1))
-    monkeypatch.setattr("hookline.ids.os.urandom", lambda n: random[:n])
+    monkeypatch.setattr("hookline.core.ids.os.urandom", lambda n: random[:n])
     made = ids.new("evt", now=(2**48 - 1) / 1000)  # the last millisecond ULID can carry
     value = _decode(made[4:])
     assert value >> 80 == 2**48 - 1 and value & (2**80 - 1) == int.from_bytes(random, "big")

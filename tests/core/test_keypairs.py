@@ -7,7 +7,7 @@ import base64
 
 import nacl.signing
 
-from hookline import keypairs
+from hookline.core import keypairs
 
 # RFC 8037, appendix A.1 (the key of RFC 8032's test 1): the private key ``d`` and public key ``x``.
 RFC_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline import notices
+from hookline.core import notices
 
 ROUTE = notices.Route("rte_1", "Orders to ERP", "https://erp.example/hooks")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline import ordering
-from hookline.models import Event
+from hookline.core import ordering
+from hookline.core.models import Event
 from support.events import object_of
 
 

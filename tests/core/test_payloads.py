@@ -7,8 +7,8 @@ import json
 import orjson
 import pytest
 
-from hookline import payloads
-from hookline.models import JSON, Event
+from hookline.core import payloads
+from hookline.core.models import JSON, Event
 
 OBJECT: JSON = {
     "type": "order",

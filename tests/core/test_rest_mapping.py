@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hookline import representations
-from hookline.models import JSON
+from hookline.core import representations
+from hookline.core.models import JSON
 from hookline.service.objects import writes
 from hookline.storage.objects import Stored
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from hookline import retry
-from hookline.retry import RetryPolicy
+from hookline.core import retry
+from hookline.core.retry import RetryPolicy
 
 DEFAULT = RetryPolicy()
 

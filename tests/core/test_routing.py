@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hookline import catalog, routing
-from hookline.errors import HooklineError, Invalid
+from hookline.core import catalog, routing
+from hookline.core.errors import HooklineError, Invalid
 
 
 def invalid(patterns: list[str], *, entitlements: bool = False) -> Invalid:

@@ -8,7 +8,7 @@ import re
 import orjson
 import pytest
 
-from hookline import catalog, samples
+from hookline.core import catalog, samples
 
 NOW = 1_700_000_000
 MERCHANT = "mer_test"

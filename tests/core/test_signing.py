@@ -13,7 +13,7 @@ import nacl.signing
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from hookline import keypairs, signing
+from hookline.core import keypairs, signing
 
 SIG_KEY = "super-secret-webhooks-verification-key"  # the example key of Ordergroove's verification docs
 KEY = SIG_KEY.encode("ascii")

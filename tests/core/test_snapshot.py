@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import pytest
 
-from hookline import snapshot
-from hookline.models import JSON
-from hookline.snapshot import Need, Pending, Request
+from hookline.core import snapshot
+from hookline.core.models import JSON
+from hookline.core.snapshot import Need, Pending, Request
 
 ALL = tuple(snapshot.COLUMN_KINDS)
 

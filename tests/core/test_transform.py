@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from hookline import payloads, transform
-from hookline.models import Event
-from hookline.transform import Failed
+from hookline.core import payloads, transform
+from hookline.core.models import Event
+from hookline.core.transform import Failed
 
 
 def _body() -> dict[str, Any]:

@@ -158,9 +158,9 @@ class Processes:
     def env(self, port: int, **settings: Any) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
         values = {
+            "database_url": self.database_url,  # a process of its own may reach it another way (a relay)
             **self.settings,
             **settings,
-            "database_url": self.database_url,
             "operator_key": OPERATOR_KEY,
             "host": "127.0.0.1",
             "port": port,
@@ -284,21 +284,24 @@ class Api:
 
         ``route_settings`` go to every route (``timeout_s=…``).
         """
+        await self.new_merchant()
+        return [
+            await self.add_route({"url": f"{receiver.url}/r{i}"}, f"route-{i}", **route_settings)
+            for i in range(fan_out)
+        ]
+
+    async def new_merchant(self) -> None:
+        """A new merchant, whose key the calls that follow use."""
         merchant = await self.ok("POST", "/v1/merchants", 201, json={"name": "Crash Coffee"})
         self.merchant_id, self.merchant_key = merchant["id"], merchant["api_key"]
-        route_ids = []
-        for i in range(fan_out):
-            body: dict[str, Any] = {"url": f"{receiver.url}/r{i}"}
-            target = await self.ok("POST", "/v1/targets", 201, self.merchant_key, json=body)
-            body = {
-                "name": f"route-{i}",
-                "target_id": target["id"],
-                "event_types": ["order.*"],
-                **route_settings,
-            }
-            route = await self.ok("POST", "/v1/routes", 201, self.merchant_key, json=body)
-            route_ids.append(route["id"])
-        return route_ids
+
+    async def add_route(self, target: dict[str, Any], name: str, **route_settings: Any) -> str:
+        """A new target (``target``: its body, a URL and maybe a destination) and a route of every order
+        event to it; the route's id."""
+        made = await self.ok("POST", "/v1/targets", 201, self.merchant_key, json=target)
+        body = {"name": name, "target_id": made["id"], "event_types": ["order.*"], **route_settings}
+        route = await self.ok("POST", "/v1/routes", 201, self.merchant_key, json=body)
+        return str(route["id"])
 
     async def post_events(self, events: list[dict[str, Any]]) -> httpx.Response:
         return await self.call(
@@ -336,5 +339,8 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def api(proc: Proc) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=proc.url, timeout=15.0) as http:
+    # A connection per request: hookline closes a connection left idle for its keep-alive time (5 s), and a
+    # request sent on a pooled one just as it closes fails with a ReadError (seen on a busy machine).
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=proc.url, timeout=15.0, limits=no_reuse) as http:
         yield Api(http)

@@ -366,7 +366,9 @@ async def test_sigterm_finishes_in_flight_deliveries_and_exits_0(
 async def test_sigterm_hands_back_what_outlasts_the_grace_period(
     pg_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    stalled = 4  # a new target starts with 4 requests in flight (``gate``); all of them are in flight here
+    stalled = (
+        4  # a new target starts with 4 requests in flight (``admission``); all of them are in flight here
+    )
     # The first requests stall longer than the worker's shutdown grace (10 s); later ones are answered.
     receiver.script("/r0", *[Stall(25.0)] * stalled)
     # The lease is longer than the stall, so only a hand-back (not an expired lease) frees them early.

@@ -88,7 +88,7 @@ def _command(service: dict[str, Any], metrics_port: int) -> list[str]:
 
 @pytest.fixture
 async def database(pg_template: str) -> AsyncIterator[str]:
-    async with empty_postgres("hl_image") as name:
+    async with empty_postgres() as name:
         yield _pg_admin_dsn(name)
 
 

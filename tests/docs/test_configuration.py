@@ -30,6 +30,7 @@ TEST_VARIABLES = {
     "HOOKLINE_TEST_REGENERATE": "`1`: the tests of generated files write them instead of comparing "
     "(`./scripts/regenerate` sets it)",
     "HOOKLINE_TEST_PG_RESTART": "`1`: also run the test that restarts the shared PostgreSQL cluster",
+    "HOOKLINE_TEST_WORKERS": "how many pytest-xdist workers `./scripts/test` runs the tests in (default 4)",
 }
 HEADER = """# Configuration
 

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -64,16 +65,23 @@ def receiver_program(info: str, key: str, tmp_path: Path) -> Iterator[tuple[int,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: ``go run`` leaves the built program as a child
         )
         try:
             yield port, output
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the program's whole process group, then SIGKILL to what is left of it after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
 
 
 async def _listening(port: int, output: Path) -> None:

@@ -24,7 +24,7 @@ from conftest import OPERATOR_KEY, PG_URL, Client, app_settings, running_app
 from hookline import telemetry
 from hookline.api import problems
 from hookline.api.deadline import DatabaseDeadline
-from hookline.errors import Unavailable
+from hookline.core.errors import Unavailable
 from hookline.storage import migrate
 from hookline.storage.database import Database
 from support import events
@@ -232,7 +232,16 @@ async def test_readiness_follows_the_database(relay: Relay, pg_url: str) -> None
             assert answer.json() == {"status": "unavailable", "database": "unreachable"}
             assert time.monotonic() - started < DEADLINE_S + SLACK_S
             await heal()
-            assert (await http.get("/readyz")).status_code == 200
+            await _ready_again(http)
+
+
+async def _ready_again(http: httpx.AsyncClient) -> None:
+    """Ready again soon after the database is back (a new connection on a busy machine can take longer
+    than one check's deadline, so a few checks)."""
+    deadline = time.monotonic() + 10
+    while (await http.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, "not ready 10 s after the database came back"
+        await asyncio.sleep(0.2)
 
 
 async def test_a_request_too_slow_for_its_deadline_answers_503_within_it(relay: Relay, pg_url: str) -> None:

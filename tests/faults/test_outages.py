@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import PG_URL
+from conftest import PG_URL, WORKER
 from crash.helpers import Api, Proc, all_delivered_and_succeeded, api, duplicates, event, processes, until
 from faults.traffic import Posters, posting
 from support.receiver import Receiver
@@ -165,11 +165,17 @@ async def _through_relay(name: str, fault: Fault, pg_url: str, receiver: Receive
         print(f"[{name}] relay: {relay.counts}")
 
 
+@pytest.mark.restarts_postgres
 @pytest.mark.skipif(
     os.environ.get("HOOKLINE_TEST_PG_RESTART") != "1",
     reason="restarts the machine's PostgreSQL (.ci/postgres restart): HOOKLINE_TEST_PG_RESTART=1, as CI sets",
 )
 async def test_postgres_restarted(pg_url: str, receiver: Receiver, tmp_path: Path) -> None:
+    # The restart cuts every connection to the server: the other pytest-xdist workers' too.
+    assert WORKER == "main", (
+        "runs alone (scripts/test runs it after the parallel run), not in an xdist worker"
+    )
+
     async def restart() -> None:
         done = await asyncio.to_thread(
             subprocess.run, [str(RESTART), "restart"], capture_output=True, timeout=60

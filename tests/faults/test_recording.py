@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 
 from conftest import OPERATOR_KEY, Client, app_settings, new_merchant, running_app
-from hookline.models import DeliveryStatus, Job, Outcome, Result
-from hookline.retry import RetryPolicy
+from hookline.core.models import DeliveryStatus, Job, Outcome, Result
+from hookline.core.retry import RetryPolicy
 from hookline.storage import queue
 from hookline.storage.database import Database
 from support.pipeline import add_route, order_event, wait_status

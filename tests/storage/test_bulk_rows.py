@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hookline.errors import Conflict
-from hookline.models import DeliveryStatus, Outcome, Result
+from hookline.core.errors import Conflict
+from hookline.core.models import DeliveryStatus, Outcome, Result
 from hookline.storage import database, migrate, queue
 from hookline.storage.database import Database, insert_rows
 from hookline.storage.tables import attempts, deliveries

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hookline import keypairs
+from hookline.core import keypairs
 from hookline.storage import migrate, tables
 from hookline.storage.database import Database
 from hookline.storage.tables import metadata

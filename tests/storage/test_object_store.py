@@ -8,10 +8,10 @@ import time
 import sqlalchemy as sa
 from alembic import command
 
-from hookline.errors import Unavailable
-from hookline.models import JSON
+from hookline.core.errors import Unavailable
+from hookline.core.models import JSON
+from hookline.core.snapshot import Need
 from hookline.service.objects import row, writes
-from hookline.snapshot import Need
 from hookline.storage import migrate, objects
 from hookline.storage.database import Database
 from hookline.storage.tables import objects as table

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from hookline import fanout, ids
-from hookline.models import DeliveryStatus, Event, Job, Outcome, Result, RouteState
-from hookline.storage import autohalt, events, migrate, queue
+from hookline.core import autohalt_policy, fanout, ids
+from hookline.core.models import DeliveryStatus, Event, Job, Outcome, Result, RouteState
+from hookline.storage import events, migrate, queue, records
 from hookline.storage import routes as route_store
 from hookline.storage.database import Database
 from hookline.storage.tables import deliveries, merchants, routes, targets
@@ -28,7 +28,7 @@ LEASE_S = 30.0
 RETRY_S = 5.0
 KEYS = ("k0", "k1", "k2")
 WORKERS = (0, 1)
-NEVER_HALT = autohalt.Policy(failures=0)
+NEVER_HALT = autohalt_policy.Policy(failures=0)
 
 OPS = st.lists(
     st.one_of(
@@ -97,26 +97,18 @@ async def _setup(db: Database) -> dict[str, Any]:
 
 async def _ingest(world: World, keys: list[str]) -> None:
     """One batch of events (one transaction), about the objects ``keys``, in that order."""
-    route = {**world.route, "state": await _state(world)}
+    route = await records.get(world.db, records.ROUTES, world.route["merchant_id"], world.route["id"])
     batch = []
     for key in keys:
         n = next(world.counter)
-        event = Event(
-            f"e{n}", route["merchant_id"], "order.reminder", 1, object_of("order.reminder", key), None
-        )
+        event = Event(f"e{n}", route.merchant_id, "order.reminder", 1, object_of("order.reminder", key), None)
         body = fanout.body(event, {}, route)
         delivery = fanout.delivery(ids.new("dlv", now=world.now), event, route, body, world.now)
-        row = events.row(event, {"id": event.id}, world.now)
+        row = events.new(event, {"id": event.id}, world.now)
         batch.append((row, [delivery]))
-        world.accepted[key].append(delivery["id"])
+        world.accepted[key].append(delivery.id)
     async with world.db.write() as conn:
         await events.accept(conn, batch, {})
-
-
-async def _state(world: World) -> str:
-    async with world.db.read() as conn:
-        found = await conn.execute(select(routes.c.state).where(routes.c.id == world.route["id"]))
-        return str(found.scalar_one())
 
 
 async def _open_first(world: World) -> dict[str, int]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 
-from hookline.storage import queue
+import sqlalchemy as sa
+
+from hookline.storage import queue, tables
 from hookline.storage.database import Database
+from hookline.storage.tables import deliveries, routes
 from support.deliveries import two_targets_three_events
 
 
@@ -57,5 +60,55 @@ async def test_a_lease_is_extended_only_while_it_is_still_the_claim_s(db_url: st
         # A lease that is not the row's any more (taken over, or extended since) is not extended.
         assert await queue.extend(db, mine, now + 90) == {}
         assert await queue.extend(db, theirs[:1], now + 90) == {theirs[0].delivery_id: now + 90}
+    finally:
+        await db.close()
+
+
+async def _statuses(db: Database) -> dict[str, list[str]]:
+    """The deliveries' statuses by target id."""
+    found: dict[str, list[str]] = {}
+    async with db.read() as conn:
+        for target_id, status in await conn.execute(sa.select(deliveries.c.target_id, deliveries.c.status)):
+            found.setdefault(target_id, []).append(status)
+    return found
+
+
+async def test_a_claim_sends_nothing_of_a_route_stopped_after_its_deliveries_were_stored(db_url: str) -> None:
+    """The outcome of an ingest that read its routes just before a change committed (PostgreSQL): pending
+    deliveries of a route already disabled, halted, or whose target is disabled. The claim holds or cancels
+    them instead of handing them out."""
+    targets = await two_targets_three_events(db_url)
+    db = Database(db_url)
+    try:
+        async with db.write() as conn:  # the states changed, as if after the deliveries were stored
+            r = routes.c
+            await conn.execute(
+                sa.update(routes).where(r.target_id == targets["stalled"]).values(state="disabled")
+            )
+            await conn.execute(
+                sa.update(routes).where(r.target_id == targets["healthy"]).values(state="halted")
+            )
+        assert await queue.claim(db, time.time() + 1, 10, 60) == []
+        assert await _statuses(db) == {
+            targets["stalled"]: ["canceled"] * 3,
+            targets["healthy"]: ["held"] * 3,
+        }
+    finally:
+        await db.close()
+
+
+async def test_a_claim_cancels_the_deliveries_to_a_target_disabled_since(db_url: str) -> None:
+    targets = await two_targets_three_events(db_url)
+    db = Database(db_url)
+    try:
+        async with db.write() as conn:
+            await conn.execute(
+                sa.update(tables.targets)
+                .where(tables.targets.c.id == targets["stalled"])
+                .values(enabled=False)
+            )
+        claimed = await queue.claim(db, time.time() + 1, 10, 60)
+        assert {j.target_id for j in claimed} == {targets["healthy"]} and len(claimed) == 3
+        assert (await _statuses(db))[targets["stalled"]] == ["canceled"] * 3
     finally:
         await db.close()

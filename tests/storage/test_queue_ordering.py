@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
-from hookline.models import DeliveryStatus, Job, Outcome, Result
-from hookline.storage import autohalt, queue
+from hookline.core import autohalt_policy
+from hookline.core.models import DeliveryStatus, Job, Outcome, Result
+from hookline.storage import queue
 from hookline.storage.database import Database
 from hookline.storage.tables import ordering_sequences, routes
 from support.events import event
 
-NEVER_HALT = autohalt.Policy(failures=0)
+NEVER_HALT = autohalt_policy.Policy(failures=0)
 
 
 async def _ordered_route(db_url: str, events: list[tuple[str, str]], ordering: str = "object") -> Client:

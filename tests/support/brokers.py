@@ -12,7 +12,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 from conftest import Client
-from hookline import signing
+from hookline.core import signing
 from support.events import event
 from support.pipeline import wait_status
 

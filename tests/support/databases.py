@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from conftest import _drop_db, _pg_admin_dsn
+from conftest import TEMPLATE, _drop_db, _pg_admin_dsn
 
 
 @contextlib.asynccontextmanager
-async def empty_postgres(prefix: str = "hl_empty") -> AsyncIterator[str]:
+async def empty_postgres() -> AsyncIterator[str]:
     """The name of a new, empty database (not made from the migrated template), dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = f"{TEMPLATE}_empty_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(_pg_admin_dsn())
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')

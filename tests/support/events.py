@@ -1,4 +1,4 @@
-"""Events for tests: the smallest ``data.object`` each type's schema accepts (``hookline.event_schemas``).
+"""Events for tests: the smallest ``data.object`` each type's schema accepts (``core.event_schemas``).
 
 A subscriber is identified by ``merchant_user_id``; every other object by ``public_id`` and the
 ``customer`` it belongs to; every object says its ``type`` (the family).

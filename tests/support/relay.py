@@ -49,6 +49,7 @@ class Counts:
     resets: int = 0  # connections reset by ``reset`` or ``refuse``
     dropped: int = 0  # connections cut off by ``drop``
     refused: int = 0  # refuse() calls
+    held: int = 0  # new connections and chunks from clients that waited in a stall (clients asking)
 
 
 def _rst(writer: asyncio.StreamWriter) -> None:
@@ -71,15 +72,15 @@ class _Link:
         self.frozen = False  # nothing is forwarded any more, either way
 
     async def run(self, reader: asyncio.StreamReader) -> None:
-        await self.relay.flowing()  # a stalled server accepts and says nothing
+        await self.relay.flowing(asking=True)  # a stalled server accepts and says nothing
         try:
             up_reader, self.upstream = await asyncio.open_connection(*self.relay.upstream)
         except OSError:
             _rst(self.client)
             return
         self.relay.counts.connections += 1
-        outbound = asyncio.create_task(self._copy(reader, self.upstream))
-        inbound = asyncio.create_task(self._copy(up_reader, self.client))
+        outbound = asyncio.create_task(self._copy(reader, self.upstream, asking=True))
+        inbound = asyncio.create_task(self._copy(up_reader, self.client, asking=False))
         self.tasks = [outbound, inbound]
         await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
         if self.frozen and not outbound.done():
@@ -87,10 +88,12 @@ class _Link:
             await outbound
         self.close()
 
-    async def _copy(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _copy(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, asking: bool
+    ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(_CHUNK):
-                await self.relay.flowing()
+                await self.relay.flowing(asking=asking)
                 if self.frozen:
                     continue  # swallowed
                 if self.relay.delay:
@@ -210,7 +213,10 @@ class Relay:
                     await asyncio.sleep(0.02)
             raise RuntimeError(f"relay: cannot listen on port {self.port} again")
 
-    async def flowing(self) -> None:
+    async def flowing(self, *, asking: bool = False) -> None:
+        """Once the relay forwards; ``asking``: a client's connection or data waits (``counts.held``)."""
+        if asking and not self._flowing.is_set():
+            self.counts.held += 1
         await self._flowing.wait()
 
     async def close(self) -> None:

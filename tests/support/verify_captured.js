@@ -1,5 +1,5 @@
 "use strict";
-// Verifies requests hookline delivered with the Node library of clients/node, for tests/test_client_libraries.py.
+// Verifies requests hookline delivered with the Node library of clients/node, for tests/e2e/test_client_libraries.py.
 // Input (argv[2]): {"jwks_url", "requests": [{"body": base64, "headers": {...}, "ordergroove": [keys],
 // "secret": [whsec…], "public_key": [whpk…]}]}. Output: a JSON list of {"request", "check", "ok", "error"}:
 // each way of verifying each request, on the body as received and on a tampered body (which must fail).

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline.api import deps, problems
 from hookline.config import Settings
-from hookline.errors import HooklineError
+from hookline.core.errors import HooklineError
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,9 @@ from hookline.api.deps import (
     next_cursor,
 )
 from hookline.api.render import JSON
-from hookline.errors import Invalid
-from hookline.models import DeliveryStatus
-from hookline.service import deliveries, times
+from hookline.core.errors import Invalid
+from hookline.core.models import DeliveryStatus
+from hookline.service import deliveries, time_inputs
 from hookline.storage.deliveries import Filters
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
@@ -66,8 +66,8 @@ async def list_deliveries(
         customer_id=customer_id,
         # Stored emails are trimmed and lower-cased (service.objects.email_key); a blank one matches nothing.
         customer_email=customer_email.strip().lower() if customer_email is not None else None,
-        since=times.parse_time(since, "since"),
-        until=times.parse_time(until, "until"),
+        since=time_inputs.parse_time(since, "since"),
+        until=time_inputs.parse_time(until, "until"),
     )
     rows = await deliveries.page(ctx, merchant_id, filters, limit, decode_cursor(cursor))
     return JSON({"data": [render.delivery(r) for r in rows], "next_cursor": next_cursor(rows, limit)})
@@ -77,12 +77,12 @@ async def list_deliveries(
 async def get_delivery(delivery_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     """One delivery with every attempt: the request as sent and the receiver's answer."""
     row, tried = await deliveries.get(ctx, merchant_id, delivery_id)
-    payload = bytes(row["payload"])
+    payload = row.payload or b""
     return JSON(
         {
             **render.delivery(row),
             "attempts": [render.attempt(a, payload) for a in tried],
-            "attempt_count": row["attempts"],
+            "attempt_count": row.attempts,
             "payload": payload.decode("utf-8", "replace"),
         }
     )

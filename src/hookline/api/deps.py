@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Protocol
 
 import orjson
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from starlette.datastructures import Headers
 
 from hookline.api import openapi
-from hookline.errors import HooklineError, Invalid
+from hookline.core.errors import HooklineError, Invalid
 from hookline.service import auth
 from hookline.service.context import Context
 
@@ -95,7 +97,16 @@ async def merchant_id(ctx: Ctx, caller: Caller, merchant: Annotated[str | None, 
 
 
 MerchantId = Annotated[str, Depends(merchant_id)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _digits(value: Any) -> Any:
+    """A count in a query is ASCII digits only: pydantic would also read ``1_0``, ``+1`` and ``" 1"``."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written with the digits 0-9")
+    return value
+
+
+Limit = Annotated[int, Query(ge=1, le=500), BeforeValidator(_digits)]
 Cursor = Annotated[str | None, Query(json_schema_extra=openapi.CURSOR)]
 TimeQuery = Annotated[str | None, Query(json_schema_extra=openapi.TIME_QUERY)]
 EventTypeQuery = Annotated[str | None, Query(json_schema_extra=openapi.EVENT_TYPE_FILTER)]
@@ -118,8 +129,18 @@ def decode_cursor(cursor: str | None) -> str | None:
         raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"}) from None
 
 
-def next_cursor(rows: list[dict[str, object]], limit: int, key: str = "id") -> str | None:
-    return encode_cursor(str(rows[-1][key])) if len(rows) == limit else None
+class Identified(Protocol):
+    """A record listed in pages: its id is the cursor."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def next_cursor(rows: Sequence[Identified] | Sequence[dict[str, object]], limit: int) -> str | None:
+    if len(rows) != limit:
+        return None
+    last = rows[-1]
+    return encode_cursor(str(last["id"]) if isinstance(last, dict) else last.id)
 
 
 # The OpenAPI description of a list's answer, for ``responses=`` on each list route.

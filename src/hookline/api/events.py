@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from hookline import catalog, event_schemas, numerals
 from hookline.api import openapi, render
 from hookline.api.deps import (
     PAGE,
@@ -18,7 +17,8 @@ from hookline.api.deps import (
     json_body,
 )
 from hookline.api.render import JSON
-from hookline.errors import Invalid, NotFound
+from hookline.core import catalog, event_schemas, numerals
+from hookline.core.errors import Invalid, NotFound
 from hookline.service import auth, deliveries, ingest
 
 router = APIRouter(tags=["events"])
@@ -116,7 +116,7 @@ async def list_events(
             raise Invalid("the cursor is not one this API gave out", fields={"cursor": "invalid"})
         before = (at, last_id)
     rows = await deliveries.event_page(ctx, merchant_id, limit, before, types, flagged)
-    nxt = encode_cursor(f"{rows[-1]['received']!r}|{rows[-1]['id']}") if len(rows) == limit else None
+    nxt = encode_cursor(f"{rows[-1].received!r}|{rows[-1].event.id}") if len(rows) == limit else None
     return JSON({"data": [render.event(r) for r in rows], "next_cursor": nxt})
 
 

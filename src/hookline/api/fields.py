@@ -17,14 +17,24 @@ FIELDS: Final[dict[str, str]] = {
     "MerchantPatch.name": "The merchant's name, as the dashboard shows it.",
     "PortalLinkIn.ttl_s": "Seconds the link may wait to be opened (10 to 3600; 600 by default).",
     "PortalLinkIn.read_only": "The session it opens sees everything and changes nothing.",
+    "ListenReportIn.duration_ms": "How long the local URL took to answer (or to fail), in milliseconds.",
+    "ListenReportIn.response_status": "The local URL's HTTP status; a 2xx is a success (docs/listen.md).",
+    "ListenReportIn.response_headers": "The local answer's headers.",
+    "ListenReportIn.response_body": "The local answer's body (the first 4 KiB are kept).",
+    "ListenReportIn.error_kind": "Why the local URL gave no answer, instead of `response_status`: "
+    "`timeout`, `connect`, `reset`, `dns`, `tls` or `protocol`.",
+    "ListenReportIn.error": "What went wrong, in words (with `error_kind`).",
     "PortalLinkIn.return_url": "The platform's page (`http(s)://…`) the dashboard offers to go back to.",
     "public_id": "The merchant's id on the commerce platform (Ordergroove's merchant public id); "
     "`/webhook_targets` and events may name the merchant by it.",
     "url": "Where deliveries are POSTed: `https://…` (plain `http://` unless HOOKLINE_REQUIRE_HTTPS; "
     "loopback and private addresses only where HOOKLINE_ALLOW_PRIVATE_TARGETS), or a broker URL "
-    "(`redis://`, `nats://`, `amqp(s)://`) with a `destination`; its password is never shown back.",
-    "destination": "Where a broker target publishes (docs/destinations.md): for `redis://` "
-    '`{"stream", "maxlen"?}`, for `nats://` `{"subject"}`, for `amqp(s)://` `{"exchange", "routing_key"}`; '
+    "(`redis(s)://`, `nats://` or `tls://`, `amqp(s)://`) with a `destination`; "
+    "its password is never shown back. "
+    "`listen://<name>`: a listener target, whose deliveries `hookline listen` takes (docs/listen.md).",
+    "destination": "Where a broker target publishes (docs/destinations.md): for `redis(s)://` "
+    '`{"stream", "maxlen"?}`, for `nats://` / `tls://` `{"subject"}`, '
+    'for `amqp(s)://` `{"exchange", "routing_key"}`; '
     "null for an http(s) target. "
     "A PATCH without it keeps the current one.",
     "enabled": "A disabled target gets nothing; its routes' pending deliveries are canceled.",

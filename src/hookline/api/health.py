@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from hookline.api.deps import Ctx
 from hookline.api.render import JSON
-from hookline.errors import Unavailable
+from hookline.core.errors import Unavailable
 from hookline.storage import health
 
 router = APIRouter(tags=["health"])

@@ -10,7 +10,7 @@ from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import MerchantIn, MerchantPatch, PortalLinkIn
-from hookline.errors import NotFound
+from hookline.core.errors import NotFound
 from hookline.service import merchants, portal
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])

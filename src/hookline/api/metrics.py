@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from hookline.api import openapi
 from hookline.api.deps import Ctx, MerchantId, TimeQuery
 from hookline.api.render import JSON, iso
-from hookline.service import metrics, times
+from hookline.service import metrics, time_inputs
 
 router = APIRouter(tags=["metrics"])
 
@@ -27,7 +27,7 @@ async def route_metrics(
     buckets of ``[since, until)`` (default: the last 6 h, 24 h or 30 days, ending now) and latency
     percentiles over the same window."""
     # Read even without a series, so that a time that is not one is a 400, not silently ignored.
-    start, end = times.parse_time(since, "since"), times.parse_time(until, "until")
+    start, end = time_inputs.parse_time(since, "since"), time_inputs.parse_time(until, "until")
     body: dict[str, Any] = dict(await metrics.counts(ctx, merchant_id, route_id))
     body["window_days"] = metrics.WINDOW_DAYS
     if series is None:

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from hookline import snapshot
 from hookline.api import render
 from hookline.api.deps import Caller, Ctx, MerchantId, TimeQuery, json_body
 from hookline.api.render import JSON
-from hookline.errors import Invalid
-from hookline.service import auth, objects, times
+from hookline.core import snapshot
+from hookline.core.errors import Invalid
+from hookline.core.models import ObjectVersion
+from hookline.service import auth, objects, time_inputs
 
 router = APIRouter(prefix="/v1/objects", tags=["objects"])
 
@@ -57,12 +58,12 @@ _BULK_BODY = {
 }
 
 
-def _object(row: dict[str, Any]) -> dict[str, Any]:
+def _object(current: ObjectVersion) -> dict[str, Any]:
     return {
-        "kind": row["kind"],
-        "public_id": row["public_id"],
-        "data": row["data"],
-        "updated": render.iso(row["updated"]),
+        "kind": current.kind,
+        "public_id": current.public_id,
+        "data": current.data,
+        "updated": render.iso(current.updated),
     }
 
 
@@ -70,8 +71,7 @@ def _object(row: dict[str, Any]) -> dict[str, Any]:
 async def put_object(kind: str, public_id: str, request: Request, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     """Upsert one object's REST representation (Ordergroove's field names): the whole copy is replaced, and
     the one it replaces is kept as an earlier version."""
-    row = await objects.put(ctx, merchant_id, kind, public_id, await json_body(request))
-    return JSON(_object(row))
+    return JSON(_object(await objects.put(ctx, merchant_id, kind, public_id, await json_body(request))))
 
 
 @router.get("/{kind}/{public_id}")
@@ -80,17 +80,17 @@ async def get_object(
 ) -> JSON:
     """The object's REST representation, with its identity field; ``?at=`` (ISO 8601 or epoch seconds):
     the version valid at that time, with the span it was valid in (``valid_until`` null: still current)."""
-    when = times.parse_time(at, "at")
+    when = time_inputs.parse_time(at, "at")
     if when is None:
         return JSON(_object(await objects.get(ctx, merchant_id, kind, public_id)))
-    row = await objects.version_at(ctx, merchant_id, kind, public_id, when)
+    version = await objects.version_at(ctx, merchant_id, kind, public_id, when)
     return JSON(
         {
-            "kind": row["kind"],
-            "public_id": row["public_id"],
-            "data": row["data"],
-            "valid_from": render.iso(row["valid_from"]),
-            "valid_until": render.iso(row["valid_until"]),
+            "kind": version.kind,
+            "public_id": version.public_id,
+            "data": version.data,
+            "valid_from": render.iso(version.valid_from),
+            "valid_until": render.iso(version.valid_until),
         }
     )
 

@@ -2,7 +2,7 @@
 JSON Schema can state, added to the models' and the parameters' schemas (``json_schema_extra``).
 
 They describe; they do not validate (the services do, with their own messages). They are what a client,
-or the fuzzer in ``tests/test_fuzz.py``, needs in order to send only what is accepted. A rule between
+or the fuzzer in ``tests/api/test_fuzz.py``, needs in order to send only what is accepted. A rule between
 several values (``since`` before ``until``), about stored data (a target that exists) or in a language of
 its own (a JMESPath transformation) is said in words, in the descriptions.
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from hookline import catalog, credentials, event_schemas, filter_patterns, transform
-from hookline.models import DeliveryStatus
+from hookline.core import catalog, credentials, event_schemas, filter_patterns, transform
+from hookline.core.models import DeliveryStatus
 from hookline.sender.destinations import spec
-from hookline.service import ingest, merchants, metrics, names, notifications, recovery, routes, times
+from hookline.service import ingest, merchants, metrics, names, notifications, recovery, routes, time_inputs
 from hookline.service.operational import AUTO_HALT_LIMITS
 
 Schema = dict[str, Any]
@@ -33,12 +33,15 @@ URL: Final[Schema] = {
     "addresses are refused unless the operator allows them",
 }
 _URL_REST: Final = rf"{_LABEL}(?:\.{_LABEL}){{0,4}}(?::[1-9][0-9]{{0,3}})?(?:/[A-Za-z0-9._~-]*){{0,8}}$"
+# A listener's URL is its name alone (``sender.listener``): up to 63 letters, digits, '.', '_' or '-'.
+_LISTENER: Final = r"listen://[A-Za-z0-9][A-Za-z0-9._-]{0,62}/?$"
 TARGET_URL: Final[Schema] = {
     **URL,
-    "pattern": rf"^(?:https?|redis|nats|amqps?)://{_URL_REST}",
+    "pattern": rf"^(?:(?:https?|rediss?|nats|tls|amqps?)://{_URL_REST}|{_LISTENER})",
     "description": "http or https (https only where the operator requires it), or a broker's URL (redis, "
-    "nats, amqp, amqps) with a destination; loopback and private addresses are refused unless the operator "
-    "allows them",
+    "rediss, nats, tls, amqp, amqps) with a destination, or listen://<name> for `hookline listen`; "
+    "loopback and private "
+    "addresses are refused unless the operator allows them",
 }
 _NAME: Final = "[A-Za-z0-9_-]{1,40}"
 # Which of the shapes a target's destination must have follows from its URL's scheme (null for http(s)):
@@ -231,7 +234,7 @@ TIME: Final[Schema] = {
     "anyOf": [
         {"type": "string", "format": "date-time"},
         _EPOCH_TEXT,
-        {"type": "number", **between(times.MIN_EPOCH, times.MAX_EPOCH)},
+        {"type": "number", **between(time_inputs.MIN_EPOCH, time_inputs.MAX_EPOCH)},
     ]
 }
 SERIES: Final[Schema] = {"enum": list(metrics.SERIES)}

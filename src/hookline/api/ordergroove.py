@@ -20,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from hookline import errors, numerals
 from hookline.api import openapi, problems
 from hookline.api.deps import Caller, Ctx
 from hookline.api.render import JSON
-from hookline.models import Row
+from hookline.core import errors, numerals
+from hookline.core.models import EventFilter, Target
 from hookline.service import auth, merchants
 from hookline.service import ordergroove as og
 
@@ -32,6 +32,7 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # The OpenAPI description of the errors above (see ``problems.RESPONSES`` for the rest of the API).
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -165,23 +166,23 @@ def _epoch(ts: float) -> int:
     return int(ts)
 
 
-def _target(row: Row) -> dict[str, Any]:
+def _target(target: Target) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "merchant": row["merchant_id"],
-        "target_url": row["url"],
-        "enabled": row["enabled"],
-        "created": _epoch(row["created"]),
-        "updated": _epoch(row["updated"]),
+        "id": target.id,
+        "merchant": target.merchant_id,
+        "target_url": target.url,
+        "enabled": target.enabled,
+        "created": _epoch(target.created),
+        "updated": _epoch(target.updated),
     }
 
 
-def _filter(row: Row) -> dict[str, Any]:
+def _filter(found: EventFilter) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "target": row["target_id"],
-        "pattern": row["pattern"],
-        "created": _epoch(row["created"]),
+        "id": found.id,
+        "target": found.target_id,
+        "pattern": found.pattern,
+        "created": _epoch(found.created),
     }
 
 
@@ -200,7 +201,7 @@ def _size(page_size: str | None) -> int:
     return min(size, MAX_PAGE_SIZE) if size > 0 else PAGE_SIZE
 
 
-def _paginated(request: Request, number: int, found: og.Page, render: Callable[[Row], Any]) -> JSON:
+def _paginated(request: Request, number: int, found: og.Page[T], render: Callable[[T], Any]) -> JSON:
     def link(n: int) -> str:
         return str(request.url.include_query_params(page=n))
 
@@ -267,8 +268,8 @@ async def delete_webhook_target(target_id: str, ctx: Ctx, merchant_id: OgMerchan
 @_route("GET", "/{target_id}/signing_key")
 async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """The target's signing key, in Ordergroove's shape."""
-    row = await og.get_target(ctx, merchant_id, target_id)
-    return JSON({"signing_key": row["signing_key"]})
+    target = await og.get_target(ctx, merchant_id, target_id)
+    return JSON({"signing_key": target.signing_key})
 
 
 # Ordergroove documents PATCH; POST, the verb of the same action under /v1, is accepted too.
@@ -277,11 +278,11 @@ async def get_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerch
 async def rotate_webhook_signing_key(target_id: str, ctx: Ctx, merchant_id: OgMerchantId) -> JSON:
     """Rotate the target's signing key (24 hours of dual signing)."""
     keys = await og.rotate_key(ctx, merchant_id, target_id)
-    expiry = keys["signing_key_expiry"]
+    expiry = keys.signing_key_expiry
     return JSON(
         {
-            "signing_key": keys["signing_key"],
-            "expiring_signing_key": keys["expiring_signing_key"],
+            "signing_key": keys.signing_key,
+            "expiring_signing_key": keys.expiring_signing_key,
             "signing_key_expiry": None if expiry is None else _epoch(expiry),
         }
     )

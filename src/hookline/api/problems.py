@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from hookline import errors
 from hookline.api.render import JSON
+from hookline.core import errors
 
 logger = logging.getLogger(__name__)
 

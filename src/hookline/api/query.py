@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from hookline.errors import Invalid
+from hookline.core.errors import Invalid
 
 EVERYWHERE = frozenset({"merchant"})
 

@@ -11,7 +11,7 @@ from hookline.api import openapi, render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import Body
-from hookline.service import auth, recovery, testevents, times
+from hookline.service import auth, recovery, testevents, time_inputs
 
 router = APIRouter(tags=["recovery"])
 
@@ -74,7 +74,7 @@ async def resend_route(
     nothing."""
     body = body or ResendIn()
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
-    since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
+    since, until = time_inputs.parse_time(body.since, "since"), time_inputs.parse_time(body.until, "until")
     if body.dry_run:
         count = await recovery.count_resend(ctx, merchant_id, route_id, body.status, since, until)
         return JSON({"count": count})
@@ -93,7 +93,7 @@ async def replay_route(
     how many events it would go through (one with an open delivery on the route is skipped when it runs),
     and changes nothing."""
     merchant_id = await _merchant(ctx, caller, merchant, body.merchant)
-    since, until = times.parse_time(body.since, "since"), times.parse_time(body.until, "until")
+    since, until = time_inputs.parse_time(body.since, "since"), time_inputs.parse_time(body.until, "until")
     assert since is not None  # required by ReplayIn
     if body.dry_run:
         return JSON({"count": await recovery.count_replay(ctx, merchant_id, route_id, since, until)})

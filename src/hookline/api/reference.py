@@ -168,4 +168,7 @@ def _add_examples(operation: dict[str, Any], recorded: dict[str, Any] | None) ->
         request["example"] = recorded["request"]
     answer = operation["responses"].get(str(recorded["status"]))
     if answer is not None and recorded.get("response") is not None:
-        answer.setdefault("content", {}).setdefault("application/json", {})["example"] = recorded["response"]
+        content = answer.setdefault("content", {})
+        # An error recorded as the example goes under the error's own media type (a problem document).
+        media = next(iter(content)) if recorded["status"] >= 400 and content else "application/json"
+        content.setdefault(media, {})["example"] = recorded["response"]

@@ -10,8 +10,8 @@ from hookline.api import render
 from hookline.api.deps import PAGE, Caller, Ctx, Limit, MerchantId, decode_cursor, next_cursor
 from hookline.api.render import JSON
 from hookline.api.schemas import PreviewIn, RouteIn, RoutePatch
-from hookline.errors import Invalid
-from hookline.models import RouteState
+from hookline.core.errors import Invalid
+from hookline.core.models import RouteState
 from hookline.service import auth, preview, routes
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])

@@ -14,10 +14,10 @@ from pydantic import (
     model_validator,
 )
 
-from hookline import portal_settings
 from hookline.api import openapi
-from hookline.models import RouteState
-from hookline.ordering import Ordering
+from hookline.core import portal_settings
+from hookline.core.models import RouteState
+from hookline.core.ordering import Ordering
 
 
 def _a_number(value: Any) -> Any:
@@ -181,3 +181,31 @@ class NotificationsIn(Body):
         default_factory=_every_kind,
         json_schema_extra={"examples": [["route.halted", "route.failing"]]},
     )
+
+
+def _http_status(value: int) -> int:
+    if not 100 <= value <= 599:
+        raise ValueError("must be between 100 and 599")
+    return value
+
+
+class ListenReportIn(Body):
+    """What ``hookline listen`` says the local URL answered (``response_status``), or why it got no answer
+    (``error_kind``, ``error``): one of the two."""
+
+    duration_ms: Number = Field(ge=0, le=86_400_000)
+    response_status: Annotated[Int, AfterValidator(_http_status)] | None = Field(
+        default=None, json_schema_extra=openapi.between(100, 599)
+    )
+    response_headers: dict[str, str] = Field(default_factory=dict, max_length=200)
+    response_body: str = Field(default="", max_length=65_536)
+    error_kind: Literal["timeout", "connect", "reset", "dns", "tls", "protocol"] | None = None
+    error: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _an_answer_or_an_error(self) -> ListenReportIn:
+        if (self.response_status is None) == (self.error_kind is None):
+            raise ValueError(
+                "give either response_status (the local answer) or error_kind (why there was none)"
+            )
+        return self

@@ -19,10 +19,10 @@ async def create_target(body: TargetIn, ctx: Ctx, caller: Caller, merchant: str 
     """Create a target: a receiving URL (or a broker URL and destination), with its signing keys, and how to
     authenticate to it if need be."""
     merchant_id = await auth.merchant_for(ctx, caller, merchant or body.merchant)
-    row = await targets.create(
+    target = await targets.create(
         ctx, merchant_id, body.url, body.enabled, destination=body.destination, auth=body.auth
     )
-    return JSON(render.target(row), status_code=201)
+    return JSON(render.target(target), status_code=201)
 
 
 @router.get("", responses=PAGE)
@@ -45,10 +45,10 @@ async def update_target(target_id: str, body: TargetPatch, ctx: Ctx, merchant_id
     """Change a target's URL, its broker destination or its endpoint credentials (``"auth": null`` removes
     them), or enable or disable it."""
     given_auth = body.auth if "auth" in body.model_fields_set else targets.UNCHANGED
-    row = await targets.update(
+    target = await targets.update(
         ctx, merchant_id, target_id, body.url, body.enabled, destination=body.destination, auth=given_auth
     )
-    return JSON(render.target(row))
+    return JSON(render.target(target))
 
 
 @router.delete("/{target_id}", status_code=204)
@@ -61,12 +61,12 @@ async def delete_target(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> Re
 @router.get("/{target_id}/signing-key")
 async def get_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     """The target's signing keys: the current, the expiring one in a rotation, their public forms."""
-    row = await targets.get(ctx, merchant_id, target_id)
-    return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))
+    target = await targets.get(ctx, merchant_id, target_id)
+    return JSON(render.signing_key(targets.live_keys(target, ctx.clock())))
 
 
 @router.post("/{target_id}/signing-key/rotate")
 async def rotate_signing_key(target_id: str, ctx: Ctx, merchant_id: MerchantId) -> JSON:
     """Rotate the target's keys: both sign for 24 hours (a second call does not extend it)."""
-    row = await targets.rotate(ctx, merchant_id, target_id)
-    return JSON(render.signing_key(targets.live_keys(row, ctx.clock())))
+    target = await targets.rotate(ctx, merchant_id, target_id)
+    return JSON(render.signing_key(targets.live_keys(target, ctx.clock())))

@@ -56,7 +56,16 @@ SECTIONS = (
     ),
     Section(
         "Develop",
-        {"simulate": ("simulate:simulate", "Drive a simulated subscription program's events into hookline.")},
+        {
+            "simulate": (
+                "simulate:simulate",
+                "Drive a simulated subscription program's events into hookline.",
+            ),
+            "listen": (
+                "listen:listen",
+                "Receive a listener route's deliveries on this machine and forward them to a local URL.",
+            ),
+        },
     ),
 )
 

@@ -18,7 +18,7 @@ from hookline.cli import options, output, remote
 from hookline.cli.exits import Exit, Failure
 
 if TYPE_CHECKING:
-    from hookline.sender.api_client import ApiClient
+    from hookline.simulator.api_client import ApiClient
 
 RESENDABLE = ("failed", "canceled", "success")
 FINISHED_JOB = ("done", "failed")

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from hookline import errors
 from hookline.cli import loop, options, output
 from hookline.cli.exits import Exit, Failure
 from hookline.config import PREFIX, Settings
+from hookline.core import errors
 
 if TYPE_CHECKING:
     from hookline.storage.database import Database
@@ -65,7 +65,7 @@ def _settings(settings: Settings) -> list[Check]:
         found.append(
             Check("operator key", WARN, "HOOKLINE_OPERATOR_KEY is not set: the first start made one")
         )
-    from hookline.credentials import Keyring
+    from hookline.core.credentials import Keyring
 
     try:
         Keyring.from_settings(settings.secret_key, settings.secret_key_old)
@@ -147,7 +147,7 @@ async def _clock(db: Database) -> Check:
 
 async def _mail(settings: Settings) -> list[Check]:
     """The SMTP server of the notifications (docs/notifications.md), when one is set."""
-    from hookline import mail
+    from hookline.sender import mail
 
     if not settings.smtp_url:
         return [Check("mail", SKIP, "no SMTP server configured (e-mail notifications wait)")]

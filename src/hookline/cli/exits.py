@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 
 import click
 
-from hookline import errors
+from hookline.core import errors
 
 
 class Exit(enum.IntEnum):

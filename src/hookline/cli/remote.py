@@ -18,7 +18,7 @@ from hookline.cli.exits import Exit, Failure
 from hookline.config import Settings
 
 if TYPE_CHECKING:
-    from hookline.sender.api_client import ApiClient
+    from hookline.simulator.api_client import ApiClient
 
 url_option = click.option(
     "--url",
@@ -81,7 +81,7 @@ def key_of(settings: Settings, key: str | None) -> str:
 @contextlib.asynccontextmanager
 async def connected(url: str, key: str) -> AsyncIterator[ApiClient]:
     """A client of the API at ``url``; what the API refuses becomes a ``Failure`` with its problem detail."""
-    from hookline.sender.api_client import ApiError, open_api_client
+    from hookline.simulator.api_client import ApiError, open_api_client
 
     async with open_api_client(
         url, key, retries=RETRIES, timeout_s=60.0, user_agent="hookline-cli"

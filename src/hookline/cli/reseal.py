@@ -23,7 +23,7 @@ def reseal(database_url: str | None, as_json: bool) -> None:
 
 
 async def _reseal(settings: Settings, *, as_json: bool) -> None:
-    from hookline import credentials
+    from hookline.core import credentials
     from hookline.runtime import keyring
     from hookline.storage import target_auth
 

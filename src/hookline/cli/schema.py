@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from hookline import errors
 from hookline.cli import database, loop, options
 from hookline.config import Settings
+from hookline.core import errors
 
 
 @click.command()

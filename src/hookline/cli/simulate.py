@@ -58,8 +58,8 @@ def simulate(
 
     Runs until --events or --duration (whichever first), or Ctrl-C; prints its progress every second.
     """
-    from hookline.sender.api_client import ApiError
     from hookline.simulator import driver
+    from hookline.simulator.api_client import ApiError
 
     settings = options.settings()
     key = key or settings.operator_key

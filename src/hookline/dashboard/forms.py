@@ -16,9 +16,10 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from hookline import catalog, numerals
+from hookline.core import catalog, numerals
+from hookline.core.models import Route
 from hookline.dashboard import auth_form
-from hookline.service import routes
+from hookline.service import operational, routes
 
 MAX_HEADERS = 20
 FAMILY_NOTES = {
@@ -31,6 +32,41 @@ FIELD_OF = {
     "target": "target_id",
     "state": "name",
     "route": "form",
+}
+# The fields in the order the form shows them: its problems are listed in this order at the top.
+FORM_ORDER = (
+    "form",
+    "name",
+    "target_id",
+    "target_url",
+    "new_url",
+    "new_destination",
+    "auth_type",
+    *(f"auth_{name}" for names in auth_form.FIELDS.values() for name in names),
+    "event_types",
+    "snapshot",
+    "retry.initial_interval_s",
+    "retry.max_interval_s",
+    "retry.max_attempts",
+    "timeout_s",
+    "headers",
+    "ordering",
+    "auto_halt.failures",
+    "auto_halt.window_s",
+    "auto_halt",
+    "fields_include",
+    "fields_exclude",
+    "transform",
+)
+# Each number field: (limits as the service has them, its unit).
+RANGES: dict[str, tuple[tuple[float, float], str]] = {
+    **{
+        f"retry.{name}": (limits, "" if name == "max_attempts" else " seconds")
+        for name, limits in routes.LIMITS.items()
+    },
+    "timeout_s": (routes.TIMEOUT_LIMITS, " seconds"),
+    "auto_halt.failures": (operational.AUTO_HALT_LIMITS["failures"], ""),
+    "auto_halt.window_s": (operational.AUTO_HALT_LIMITS["window_s"], " seconds"),
 }
 ADVANCED_ATTRIBUTES = (
     "snapshot",
@@ -65,6 +101,7 @@ class RouteForm:
     new_url: str = ""
     target_url: str = ""  # editing: the URL of the webhook's target, changed in place (the key stays)
     new_destination: str = ""  # a broker target's destination, as JSON
+    target_destination: str = ""  # editing: the destination of the webhook's broker target, changed in place
     event_types: set[str] = field(default_factory=set)
     other_patterns: str = ""
     snapshot: set[str] = field(default_factory=set)  # "family:column"
@@ -93,6 +130,12 @@ class RouteForm:
         changed = any(getattr(self, name) != getattr(defaults, name) for name in ADVANCED_ATTRIBUTES)
         return changed or bool(set(self.errors) & ADVANCED_FIELDS)
 
+    @property
+    def error_list(self) -> list[tuple[str, str]]:
+        """The problems in the order of the fields they concern (unknown fields last)."""
+        rank = {name: n for n, name in enumerate(FORM_ORDER)}
+        return sorted(self.errors.items(), key=lambda item: rank.get(item[0], len(rank)))
+
     def add_errors(self, found: Mapping[str, str]) -> None:
         for name, problem in found.items():
             if name.startswith("destination."):  # one field of the destination: shown by the one input
@@ -104,27 +147,27 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def from_route(row: Mapping[str, Any], *, entitlements: bool) -> RouteForm:
+def from_route(route: Route, *, entitlements: bool) -> RouteForm:
     known = {t.type for t in catalog.event_types(entitlements=entitlements)}
     families = catalog.families(entitlements=entitlements)
-    shown = {p for p in row["event_types"] if p in known or p.removesuffix(".*") in families}
+    shown = {p for p in route.event_types if p in known or p.removesuffix(".*") in families}
     return RouteForm(
-        name=row["name"],
-        target_id=row["target_id"],
+        name=route.name,
+        target_id=route.target_id,
         event_types=shown,
-        other_patterns=", ".join(p for p in row["event_types"] if p not in shown),
-        snapshot={f"{fam}:{col}" for fam, cols in (row["snapshot"] or {}).items() for col in cols},
-        initial_interval_s=_number(row["retry_initial_interval_s"]),
-        max_interval_s=_number(row["retry_max_interval_s"]),
-        max_attempts=str(row["retry_max_attempts"]),
-        timeout_s=_number(row["timeout_s"]),
-        headers="\n".join(f"{k}: {v}" for k, v in (row["headers"] or {}).items()),
-        fields_include="\n".join(row.get("fields_include") or []),
-        fields_exclude="\n".join(row.get("fields_exclude") or []),
-        transform=row.get("transform") or "",
-        auto_halt_failures=_optional(row.get("auto_halt_failures")),
-        auto_halt_window_s=_optional(row.get("auto_halt_window_s")),
-        ordering=row.get("ordering") or "none",
+        other_patterns=", ".join(p for p in route.event_types if p not in shown),
+        snapshot={f"{fam}:{col}" for fam, cols in route.snapshot.items() for col in cols},
+        initial_interval_s=_number(route.retry.initial_interval_s),
+        max_interval_s=_number(route.retry.max_interval_s),
+        max_attempts=str(route.retry.max_attempts),
+        timeout_s=_number(route.timeout_s),
+        headers="\n".join(f"{k}: {v}" for k, v in route.headers.items()),
+        fields_include="\n".join(route.fields_include or []),
+        fields_exclude="\n".join(route.fields_exclude or []),
+        transform=route.transform or "",
+        auto_halt_failures=_optional(route.auto_halt_failures),
+        auto_halt_window_s=_optional(route.auto_halt_window_s),
+        ordering=route.ordering,
     )
 
 
@@ -144,6 +187,7 @@ def from_post(form: FormData) -> RouteForm:
         new_url=_text(form, "new_url"),
         target_url=_text(form, "target_url"),
         new_destination=_text(form, "new_destination"),
+        target_destination=_text(form, "target_destination"),
         event_types={str(v) for v in form.getlist("event_types")},
         other_patterns=_text(form, "other_patterns"),
         snapshot={str(v) for v in form.getlist("snapshot")},
@@ -162,15 +206,21 @@ def from_post(form: FormData) -> RouteForm:
     )
 
 
-def destination(f: RouteForm) -> object:
-    """The new target's destination: the JSON typed, or the text itself when it is not JSON (the service
-    then says what a destination must be, next to the field); None when left empty."""
-    if not f.new_destination:
+def destination(text: str) -> object:
+    """A destination typed in the form (``new_destination``, ``target_destination``): the JSON, or the text
+    itself when it is not JSON (the service then says what a destination must be, next to the field); None
+    when left empty."""
+    if not text:
         return None
     try:
-        return json.loads(f.new_destination)
+        return json.loads(text)
     except ValueError:
-        return f.new_destination
+        return text
+
+
+def shown_destination(destination: object) -> str:
+    """A target's destination as the form shows it (JSON), "" for none."""
+    return "" if destination is None else json.dumps(destination)
 
 
 def patterns(f: RouteForm) -> list[str]:
@@ -190,15 +240,35 @@ def snapshot(f: RouteForm) -> dict[str, list[str]]:
     return chosen
 
 
+def _limit(value: float) -> str:
+    """A limit as people write it: 0.5, 3600, 1000000 (not 1e+06)."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
+def _range(key: str) -> str:
+    (low, high), unit = RANGES[key]
+    return f"between {_limit(low)} and {_limit(high)}{unit}"
+
+
+def _in_range(f: RouteForm, value: float, label: str, key: str) -> bool:
+    """Whether ``value`` is within the field's limits; if not, the problem says them."""
+    (low, high), _ = RANGES[key]
+    if low <= value <= high:
+        return True
+    f.errors[key] = f"{label} must be {_range(key)}"
+    return False
+
+
 def _float(f: RouteForm, name: str, label: str, key: str) -> float | None:
-    """The number in a field; None (the default) when left empty."""
+    """The number in a field; None (the default) when left empty, or when it is not a number or out of its
+    range (with a problem that says so)."""
     if not getattr(f, name):
         return None
     value = numerals.decimal(getattr(f, name))
     if value is None or not math.isfinite(value):
-        f.errors[key] = f"{label} must be a number"
+        f.errors[key] = f"{label} must be a number {_range(key)}"
         return None
-    return value
+    return value if _in_range(f, value, label, key) else None
 
 
 def _int(f: RouteForm, name: str, label: str, key: str) -> int | None:
@@ -206,8 +276,9 @@ def _int(f: RouteForm, name: str, label: str, key: str) -> int | None:
         return None
     value = numerals.integer(getattr(f, name))
     if value is None:
-        f.errors[key] = f"{label} must be a whole number"
-    return value
+        f.errors[key] = f"{label} must be a whole number {_range(key)}"
+        return None
+    return value if _in_range(f, value, label, key) else None
 
 
 # A textarea's lines as browsers send them (CRLF), or typed elsewhere (LF, CR). Not str.splitlines(): it
@@ -254,12 +325,12 @@ def shaping(f: RouteForm) -> dict[str, Any]:
 def spec(f: RouteForm) -> dict[str, Any]:
     """The route spec for the service; problems the form itself can see are left in ``f.errors``."""
     chosen = patterns(f)
-    if not chosen:
-        f.errors["event_types"] = "choose at least one event type"
     if not f.name:
         f.errors["name"] = "give the webhook a name"
     if not f.target_id and not f.new_url:
         f.errors["target_id"] = "choose a target, or enter the URL of a new one"
+    if not chosen:
+        f.errors["event_types"] = "choose at least one event type"
     retry = {
         "initial_interval_s": _float(f, "initial_interval_s", "the first delay", "retry.initial_interval_s"),
         "max_interval_s": _float(f, "max_interval_s", "the longest wait", "retry.max_interval_s"),

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import catalog, event_schemas
+from hookline.core import catalog, event_schemas
 from hookline.dashboard import web
 from hookline.dashboard.session import current
 

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hookline.core.errors import Forbidden, Invalid
 from hookline.dashboard import web
 from hookline.dashboard.session import Session, current
-from hookline.errors import Forbidden, Invalid
 from hookline.service import console, merchants
 
 MERCHANTS_PER_PAGE = 50
@@ -34,11 +34,14 @@ async def _list(request: Request, status: int = 200, **values: Any) -> Response:
     ctx = web.context(request)
     cursor = request.query_params.get("after") or None
     rows = await merchants.page(ctx, MERCHANTS_PER_PAGE, cursor)
-    after = rows[-1]["id"] if len(rows) == MERCHANTS_PER_PAGE else None
-    health = await console.health(ctx, [r["id"] for r in rows])
+    after = rows[-1].id if len(rows) == MERCHANTS_PER_PAGE else None
+    health = await console.health(ctx, [r.id for r in rows])
     values.setdefault("errors", {})
     values.setdefault("name", "")
-    return web.page(request, "merchants.html", status, merchants=rows, health=health, after=after, **values)
+    since = int(ctx.clock() - console.HEALTH_WINDOW_S)  # the failed counters link to these deliveries
+    return web.page(
+        request, "merchants.html", status, merchants=rows, health=health, after=after, since=since, **values
+    )
 
 
 async def merchant_list(request: Request) -> Response:

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import routing, signing
-from hookline.dashboard import snippets, stats, web
+from hookline.core import models, routing
+from hookline.core.errors import Conflict, NotFound
+from hookline.core.models import Delivery, DeliveryStatus
+from hookline.dashboard import signing_keys, snippets, stats, web
 from hookline.dashboard.session import acting
-from hookline.errors import Conflict, NotFound
-from hookline.models import DeliveryStatus
 from hookline.service import deliveries, recovery, routes, targets
 from hookline.storage.deliveries import Filters
 
@@ -29,13 +29,13 @@ SEARCH_BY = {
 RESENDABLE = (DeliveryStatus.FAILED, DeliveryStatus.CANCELED, DeliveryStatus.SUCCESS)
 
 
-def search_of(request: Request, route: dict[str, Any], entitlements: bool) -> dict[str, Any]:
+def search_of(request: Request, route: models.Route, entitlements: bool) -> dict[str, Any]:
     """The search form's values, kept as sent (unknown choices fall back to the defaults)."""
     params = request.query_params
     by = params.get("by", "customer_id")
     status = params.get("status", "")
     event_type = params.get("event_type", "")
-    types = type_choices(routing.expand(route["event_types"], entitlements=entitlements))
+    types = type_choices(routing.expand(route.event_types, entitlements=entitlements))
     return {
         "by": by if by in SEARCH_BY else "customer_id",
         "q": params.get("q", "").strip()[:200],
@@ -53,6 +53,12 @@ def type_choices(types: list[str]) -> list[str]:
     families = [t.partition(".")[0] for t in types]
     wildcards = [f"{f}.*" for f in dict.fromkeys(families) if families.count(f) > 1]
     return wildcards + types
+
+
+def span_of(request: Request) -> str:
+    """The charts' range (``?range=7d``); an unknown one is the default."""
+    chosen = request.query_params.get("range", "")
+    return chosen if chosen in stats.RANGES else stats.DEFAULT_RANGE
 
 
 def filters_of(route_id: str, search: dict[str, Any]) -> Filters:
@@ -76,25 +82,21 @@ async def details(request: Request) -> Response:
 async def details_page(
     request: Request,
     merchant_id: str,
-    row: dict[str, Any],
+    row: models.Route,
     bulk: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
     """The details page; ``bulk`` keeps a refused resend or replay form's values and errors."""
     ctx = web.context(request)
-    target = await targets.get(ctx, merchant_id, row["target_id"])
+    target = await targets.get(ctx, merchant_id, row.target_id)
     search = search_of(request, row, ctx.entitlements)
     found = await deliveries.page(
-        ctx, merchant_id, filters_of(row["id"], search), DELIVERIES_PER_PAGE, search["before"]
+        ctx, merchant_id, filters_of(row.id, search), DELIVERIES_PER_PAGE, search["before"]
     )
-    older = found[-1]["id"] if len(found) == DELIVERIES_PER_PAGE else None
-    keys = targets.live_keys(target, ctx.clock())
+    older = found[-1].id if len(found) == DELIVERIES_PER_PAGE else None
+    keys = signing_keys.keys_of(target, ctx.clock())
     # Without JavaScript, Reveal reloads the page with ?reveal=1: only then are the secrets in it.
     revealed = request.query_params.get("reveal") == "1"
-    secrets = {
-        "signing_key": keys["signing_key"],
-        "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
-    }
     return web.page(
         request,
         "route_details.html",
@@ -107,13 +109,13 @@ async def details_page(
         deliveries=found,
         older=older,
         search_query=urlencode({k: search[k] for k in ("by", "q", "status", "event_type") if search[k]}),
-        stats=await stats.details(ctx, merchant_id, row["id"]),
-        jobs=await recovery.page(ctx, merchant_id, RECENT_JOBS, None, row["id"]),
+        stats=await stats.details(ctx, merchant_id, row.id, span_of(request)),
+        jobs=await recovery.page(ctx, merchant_id, RECENT_JOBS, None, row.id),
         bulk={"errors": {}, "values": {}, **(bulk or {})},
         resendable=[s.value for s in RESENDABLE],
-        secrets=secrets if revealed else None,
+        secrets=keys if revealed else None,
         rotation=keys["signing_key_expiry"],
-        snippets={"Python": snippets.PYTHON, "Node": snippets.NODE},
+        snippets=snippets.SNIPPETS,
     )
 
 
@@ -122,7 +124,7 @@ async def delivery(request: Request) -> Response:
     ctx = web.context(request)
     row, tried = await deliveries.get(ctx, merchant_id, request.path_params["delivery_id"])
     try:
-        route = await routes.get(ctx, merchant_id, row["route_id"])
+        route = await routes.get(ctx, merchant_id, row.route_id)
     except NotFound:  # the webhook was deleted since: the delivery stays readable
         route = None
     return web.page(
@@ -130,28 +132,30 @@ async def delivery(request: Request) -> Response:
         "delivery.html",
         delivery=row,
         attempts=list(reversed(tried)),
-        payload=bytes(row["payload"]),
+        payload=row.payload or b"",
         route=route,
-        resendable=row["status"] in RESENDABLE,
+        resendable=row.status in RESENDABLE,
         error=None,
     )
 
 
+def _not_resendable(request: Request, row: Delivery) -> Response:
+    return web.error_page(request, 409, f"This delivery is {row.status}: only a finished one can be resent.")
+
+
 async def confirm_resend(request: Request) -> Response:
-    """Ask before sending a delivery again (always for one that succeeded: the receiver has it already)."""
+    """Ask before sending a delivery again (warning about one that succeeded: the receiver has it)."""
     _, merchant_id = await acting(request)
     ctx = web.context(request)
     row, _ = await deliveries.get(ctx, merchant_id, request.path_params["delivery_id"])
-    if row["status"] not in RESENDABLE:
-        return web.error_page(
-            request, 409, f"This delivery is {row['status']}: only a finished one can be resent."
-        )
+    if row.status not in RESENDABLE:
+        return _not_resendable(request, row)
     lines = ["It is sent again to the webhook's target, with a fresh set of attempts."]
     warning = None
-    if row["status"] == DeliveryStatus.SUCCESS:
-        answered = f" (HTTP {row['last_response_status']})" if row["last_response_status"] else ""
+    if row.status == DeliveryStatus.SUCCESS:
+        answered = f" (HTTP {row.last_response_status})" if row.last_response_status else ""
         warning = (
-            f"This delivery already succeeded{answered} on {web.when(row['completed'])}: your receiver "
+            f"This delivery already succeeded{answered} on {web.when(row.completed)}: your receiver "
             "gets it a second time, with the same event id."
         )
     base = web.base(request)
@@ -162,10 +166,10 @@ async def confirm_resend(request: Request) -> Response:
         heading="Resend this delivery?",
         lines=lines,
         warning=warning,
-        action=f"{base}/deliveries/{row['id']}/resend",
+        action=f"{base}/deliveries/{row.id}/resend",
         hidden=[],
         button="Resend",
-        cancel=f"{base}/deliveries/{row['id']}",
+        cancel=f"{base}/deliveries/{row.id}",
     )
 
 
@@ -175,7 +179,9 @@ async def resend(request: Request) -> Response:
     ctx = web.context(request)
     delivery_id = request.path_params["delivery_id"]
     row, _ = await deliveries.get(ctx, merchant_id, delivery_id)
-    if row["status"] == DeliveryStatus.SUCCESS and web.text(form, "confirmed") != "1":
+    if row.status not in RESENDABLE:
+        return _not_resendable(request, row)
+    if web.text(form, "confirmed") != "1":
         return web.redirect(request, f"/deliveries/{delivery_id}/resend")  # it asks first
     try:
         await deliveries.resend(ctx, merchant_id, delivery_id)

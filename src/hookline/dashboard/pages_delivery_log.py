@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline.dashboard import web
+from hookline.core.errors import Invalid
+from hookline.core.models import Delivery, DeliveryStatus
+from hookline.dashboard import live, web
 from hookline.dashboard.session import acting
-from hookline.errors import Invalid
-from hookline.models import DeliveryStatus
-from hookline.service import deliveries, routes, times
+from hookline.service import deliveries, routes, time_inputs
 from hookline.service.context import Context
 from hookline.storage.deliveries import Filters
 
@@ -43,24 +43,30 @@ def filters_of(ctx: Context, form: dict[str, Any], route_names: dict[str, str]) 
     bad = [s for s in form["status"] if s not in DeliveryStatus.__members__.values()]
     if bad:
         raise Invalid(f"Unknown status {', '.join(bad)}: choose among {', '.join(DeliveryStatus)}.")
-    customer = form["customer"]
-    # An email (it has an @) is matched against the stored customers' emails, stored lower-cased.
-    by_email = "@" in customer
+    customer_id, customer_email = customer_of(form["customer"])
     return Filters(
         route_id=form["route_id"] or None,
         status=tuple(form["status"]),
         event_types=tuple(deliveries.event_types(ctx, form["event_type"])),
-        customer_id=customer if customer and not by_email else None,
-        customer_email=customer.lower() if by_email else None,
-        since=times.parse_time(form["since"] or None, "since"),
-        until=times.parse_time(form["until"] or None, "until"),
+        customer_id=customer_id,
+        customer_email=customer_email,
+        since=time_inputs.parse_time(form["since"] or None, "since"),
+        until=time_inputs.parse_time(form["until"] or None, "until"),
     )
+
+
+def customer_of(value: str) -> tuple[str | None, str | None]:
+    """The Customer field as (customer id, customer email): a value with an @ is an email, matched against
+    the stored customers' emails (stored lower-cased); anything else a customer id."""
+    if not value:
+        return None, None
+    return (None, value.lower()) if "@" in value else (value, None)
 
 
 def field_time(value: str) -> str:
     """A time as a ``datetime-local`` field shows it (UTC, to the second); what is not a time, as sent."""
     try:
-        seconds = times.parse_time(value or None, "time")
+        seconds = time_inputs.parse_time(value or None, "time")
     except Invalid:
         return value
     if seconds is None:
@@ -70,7 +76,7 @@ def field_time(value: str) -> str:
 
 async def route_names_of(ctx: Context, merchant_id: str) -> dict[str, str]:
     rows = await routes.page(ctx, merchant_id, ROUTES_LISTED, None)
-    return {r["id"]: r["name"] for r in rows}
+    return {r.id: r.name for r in rows}
 
 
 async def delivery_log(request: Request) -> Response:
@@ -82,34 +88,40 @@ async def delivery_log(request: Request) -> Response:
     try:
         filters = filters_of(ctx, form, route_names)
     except Invalid as exc:
-        return page(request, form, route_names, [], None, 400, exc.detail)
+        return page(request, form, route_names, [], None, 400, exc.detail, {})
     found = await deliveries.page(ctx, merchant_id, filters, PER_PAGE + 1, before)
-    more = found[PER_PAGE - 1]["id"] if len(found) > PER_PAGE else None
-    return page(request, form, route_names, found[:PER_PAGE], more, 200, None)
+    more = found[PER_PAGE - 1].id if len(found) > PER_PAGE else None
+    shown = found[:PER_PAGE]
+    customers = await deliveries.customers_of_events(ctx, merchant_id, [d.event_id for d in shown])
+    return page(request, form, route_names, shown, more, 200, None, customers)
 
 
 def page(
     request: Request,
     form: dict[str, Any],
     route_names: dict[str, str],
-    found: list[dict[str, Any]],
+    found: list[Delivery],
     more: str | None,
     status: int,
     error: str | None,
+    customers: dict[str, str],
 ) -> Response:
     query = [(k, v) for k, v in form.items() if k != "status" and v] + [("status", s) for s in form["status"]]
+    paged = "before" in request.query_params
     return web.page(
         request,
-        "deliveries.html",
+        "_delivery_log_results.html" if live.partial(request) else "deliveries.html",
         status,
+        live=None if paged or error else live.url(request, "/deliveries", query),
         form=form,
         # The fields show the times as the browser's date picker takes them; the Next link keeps them as sent.
         shown={k: field_time(form[k]) for k in ("since", "until")},
         route_names=route_names,
         statuses=list(DeliveryStatus),
         deliveries=found,
+        customers=customers,
         next_query=urlencode([*query, ("before", more)]) if more else None,
-        filtered=any(form.values()) or "before" in request.query_params,
+        filtered=any(form.values()) or paged,
         error=error,
     )
 

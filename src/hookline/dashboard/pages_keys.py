@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hookline.core.errors import Conflict, Forbidden, NotFound
+from hookline.core.models import ApiKey
 from hookline.dashboard import web
 from hookline.dashboard.session import Session, acting
-from hookline.errors import Conflict, Forbidden, NotFound
 from hookline.service import merchants
 
 NOT_IN_PORTAL = "API keys are managed by the platform, not in this portal."
@@ -35,8 +36,8 @@ async def _acting(request: Request, *, change: bool = False) -> tuple[Session, s
 
 async def _list(request: Request, merchant_id: str, status: int = 200, **values: Any) -> Response:
     rows = await merchants.keys(web.context(request), merchant_id)
-    active = [r for r in rows if r["revoked"] is None]
-    revoked = [r for r in rows if r["revoked"] is not None]
+    active = [r for r in rows if r.revoked is None]
+    revoked = [r for r in rows if r.revoked is not None]
     values.setdefault("new_key", None)
     values.setdefault("problem", None)
     return web.page(request, "api_keys.html", status, active=active, revoked=revoked, **values)
@@ -51,12 +52,12 @@ async def create_key(request: Request) -> Response:
     """A new key, shown in this answer only (the page is not cached and not redirected to)."""
     _, merchant_id = await _acting(request, change=True)
     row, key = await merchants.add_key(web.context(request), merchant_id)
-    return await _list(request, merchant_id, 201, new_key={"id": row["id"], "key": key})
+    return await _list(request, merchant_id, 201, new_key={"id": row.id, "key": key})
 
 
-async def _active(request: Request, merchant_id: str, key_id: str) -> dict[str, Any]:
+async def _active(request: Request, merchant_id: str, key_id: str) -> ApiKey:
     for row in await merchants.keys(web.context(request), merchant_id):
-        if row["id"] == key_id and row["revoked"] is None:
+        if row.id == key_id and row.revoked is None:
             return row
     raise NotFound(f"API key {key_id} not found")
 

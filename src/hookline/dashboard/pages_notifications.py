@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import notices
+from hookline.core import notices
+from hookline.core.errors import Invalid
 from hookline.dashboard import web
 from hookline.dashboard.session import acting
-from hookline.errors import Invalid
 from hookline.service import notifications
 
 KINDS = {

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline import catalog
+from hookline.core import catalog
+from hookline.core.errors import Invalid, TooLarge, TooManyRequests
 from hookline.dashboard import forms, web
 from hookline.dashboard.pages_routes import form_page
 from hookline.dashboard.session import acting
-from hookline.errors import Invalid, TooLarge, TooManyRequests
 from hookline.service import preview, routes
 from hookline.service.context import Context
 
@@ -40,11 +40,9 @@ def _chosen_type(ctx: Context, form: forms.RouteForm, wanted: str) -> str:
 
 async def render(ctx: Context, merchant_id: str, form: forms.RouteForm, wanted: str) -> str:
     """The body as text; Invalid (field ``transform`` or the paths) when the settings cannot make one."""
-    settings = {
-        "event_types": forms.patterns(form),
-        "snapshot": forms.snapshot(form),
-        **routes.check_shaping(forms.shaping(form)),
-    }
+    settings = preview.Draft(
+        forms.patterns(form), forms.snapshot(form), **routes.check_shaping(forms.shaping(form))
+    )
     shown = await preview.preview(ctx, merchant_id, settings, event_type=_chosen_type(ctx, form, wanted))
     return web.pretty(shown.body)
 

@@ -6,26 +6,28 @@ import contextlib
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline import catalog, credentials, signing
-from hookline.dashboard import auth_form, forms, stats, web
+from hookline.core import catalog, credentials, models
+from hookline.core.errors import Conflict, HooklineError, Invalid, NotFound
+from hookline.core.models import RouteState, Target
+from hookline.dashboard import auth_form, forms, signing_keys, stats, web
 from hookline.dashboard.session import acting
-from hookline.errors import Conflict, HooklineError, Invalid, NotFound
-from hookline.models import RouteState
-from hookline.service import recovery, routes, targets, testevents
+from hookline.service import recovery, route_problems, routes, targets, testevents
 from hookline.service.context import Context
 
 ROUTES_PER_PAGE = 50
 TARGETS_LISTED = 500
 
 
-async def _targets(ctx: Context, merchant_id: str) -> dict[str, dict[str, Any]]:
-    return {t["id"]: t for t in await targets.page(ctx, merchant_id, TARGETS_LISTED, None)}
+async def _targets(ctx: Context, merchant_id: str) -> dict[str, Target]:
+    return {t.id: t for t in await targets.page(ctx, merchant_id, TARGETS_LISTED, None)}
 
 
-async def _target_of(ctx: Context, merchant_id: str, known: dict[str, Any], target_id: str) -> Any:
+async def _target_of(
+    ctx: Context, merchant_id: str, known: dict[str, Target], target_id: str
+) -> Target | None:
     if target_id not in known:
         with contextlib.suppress(NotFound):
             known[target_id] = await targets.get(ctx, merchant_id, target_id)
@@ -41,11 +43,11 @@ async def route_list(request: Request) -> Response:
     reveal = request.query_params.get("reveal", "")
     listed = []
     for row in rows:
-        target = await _target_of(ctx, merchant_id, known, row["target_id"])
-        keys = targets.live_keys(target, ctx.clock()) if target and row["id"] == reveal else None
-        spark = await stats.spark(ctx, merchant_id, row["id"])
+        target = await _target_of(ctx, merchant_id, known, row.target_id)
+        keys = targets.live_keys(target, ctx.clock()) if target and row.id == reveal else None
+        spark = await stats.spark(ctx, merchant_id, row.id)
         listed.append({"route": row, "target": target, "secret": keys, "spark": spark})
-    more = rows[-1]["id"] if len(rows) == ROUTES_PER_PAGE else None
+    more = rows[-1].id if len(rows) == ROUTES_PER_PAGE else None
     return web.page(request, "routes.html", rows=listed, after=more, first_page=after is None)
 
 
@@ -55,15 +57,7 @@ async def route_key(request: Request) -> Response:
     _, merchant_id = await acting(request)
     ctx = web.context(request)
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
-    keys = targets.live_keys(await targets.get(ctx, merchant_id, row["target_id"]), ctx.clock())
-    return JSONResponse(
-        {
-            "signing_key": keys["signing_key"],
-            "standard_webhooks_secret": signing.standard_secret(keys["signing_key"].encode()),
-            "expiring_signing_key": keys["expiring_signing_key"],
-            "signing_key_expiry": web.iso(keys["signing_key_expiry"]) or None,
-        }
-    )
+    return signing_keys.revealed(await targets.get(ctx, merchant_id, row.target_id), ctx.clock())
 
 
 async def form_page(
@@ -79,7 +73,7 @@ async def form_page(
     offered = [t.type for t in catalog.event_types(entitlements=ctx.entitlements)]
     values: dict[str, Any] = {"preview_body": "", "sample_type": "", **extra}
     # Editing: how many other webhooks send to this one's target (and so follow a change of its URL).
-    sharing = len(await targets.used_by(ctx, merchant_id, route["target_id"])) - 1 if route else 0
+    sharing = len(await targets.used_by(ctx, merchant_id, route.target_id)) - 1 if route else 0
     return web.page(
         request,
         "route_form.html",
@@ -110,20 +104,32 @@ async def _save(
     try:
         if form.new_url:
             created_target = await targets.create(
-                ctx, merchant_id, form.new_url, destination=forms.destination(form)
+                ctx, merchant_id, form.new_url, destination=forms.destination(form.new_destination)
             )
-            spec["target_id"] = created_target["id"]
+            spec["target_id"] = created_target.id
         if route_id is None:
-            route_id = (await routes.create(ctx, merchant_id, spec))["id"]
+            route_id = (await routes.create(ctx, merchant_id, spec)).id
         else:
             await routes.update(ctx, merchant_id, route_id, spec)
     except Invalid as exc:
         if created_target is not None:  # the route was refused: do not leave its new target behind
             with contextlib.suppress(HooklineError):
-                await targets.delete(ctx, merchant_id, created_target["id"])
+                await targets.delete(ctx, merchant_id, created_target.id)
         form.add_errors(exc.fields or {"form": exc.detail})
         return None
     return route_id
+
+
+def _every_problem(ctx: Context, form: forms.RouteForm, spec: dict[str, Any], current_url: str = "") -> None:
+    """Add the service's objections to the form's own, all at once (not one field a round): the route's
+    settings and a new or changed URL."""
+    form.add_errors(route_problems.problems(ctx, spec))
+    for field, url in (("new_url", form.new_url), ("target_url", form.target_url)):
+        if url and url != current_url:
+            try:
+                targets.check_url(ctx, url)
+            except Invalid as exc:
+                form.errors.setdefault(field, (exc.fields or {}).get("url", exc.detail))
 
 
 async def create_route(request: Request) -> Response:
@@ -131,6 +137,7 @@ async def create_route(request: Request) -> Response:
     ctx = web.context(request)
     form = forms.from_post(await web.read_form(request, session.csrf))
     spec = forms.spec(form)
+    _every_problem(ctx, form, spec)
     route_id = None if form.errors else await _save(ctx, merchant_id, form, spec, None)
     if route_id is None:
         return await form_page(request, merchant_id, form, status=400)
@@ -142,9 +149,10 @@ async def edit_route(request: Request) -> Response:
     ctx = web.context(request)
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = forms.from_route(row, entitlements=ctx.entitlements)
-    target = await _target_of(ctx, merchant_id, {}, row["target_id"])
-    form.target_url = target["url"] if target else ""
-    form.auth = await _auth_of(ctx, merchant_id, row["target_id"])
+    target = await _target_of(ctx, merchant_id, {}, row.target_id)
+    form.target_url = target.url if target else ""
+    form.target_destination = forms.shown_destination(target.destination if target else None)
+    form.auth = await _auth_of(ctx, merchant_id, row.target_id)
     return await form_page(request, merchant_id, form, route=row)
 
 
@@ -152,26 +160,22 @@ async def _auth_of(ctx: Context, merchant_id: str, target_id: str) -> auth_form.
     """The target's saved auth in words (never its secrets)."""
     with contextlib.suppress(NotFound):
         row = await targets.get(ctx, merchant_id, target_id)
-        return auth_form.AuthForm(current=auth_form.describe(credentials.shown(row.get("auth"))))
+        return auth_form.AuthForm(current=auth_form.describe(credentials.shown(row.auth)))
     return auth_form.AuthForm()
 
 
 async def _save_edit(
-    ctx: Context, merchant_id: str, form: forms.RouteForm, spec: dict[str, Any], row: dict[str, Any]
+    ctx: Context, merchant_id: str, form: forms.RouteForm, spec: dict[str, Any], row: models.Route
 ) -> str | None:
-    """Save an edited route; a changed URL changes its target's URL in place, so the target keeps its
-    signing key and the receiver's signature check goes on working. The notice to show, or None with
-    form errors (and nothing changed)."""
-    target = await targets.get(ctx, merchant_id, row["target_id"])
-    moved = bool(form.target_url) and form.target_url != target["url"]  # empty: left as it is
-    if moved and spec["target_id"] != row["target_id"]:
-        form.errors["target_url"] = "change the URL of this target or choose another target, not both"
+    """Save an edited route; a changed URL or broker destination changes its target in place, so the target
+    keeps its signing key and the receiver's signature check goes on working. The notice to show, or None
+    with form errors (and nothing changed)."""
+    target = await targets.get(ctx, merchant_id, row.target_id)
+    change = _target_change(ctx, form, target, keeps_target=spec["target_id"] == row.target_id)
+    if change is None:
         return None
-    try:
-        url = targets.check_url(ctx, form.target_url) if moved else None
-    except Invalid as exc:
-        form.errors["target_url"] = (exc.fields or {}).get("url", exc.detail)
-        return None
+    url, destination = change
+    moved, redirected = url is not None, destination is not None and destination != target.destination
     auth = auth_form.wanted(form.auth)
     try:
         if auth is not targets.UNCHANGED:
@@ -183,17 +187,54 @@ async def _save_edit(
         form.errors["auth_type"] = exc.detail
         return None
     try:
-        await routes.update(ctx, merchant_id, row["id"], spec)
+        await routes.update(ctx, merchant_id, row.id, spec)
     except Invalid as exc:
         form.add_errors(exc.fields or {"form": exc.detail})
         return None
     if auth is not targets.UNCHANGED:
-        await targets.update(ctx, merchant_id, target["id"], auth=auth)
-    if url is None:
+        await targets.update(ctx, merchant_id, target.id, auth=auth)
+    if not (moved or redirected):
         return "saved"
-    await targets.update(ctx, merchant_id, target["id"], url=url)
-    shared = len(await targets.used_by(ctx, merchant_id, target["id"])) > 1
-    return "url_changed_shared" if shared else "url_changed"
+    await targets.update(ctx, merchant_id, target.id, url=url, destination=destination)
+    shared = len(await targets.used_by(ctx, merchant_id, target.id)) > 1
+    notice = "url_changed" if moved else "destination_changed"
+    return f"{notice}_shared" if shared else notice
+
+
+def _target_change(
+    ctx: Context, form: forms.RouteForm, target: Target, *, keeps_target: bool
+) -> tuple[str | None, object] | None:
+    """The target's new URL and new destination the edit form asks for (None each: unchanged), checked as
+    a pair; None with the form's errors set when they are not acceptable."""
+    moved = bool(form.target_url) and form.target_url != target.url  # empty: left as it is
+    wanted = forms.destination(form.target_destination)  # None (left empty): as it is
+    redirected = wanted is not None and wanted != target.destination
+    if (moved or redirected) and not keeps_target:
+        field = "target_url" if moved else "target_destination"
+        form.errors[field] = "change this target or choose another target, not both"
+        return None
+    try:
+        url = targets.check_url(ctx, form.target_url) if moved else None
+    except Invalid as exc:
+        form.errors["target_url"] = (exc.fields or {}).get("url", exc.detail)
+        return None
+    destination = wanted if moved or redirected else None  # a new URL is checked with what the form holds
+    try:
+        if moved or redirected:
+            targets.destination_after(target, url or target.url, destination)
+    except Invalid as exc:
+        form.errors["target_destination"] = _destination_problem(exc)
+        return None
+    return url, destination
+
+
+def _destination_problem(exc: Invalid) -> str:
+    """What is wrong with a destination, in one line for the field (which part, and why)."""
+    for name, problem in (exc.fields or {}).items():
+        if name.startswith("destination"):
+            part = name.removeprefix("destination").removeprefix(".")
+            return f"{part}: {problem}" if part else problem
+    return exc.detail
 
 
 async def update_route(request: Request) -> Response:
@@ -202,39 +243,41 @@ async def update_route(request: Request) -> Response:
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = forms.from_post(await web.read_form(request, session.csrf))
     spec = forms.spec(form)
+    target = await _target_of(ctx, merchant_id, {}, row.target_id)
+    _every_problem(ctx, form, spec, target.url if target else "")
     notice = None if form.errors else await _save_edit(ctx, merchant_id, form, spec, row)
     if notice is None:
-        form.auth.current = (await _auth_of(ctx, merchant_id, row["target_id"])).current
+        form.auth.current = (await _auth_of(ctx, merchant_id, row.target_id)).current
         return await form_page(request, merchant_id, form, route=row, status=400)
-    return web.redirect(request, f"/routes/{row['id']}", notice=notice)
+    return web.redirect(request, f"/routes/{row.id}", notice=notice)
 
 
-async def _set_state(ctx: Context, merchant_id: str, row: dict[str, Any], state: RouteState) -> None:
-    await routes.set_state(ctx, merchant_id, row["id"], state)
+async def _set_state(ctx: Context, merchant_id: str, row: models.Route, state: RouteState) -> None:
+    await routes.set_state(ctx, merchant_id, row.id, state)
 
 
-async def _halt(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+async def _halt(ctx: Context, merchant_id: str, row: models.Route, _: Any) -> str:
     await _set_state(ctx, merchant_id, row, RouteState.HALTED)
     return "halted"
 
 
-async def _resume(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+async def _resume(ctx: Context, merchant_id: str, row: models.Route, _: Any) -> str:
     await _set_state(ctx, merchant_id, row, RouteState.ACTIVE)
-    return "resumed" if row["state"] == RouteState.HALTED else "enabled"
+    return "resumed" if row.state == RouteState.HALTED else "enabled"
 
 
-async def _disable(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
+async def _disable(ctx: Context, merchant_id: str, row: models.Route, _: Any) -> str:
     await _set_state(ctx, merchant_id, row, RouteState.DISABLED)
     return "disabled"
 
 
-async def _delete(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
-    await routes.delete(ctx, merchant_id, row["id"])
+async def _delete(ctx: Context, merchant_id: str, row: models.Route, _: Any) -> str:
+    await routes.delete(ctx, merchant_id, row.id)
     return "deleted"
 
 
-async def _rotate(ctx: Context, merchant_id: str, row: dict[str, Any], _: Any) -> str:
-    await targets.rotate(ctx, merchant_id, row["target_id"])
+async def _rotate(ctx: Context, merchant_id: str, row: models.Route, _: Any) -> str:
+    await targets.rotate(ctx, merchant_id, row.target_id)
     return "rotated"
 
 
@@ -274,11 +317,15 @@ async def act(request: Request) -> Response:
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = await web.read_form(request, session.csrf)
     notice = await ACTIONS[name](ctx, merchant_id, row, form)
-    # The list is where keys are shown: a new key is revealed there, to be copied.
-    if name in ("delete", "regenerate-key") or web.text(form, "back") != "details":
-        extra = {"reveal": row["id"]} if name == "regenerate-key" else {}
-        return web.redirect(request, "/", notice=notice, **extra)
-    return web.redirect(request, f"/routes/{row['id']}", notice=notice)
+    # A new key is shown where the action was asked for (the list, or the details page's keys), to be copied.
+    details = web.text(form, "back") == "details"
+    if name == "regenerate-key":
+        if details:
+            return web.redirect(request, f"/routes/{row.id}", anchor="verify", notice=notice, reveal="1")
+        return web.redirect(request, "/", notice=notice, reveal=row.id)
+    if name == "delete" or not details:
+        return web.redirect(request, "/", notice=notice)
+    return web.redirect(request, f"/routes/{row.id}", notice=notice)
 
 
 async def test_events_page(request: Request) -> Response:
@@ -289,10 +336,10 @@ async def test_events_page(request: Request) -> Response:
     return _test_events(request, row, None, "")
 
 
-def _test_events(request: Request, row: dict[str, Any], chosen: list[str] | None, error: str) -> Response:
+def _test_events(request: Request, row: models.Route, chosen: list[str] | None, error: str) -> Response:
     ctx = web.context(request)
-    types = recovery.subscribed_types(row["event_types"], entitlements=ctx.entitlements)
-    default = testevents.choose_types(row["event_types"], None, entitlements=ctx.entitlements)
+    types = recovery.subscribed_types(row.event_types, entitlements=ctx.entitlements)
+    default = testevents.choose_types(row.event_types, None, entitlements=ctx.entitlements)
     return web.page(
         request,
         "test_events.html",
@@ -312,10 +359,10 @@ async def send_test_events(request: Request) -> Response:
     form = await web.read_form(request, session.csrf)
     chosen = [str(t) for t in form.getlist("event_types")]
     try:
-        await testevents.send(ctx, merchant_id, row["id"], chosen or None)
+        await testevents.send(ctx, merchant_id, row.id, chosen or None)
     except Invalid as exc:
         return _test_events(request, row, chosen, exc.detail)
-    return web.redirect(request, f"/routes/{row['id']}", notice="tested")
+    return web.redirect(request, f"/routes/{row.id}", notice="tested")
 
 
 ROUTES = [

@@ -25,15 +25,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hookline.dashboard import web
-from hookline.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from hookline.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from hookline.dashboard import carry, web
 from hookline.service import auth, merchants, sessions
+from hookline.service.context import Context
 
 COOKIE = "hookline_session"
 SIGN_IN_COOKIE = "hookline_sign_in"
 SIGN_IN_S = 3600
 # Where the operator's console may send the browser once a merchant is chosen: its keys, or a delivery.
-NEXT = re.compile(r"/api-keys|/deliveries/[A-Za-z0-9_-]{1,40}")
+# Where choosing a merchant may lead: its keys, a delivery, or its deliveries that failed since a time (the
+# console's counter of failed deliveries).
+NEXT = re.compile(r"/api-keys|/deliveries/[A-Za-z0-9_-]{1,40}|/deliveries\?status=failed&since=[0-9]{1,12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,7 @@ async def current(request: Request) -> Session:
     name = ""
     if state.merchant_id:
         try:
-            name = (await merchants.get(ctx, state.merchant_id))["name"]
+            name = (await merchants.get(ctx, state.merchant_id)).name
         except NotFound:  # the operator's merchant is gone: choose another
             state = replace(state, merchant_id=None)
     found = Session(state, name)
@@ -163,47 +166,105 @@ def _safe_next(request: Request, wanted: str) -> str:
     return wanted[len(root) :] if inside and wanted != root + "/sign-in" else "/"
 
 
-async def sign_in_page(request: Request) -> Response:
+async def _sign_in_form(
+    request: Request,
+    wanted: str,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    carried: list[tuple[str, str]] | None = None,
+    carried_for: str = "",
+) -> Response:
+    """The sign-in page with a fresh form token (and its cookie); ``carried``: the fields of a form sent
+    after its session ended, kept through signing in (``dashboard.carry``), for the merchant
+    ``carried_for`` when an operator's session sent it."""
     ctx = web.context(request)
     token = secrets.token_urlsafe(24)
     data = {"kind": "sign_in", "csrf": token, "exp": ctx.clock() + SIGN_IN_S}
     response = web.page(
-        request, "sign_in.html", csrf=token, next=request.query_params.get("next", ""), errors={}
+        request,
+        "sign_in.html",
+        status,
+        csrf=token,
+        next=wanted,
+        errors=errors or {},
+        carried=carried,
+        carry_prefix=carry.PREFIX,
+        carry_mark=carry.MARK,
+        carry_for=carry.FOR,
+        carried_for=carried_for,
+        ended=carry.ENDED if carried is not None else "",
     )
     set_cookie(request, response, SIGN_IN_COOKIE, seal(await sessions.secret(ctx), data), SIGN_IN_S)
     return response
+
+
+async def sign_in_page(request: Request) -> Response:
+    return await _sign_in_form(request, request.query_params.get("next", ""))
+
+
+async def on_sign_in_required(request: Request, _: Exception) -> Response:
+    """No session: a page goes to the sign-in page (and back); a form sent is kept (``dashboard.carry``)."""
+    if request.method == "GET":
+        return web.redirect(request, "/sign-in", next=request.url.path)
+    fields = await carry.posted(request)
+    if fields is None:
+        return web.redirect(request, "/sign-in")
+    acted_for = await sessions.acted_for(web.context(request), request.cookies.get(COOKIE))
+    return await _sign_in_form(request, request.url.path, 401, carried=fields, carried_for=acted_for or "")
 
 
 async def sign_in(request: Request) -> Response:
     ctx = web.context(request)
     pending = unseal(await sessions.secret(ctx), request.cookies.get(SIGN_IN_COOKIE), "sign_in", ctx.clock())
     form = await web.read_form(request, str(pending["csrf"]) if pending else "")
-    key, wanted = web.text(form, "key"), web.text(form, "next")
+    key, wanted, carried = web.text(form, "key"), web.text(form, "next"), carry.carried(form)
     client = request.client.host if request.client else None
     try:
         principal = await auth.authenticate(ctx, key or None, client=client, via="dashboard")
     except (Unauthorized, TooManyRequests) as exc:
-        csrf = str(pending["csrf"]) if pending else ""
-        return _refused(request, exc, bool(key), csrf, wanted)
-    where = "/merchants" if principal.operator else _safe_next(request, wanted)
-    signed_in = web.redirect(request, where)
-    token, _ = await sessions.open_session(
-        ctx, operator=principal.operator, merchant_id=principal.merchant_id, key_hash=auth.digest(key)
+        return await _refused(request, exc, bool(key), wanted, carried, web.text(form, carry.FOR))
+    merchant_id = principal.merchant_id
+    if principal.operator and carried is not None:  # the operator's form: for the merchant it was for
+        merchant_id = await _existing(ctx, web.text(form, carry.FOR))
+    where = "/merchants" if principal.operator and not merchant_id else _safe_next(request, wanted)
+    token, state = await sessions.open_session(
+        ctx, operator=principal.operator, merchant_id=merchant_id, key_hash=auth.digest(key)
     )
+    signed_in: Response = web.redirect(request, where)
+    if carried is not None and merchant_id and where != "/":  # the form, to send on
+        signed_in = carry.resume_page(request, where, carried, state.csrf)
     set_cookie(request, signed_in, COOKIE, token, int(sessions.SESSION_S))
     _drop_cookie(request, signed_in, SIGN_IN_COOKIE)
     return signed_in
 
 
-def _refused(request: Request, exc: Exception, sent_key: bool, csrf: str, wanted: str) -> Response:
-    """The sign-in form again, saying why: no key, a wrong one, or too many wrong ones (429)."""
+async def _existing(ctx: Context, merchant_id: str) -> str | None:
+    """``merchant_id`` if it names a merchant (it came back from the browser); else None."""
+    if not merchant_id or len(merchant_id) > 64:
+        return None
+    try:
+        return (await merchants.get(ctx, merchant_id)).id
+    except NotFound:
+        return None
+
+
+async def _refused(
+    request: Request,
+    exc: Exception,
+    sent_key: bool,
+    wanted: str,
+    carried: list[tuple[str, str]] | None,
+    carried_for: str,
+) -> Response:
+    """The sign-in form again, saying why: no key, a wrong one, or too many wrong ones (429); a carried
+    form stays carried."""
     if isinstance(exc, TooManyRequests):
         problem = f"Too many failed sign-ins from your address. Try again in {exc.retry_after_s} seconds."
-        page = web.page(request, "sign_in.html", 429, csrf=csrf, next=wanted, errors={"key": problem})
+        page = await _sign_in_form(request, wanted, 429, {"key": problem}, carried, carried_for)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
     problem = "That key is not valid (unknown or revoked)." if sent_key else "Enter your API key."
-    return web.page(request, "sign_in.html", 401, csrf=csrf, next=wanted, errors={"key": problem})
+    return await _sign_in_form(request, wanted, 401, {"key": problem}, carried, carried_for)
 
 
 async def sign_out(request: Request) -> Response:
@@ -221,7 +282,7 @@ async def choose_merchant(request: Request) -> Response:
     if not session.operator:
         raise Forbidden("Only the operator can switch merchants.")
     chosen = await merchants.get(web.context(request), web.text(form, "merchant_id"))
-    await sessions.act_for(web.context(request), session.state, chosen["id"])
+    await sessions.act_for(web.context(request), session.state, chosen.id)
     wanted = web.text(form, "next")
     return web.redirect(request, wanted if NEXT.fullmatch(wanted) else "/", notice="merchant")
 

@@ -6,6 +6,7 @@ The numbers come from the metrics service (``service/metrics.py``); this module 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,28 @@ COUNTERS = {
     "held": "Held deliveries",
 }
 LATENCIES = {"delivery_ms": "Event to delivered", "attempt_ms": "One attempt"}
+# The counters that a Deliveries page filter matches exactly, by the status it filters on.
+COUNTER_STATUS = {"failed": "failed", "successful": "success", "pending": "pending", "held": "held"}
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A span the details' charts can show: its buckets' width, and words for it."""
+
+    short: str  # the selector's text
+    span_s: int
+    width_s: int
+    words: str  # "last 7 days"
+    per: str  # "per 6 hours"
+    when: Callable[[float], str]  # a bucket's name on the axis and in the table
+
+
+RANGES = {
+    "24h": Range("24 h", 86_400, 3600, "last 24 hours", "per hour", charts.hour),
+    "7d": Range("7 d", 7 * 86_400, 6 * 3600, "last 7 days", "per 6 hours", charts.day_hour),
+    "30d": Range("30 d", 30 * 86_400, 86_400, "last 30 days", "per day", charts.day),
+}
+DEFAULT_RANGE = "24h"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +90,11 @@ def per_hour(buckets: list[dict[str, Any]]) -> dict[str, list[int]]:
     }
 
 
-async def details(ctx: Context, merchant_id: str, route_id: str) -> dict[str, Any]:
-    """Counters (30 days), deliveries per hour by outcome and latency percentiles (24 h), with charts."""
-    window = metrics.window(ctx, "1h", None, None)
+async def details(ctx: Context, merchant_id: str, route_id: str, span: str) -> dict[str, Any]:
+    """Counters (30 days); deliveries by outcome and latency percentiles over the ``span`` (a key of
+    ``RANGES``), with charts."""
+    chosen = RANGES[span]
+    window = metrics.recent(ctx, chosen.width_s, chosen.span_s)
     counts = await metrics.counts(ctx, merchant_id, route_id)
     buckets = await metrics.series(ctx, merchant_id, route_id, window)
     latency = await metrics.latency(ctx, merchant_id, route_id, window)
@@ -77,19 +102,30 @@ async def details(ctx: Context, merchant_id: str, route_id: str) -> dict[str, An
     stacks = per_hour(buckets)
     total = sum(sum(values) for values in stacks.values())
     bars = charts.stacked_bars(
-        times, stacks, label=f"Deliveries per hour by outcome, last 24 hours: {total} deliveries"
+        times,
+        stacks,
+        label=f"Deliveries {chosen.per} by outcome, {chosen.words}: {total} deliveries",
+        when=chosen.when,
     )
     rows = [(name, [latency[name].get(f"p{p}") for p in metrics.PERCENTILES]) for name in LATENCIES]
     latency_chart = charts.percentile_bars(
         [(LATENCIES[name], values) for name, values in rows],
         [f"p{p}" for p in metrics.PERCENTILES],
-        label="Latency percentiles over the last 24 hours, in milliseconds",
+        label=f"Latency percentiles over the {chosen.words}",
     )
     return {
+        "range": chosen,
+        "ranges": RANGES,
+        "span": span,
         "counts": counts,
+        "counter_status": COUNTER_STATUS,
+        "counted_since": ctx.clock() - metrics.WINDOW_S,
         "counters": COUNTERS,
         "outcomes": OUTCOMES,
-        "hours": [{"start": t, **{k: v[i] for k, v in stacks.items()}} for i, t in enumerate(times)],
+        "hours": [
+            {"start": t, "name": chosen.when(t), **{k: v[i] for k, v in stacks.items()}}
+            for i, t in enumerate(times)
+        ],
         "bars": bars,
         "total": total,
         "latency": {name: latency[name] for name in LATENCIES},

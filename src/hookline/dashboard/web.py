@@ -8,6 +8,7 @@ a form is shown next to its field by the page that owns the form.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,14 +17,16 @@ from urllib.parse import urlencode
 
 import jinja2
 import orjson
+from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookline import errors
-from hookline.portal_settings import Portal
+from hookline.core import errors
+from hookline.core.portal_settings import Portal
+from hookline.dashboard import charts
 from hookline.service.context import Context
 
 HERE = Path(__file__).parent
@@ -37,6 +40,10 @@ NOTICES = {
     "url_changed_shared": "Webhook saved. Its target now sends to the new URL and keeps its verification "
     "key, so your receiver's signature check needs no change. The other webhooks that use this target send "
     "there too.",
+    "destination_changed": "Webhook saved. Its target now publishes to the new broker destination and keeps "
+    "its verification key.",
+    "destination_changed_shared": "Webhook saved. Its target now publishes to the new broker destination "
+    "and keeps its verification key. The other webhooks that use this target publish there too.",
     "halted": "Webhook halted: new deliveries are held, none are lost.",
     "resumed": "Webhook active again: held deliveries are being sent, oldest first.",
     "enabled": "Webhook enabled.",
@@ -48,6 +55,13 @@ NOTICES = {
     "signed_out": "You are signed out.",
     "merchant": "You are now acting for this merchant.",
     "key_revoked": "API key revoked: requests with it are refused from now on.",
+    "target_url_changed": "URL saved, key kept: the target sends to the new URL, signed with the same "
+    "signing key, Standard Webhooks secret and public key, so your receiver's signature check needs no "
+    "change.",
+    "target_unchanged": "Nothing to save: the URL is the same.",
+    "target_enabled": "Target enabled: its webhooks send to it again.",
+    "target_disabled": "Target disabled: its webhooks' pending and held deliveries were canceled.",
+    "target_rotated": "New signing key created. The previous key keeps signing until the time shown below.",
 }
 
 _env = jinja2.Environment(
@@ -80,7 +94,16 @@ def pretty(raw: bytes | str | None) -> str:
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
-_env.filters.update(when=when, iso=iso, pretty=pretty)
+_SEPARATOR = re.compile(r"(?<=[/?&=._-])(?=[^/?&=._-])")
+
+
+def breakable(text: str | None) -> Markup:
+    """A URL or an event type with a line-break opportunity (``<wbr>``) after each run of separators
+    (``/ ? & = . _ -``), so a narrow screen breaks it there, not in the middle of a word."""
+    return Markup("<wbr>").join(escape(part) for part in _SEPARATOR.split(text or ""))
+
+
+_env.filters.update(when=when, iso=iso, pretty=pretty, breakable=breakable, duration=charts.duration)
 
 
 class SignInRequired(Exception):
@@ -151,12 +174,13 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     return HTMLResponse(html, status_code=status)
 
 
-def redirect(request: Request, path: str, **query: str) -> RedirectResponse:
-    """303 to a dashboard path: after a POST the browser GETs the result (no resubmission on reload)."""
+def redirect(request: Request, path: str, *, anchor: str = "", **query: str) -> RedirectResponse:
+    """303 to a dashboard path (and ``#anchor`` on it): after a POST the browser GETs the result (no
+    resubmission on reload)."""
     target = base(request) + path
     if query:
-        target += "?" + urlencode(query)
-    return RedirectResponse(target, status_code=303)
+        target += ("&" if "?" in path else "?") + urlencode(query)
+    return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
 async def read_form(request: Request, csrf: str) -> FormData:
@@ -230,12 +254,6 @@ async def on_http(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, detail)
 
 
-async def on_sign_in(request: Request, _: Exception) -> Response:
-    if request.method == "GET":
-        return redirect(request, "/sign-in", next=request.url.path)
-    return redirect(request, "/sign-in")
-
-
 async def on_choose(request: Request, _: Exception) -> Response:
     return redirect(request, "/merchants")
 
@@ -248,7 +266,6 @@ async def on_csrf(request: Request, _: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     errors.HooklineError: on_error,
     HTTPException: on_http,
-    SignInRequired: on_sign_in,
     ChooseMerchant: on_choose,
     CsrfFailed: on_csrf,
 }

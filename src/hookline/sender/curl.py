@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import pycurl  # type: ignore[import-untyped]
 from yarl import URL
 
-from hookline.credentials import Mtls
-from hookline.models import ErrorKind, Outcome
+from hookline.core.credentials import Mtls
+from hookline.core.models import ErrorKind, Outcome
 from hookline.sender import egress, port, vocabulary
 from hookline.sender.curl_loop import CLOSED, CurlLoop, Transfer
 

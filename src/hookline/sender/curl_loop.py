@@ -18,7 +18,7 @@ from typing import Any
 
 import pycurl  # type: ignore[import-untyped]
 
-from hookline.credentials import Mtls
+from hookline.core.credentials import Mtls
 from hookline.sender import guard, vocabulary
 
 #: The code a transfer finishes with when the loop is closed under it (not a libcurl code).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from hookline.models import ErrorKind
+from hookline.core.models import ErrorKind
 from hookline.sender import guard
 
 PREFIX = "proxy: "

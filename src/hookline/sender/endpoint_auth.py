@@ -5,7 +5,7 @@ from the target's token endpoint (client credentials, the client authenticated w
 §2.3.1 requires every server to accept) through the same guarded client as the deliveries, kept per target
 until shortly before it expires, and got again once when the receiver answers 401; ``mtls`` hands the
 client certificate to the client (``Port.send``'s ``client_cert``). The ``Authorization`` header an attempt
-carried is recorded as ``[redacted]``: attempts are shown in the API and the dashboard.
+carried is recorded as ``[redacted]`` (``core.redaction``): attempts are shown in the API and the dashboard.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from hookline import credentials
-from hookline.models import ErrorKind, Outcome
+from hookline.core import credentials, redaction
+from hookline.core.models import ErrorKind, Outcome
 from hookline.sender import vocabulary
 from hookline.sender.port import Port
 
-REDACTED = "[redacted]"
 TOKEN_MARGIN_S = 30.0  # a token is got again this long before it expires (at most half its life early)
 DEFAULT_TOKEN_TTL_S = 3600.0  # when the token endpoint gives no ``expires_in``
 _LEAST_S = 0.1  # the least time a step of an attempt is given, however little of its timeout is left
@@ -46,11 +45,7 @@ def _without_authorization(headers: dict[str, str]) -> dict[str, str]:
 
 
 def _redacted(outcome: Outcome) -> Outcome:
-    headers = {
-        name: REDACTED if name.lower() == "authorization" else value
-        for name, value in outcome.request_headers.items()
-    }
-    return replace(outcome, request_headers=headers)
+    return replace(outcome, request_headers=redaction.recorded(outcome.request_headers))
 
 
 def _failed(started: Outcome | None, headers: dict[str, str], kind: ErrorKind, detail: str) -> Outcome:

@@ -11,7 +11,7 @@ import ssl
 
 import aiohttp
 
-from hookline.models import ErrorKind
+from hookline.core.models import ErrorKind
 from hookline.sender import vocabulary
 from hookline.sender.guard import Blocked
 

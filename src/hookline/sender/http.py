@@ -15,8 +15,8 @@ from typing import Any
 
 import aiohttp
 
-from hookline.credentials import Mtls
-from hookline.models import ErrorKind, Outcome
+from hookline.core.credentials import Mtls
+from hookline.core.models import ErrorKind, Outcome
 from hookline.sender import client_certs, egress, failures, port, vocabulary
 from hookline.sender.resolver import GuardedResolver
 

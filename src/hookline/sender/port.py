@@ -7,8 +7,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Protocol, TypeVar
 
-from hookline.credentials import Mtls
-from hookline.models import Outcome
+from hookline.core.credentials import Mtls
+from hookline.core.models import Outcome
 
 
 class Port(Protocol):

@@ -27,7 +27,7 @@ import idna
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Message brokers a target may publish to instead (``hookline.sender.destinations``).
-BROKER_PORTS = {"redis": 6379, "nats": 4222, "amqp": 5672, "amqps": 5671}
+BROKER_PORTS = {"redis": 6379, "rediss": 6379, "nats": 4222, "tls": 4222, "amqp": 5672, "amqps": 5671}
 # The URL Standard's forbidden domain code points: none may be left in a host once it is decoded and mapped.
 _FORBIDDEN_IN_HOST = frozenset(" #%/:<>?@[\\]^|\x7f") | frozenset(map(chr, range(0x20)))
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from yarl import URL
 
 from hookline import __version__
-from hookline.models import ErrorKind
+from hookline.core.models import ErrorKind
 from hookline.sender import guard
 
 USER_AGENT = f"hookline/{__version__}"

@@ -10,8 +10,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from hookline import ids, telemetry
-from hookline.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
+from hookline import telemetry
+from hookline.core import ids
+from hookline.core.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from hookline.service import throttle
 from hookline.service.context import Context
 from hookline.storage import merchants

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.credentials import Keyring
-from hookline.models import Dispatch
+from hookline.core.credentials import Keyring
+from hookline.core.models import Dispatch
 from hookline.service.shaping import Shaping
 from hookline.service.throttle import FailureLimiter
 from hookline.storage.database import Database

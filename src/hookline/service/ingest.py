@@ -11,28 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import (
-    catalog,
-    event_schemas,
-    fanout,
-    ids,
-    representations,
-    routing,
-    snapshot,
-    telemetry,
-    transform,
-)
-from hookline.errors import Invalid
-from hookline.models import JSON, DeliveryStatus, Event
+from hookline import telemetry
+from hookline.core import catalog, event_schemas, fanout, ids, representations, snapshot, transform
+from hookline.core.errors import Invalid
+from hookline.core.models import JSON, DeliveryStatus, Event, NewDelivery, Route, Routed
+from hookline.core.snapshot import Pending
 from hookline.service import merchants, objects
 from hookline.service.context import Context
-from hookline.snapshot import Pending
 from hookline.storage import events, queue
 from hookline.storage import objects as store
 from hookline.storage import routes as route_store
 from hookline.storage.events import Accepted
 from hookline.storage.objects import Stored
-from hookline.storage.records import Row
 
 MAX_BATCH = 500
 MAX_CREATED = 253_402_300_799  # 9999-12-31T23:59:59Z: beyond it the BIGINT column and datetime overflow
@@ -133,14 +123,14 @@ def _family(event_type: str) -> str:
 class _Matched:
     """The routes an event type goes to, with what is worked out once per type rather than per event."""
 
-    routes: list[Row]
+    routes: list[Route]
     keys: list[tuple[Any, ...]]  # each route's ``fanout.shaping_key``
     kinds: frozenset[str]  # the object kinds their snapshots need
 
     @classmethod
-    def of(cls, event_type: str, routes: list[Row]) -> _Matched:
+    def of(cls, event_type: str, routes: list[Route]) -> _Matched:
         family = _family(event_type)
-        mine = [r for r in routes if routing.matches(r["event_types"], event_type)]
+        mine = fanout.receivers(routes, event_type)
         keys = [fanout.shaping_key(r, family) for r in mine]
         return cls(mine, keys, frozenset().union(*(snapshot.kinds_for(k[0]) for k in keys)))
 
@@ -181,28 +171,28 @@ def _own_objects(
 
 def _deliveries(
     event: Event, matched: _Matched, found: dict[str, dict[str, JSON]], now: float, budget: transform.Budget
-) -> list[Row]:
+) -> list[NewDelivery]:
     """One delivery per route; routes that shape the body alike share one build of it."""
-    bodies: dict[tuple[Any, ...], fanout.Body] = {}
-    rows = []
-    for route, key in zip(matched.routes, matched.keys, strict=True):
-        if key not in bodies:
-            bodies[key] = fanout.body(event, snapshot.assemble(found, key[0]), route, budget)
-        rows.append(fanout.delivery(ids.new("dlv", now=now), event, route, bodies[key], now))
-    return rows
+    family = _family(event.type)
+
+    def shape(route: Route) -> fanout.Body:
+        return fanout.body(event, snapshot.assemble(found, fanout.columns(route, family)), route, budget)
+
+    new_id = functools.partial(ids.new, "dlv", now=now)
+    return fanout.plan(event, matched.routes, shape, new_id, now, keys=matched.keys)
 
 
 def _shape(
     parsed: list[Event],
-    rows: list[Row],
+    rows: list[events.NewEvent],
     by_type: dict[str, _Matched],
     found: dict[str, dict[str, dict[str, JSON]]],
     now: float,
     budget: transform.Budget,
-) -> list[tuple[Row, list[Row]]]:
+) -> list[tuple[events.NewEvent, list[NewDelivery]]]:
     """Each event's row and its deliveries, paying the routes' transformations from ``budget``; an event
     accepted before (not in ``found``) gets none."""
-    batch: list[tuple[Row, list[Row]]] = []
+    batch: list[tuple[events.NewEvent, list[NewDelivery]]] = []
     for event, row in zip(parsed, rows, strict=True):
         if event.id not in found:
             batch.append((row, []))
@@ -248,16 +238,17 @@ async def _store(
     """
     dispatch = ctx.dispatch
     reserved = 0
-    handed: list[tuple[Row, Row]] = []
+    handed: list[tuple[NewDelivery, Routed]] = []
     try:
         async with ctx.db.write() as conn:
             now = ctx.clock()
             pairs = enumerate(zip(parsed, raws, strict=True))
-            rows = [events.row(e, raw, received(now, seq)) for seq, (e, raw) in pairs]
+            rows = [events.new(e, raw, received(now, seq)) for seq, (e, raw) in pairs]
             # An event accepted before is answered as then: it changes no object and gets no delivery.
             taken = await events.existing(conn, rows)
             new = [(seq, e) for seq, e in enumerate(parsed) if (merchant_id, e.id) not in taken]
-            routes = await route_store.for_ingest(conn, merchant_id)
+            routed = await route_store.for_ingest(conn, merchant_id)
+            routes = [r.route for r in routed]
             # A batch has few event types: routes are matched, and their shaping worked out, once per type.
             by_type = {kind: _Matched.of(kind, routes) for kind in {e.type for _, e in new}}
             stored = await store.current(conn, merchant_id, {k for _, e in new if (k := _own_key(e))})
@@ -266,19 +257,30 @@ async def _store(
             involved = await objects.involved(ctx, merchant_id, requests, pending, conn=conn)
             found = {e.id: f for (_, e), f in zip(new, involved, strict=True)}
             # Bounded per event, per request and per merchant; off the event loop when a route transforms.
-            transforms = any(r.get("transform") for m in by_type.values() for r in m.routes)
+            transforms = any(r.transform for m in by_type.values() for r in m.routes)
             shape = functools.partial(_shape, parsed, rows, by_type, found, now)
             batch = await ctx.shaping.run(merchant_id, shape, transforms=transforms)
-            due = _due(batch, routes)
-            # Ordered deliveries wait for a claim (``_due``): the workers must hear of them.
-            ordered = [d for _, rows in batch for d in rows if d["ordering_key"] is not None]
+            due = _due(batch)
+            by_id = {r.route.id: r for r in routed}
+
+            def lease(rows: list[NewDelivery]) -> int:
+                """Reserve the worker's room for ``rows`` (the first ones), lease them: how many it took."""
+                nonlocal reserved
+                assert dispatch is not None
+                room = dispatch.reserve(len(rows))
+                reserved += room
+                for delivery in rows[:room]:
+                    delivery.next_attempt_at = now + dispatch.lease_s
+                    handed.append((delivery, by_id[delivery.route_id]))
+                return room
+
             if dispatch is not None and due:
-                reserved = dispatch.reserve(len(due))
-                handed = due[:reserved]
-                for delivery, _ in handed:
-                    delivery["next_attempt_at"] = now + dispatch.lease_s
-            notify = len(handed) < len(due) or bool(ordered)
-            accepted = await events.accept(conn, batch, taken, notify=notify)
+                lease(due)
+            # An ordered delivery goes at once only if nothing of its key is open before it (``ordering``):
+            # that is known once it is numbered, in ``accept``; the others wait for a claim.
+            accepted = await events.accept(
+                conn, batch, taken, notify=len(handed) < len(due), hand=lease if dispatch else None
+            )
             await store.write(conn, objects.writes(merchant_id, stored, written, now))
     except BaseException:
         if dispatch is not None:
@@ -286,21 +288,19 @@ async def _store(
         raise
     created = {d for a in accepted if a.created for d in a.delivery_ids}
     if dispatch is not None:
-        jobs = [queue.fresh_job(d, r, d["next_attempt_at"], now) for d, r in handed if d["id"] in created]
+        until = now + dispatch.lease_s  # what ``lease`` stored as their next_attempt_at
+        jobs = [queue.fresh_job(d, r, until, now) for d, r in handed if d.id in created]
         dispatch.settle(reserved, jobs)
-    queued = [d for d, _ in due[len(handed) :]] + ordered
-    return accepted, any(d["id"] in created and d["status"] == DeliveryStatus.PENDING for d in queued)
+    leased = {d.id for d, _ in handed}
+    queued = [d for _, rows in batch for d in rows if d.id not in leased]
+    return accepted, any(d.id in created and d.status == DeliveryStatus.PENDING for d in queued)
 
 
-def _due(batch: list[tuple[Row, list[Row]]], routes: list[Row]) -> list[tuple[Row, Row]]:
-    """The new deliveries due at once (not held, not failed), each with its route. An ordered delivery is
-    not among them: it waits for its claim, which sends it only once the deliveries before it are done."""
-    by_id = {r["id"]: r for r in routes}
+def _due(batch: list[tuple[events.NewEvent, list[NewDelivery]]]) -> list[NewDelivery]:
+    """The new unordered deliveries due at once (not held, not failed). An ordered delivery goes at once only
+    when nothing of its key is open before it, which ``events.accept`` tells."""
     return [
-        (d, by_id[d["route_id"]])
-        for _, rows in batch
-        for d in rows
-        if d["status"] == DeliveryStatus.PENDING and d["ordering_key"] is None
+        d for _, rows in batch for d in rows if d.status == DeliveryStatus.PENDING and d.ordering_key is None
     ]
 
 

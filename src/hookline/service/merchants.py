@@ -7,16 +7,17 @@ missing get it filled in (``public_id_of``, remembered for ``auth.KEY_CACHE_S`` 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Final
 
-from hookline import ids
-from hookline.errors import Conflict, Invalid
+from hookline.core import ids
+from hookline.core.errors import Conflict, Invalid
+from hookline.core.models import ApiKey, Merchant
 from hookline.service import names
 from hookline.service.auth import KEY_CACHE_S, KEY_CACHE_SIZE, MERCHANT_PREFIX, digest, forget_keys, hint
 from hookline.service.context import Context
 from hookline.storage import merchants
-from hookline.storage.records import Row
 
 # Ids as platforms write them (Ordergroove's are 32 hex digits): no spaces, nothing a URL would escape.
 PUBLIC_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
@@ -62,27 +63,22 @@ def _key_row(ctx: Context, merchant_id: str) -> tuple[str, dict[str, Any]]:
     return key, row
 
 
-async def create(ctx: Context, name: str, public_id: object = None) -> tuple[Row, str]:
+async def create(ctx: Context, name: str, public_id: object = None) -> tuple[Merchant, str]:
     """A new merchant and its first API key (returned in clear only here)."""
     merchant_id = ids.new("mer")
     platform_id = check_public_id(public_id)
-    merchant = {
-        "id": merchant_id,
-        "name": names.check(name, "a merchant"),
-        "created": ctx.clock(),
-        "public_id": platform_id,
-    }
+    merchant = Merchant(merchant_id, names.check(name, "a merchant"), ctx.clock(), platform_id)
     await _unique(ctx, platform_id)
     key, key_row = _key_row(ctx, merchant_id)
     try:
-        await merchants.create(ctx.db, merchant, key_row)
+        await merchants.create(ctx.db, dataclasses.asdict(merchant), key_row)
     except Conflict:  # the unique index: another merchant took the public id a moment ago
         await _unique(ctx, platform_id)
         raise
     return merchant, key
 
 
-async def update(ctx: Context, merchant_id: str, changes: dict[str, Any]) -> Row:
+async def update(ctx: Context, merchant_id: str, changes: dict[str, Any]) -> Merchant:
     """Rename, or set (None: clear) the public id; only the keys present in ``changes`` change."""
     values: dict[str, Any] = {}
     if "name" in changes:
@@ -108,7 +104,7 @@ async def public_id_of(ctx: Context, merchant_id: str) -> str | None:
     cached = ctx.merchant_public_ids.get(merchant_id)
     if cached is not None and cached[0] > now:
         return cached[1]
-    found = (await merchants.get(ctx.db, merchant_id)).get("public_id")
+    found = (await merchants.get(ctx.db, merchant_id)).public_id
     if len(ctx.merchant_public_ids) >= KEY_CACHE_SIZE:
         ctx.merchant_public_ids.clear()
     ctx.merchant_public_ids[merchant_id] = (now + KEY_CACHE_S, found)
@@ -123,19 +119,19 @@ async def resolve(ctx: Context, name: str | None) -> str | None:
     return await merchants.with_public_id(ctx.db, name) or name
 
 
-async def get(ctx: Context, merchant_id: str) -> Row:
+async def get(ctx: Context, merchant_id: str) -> Merchant:
     return await merchants.get(ctx.db, merchant_id)
 
 
-async def page(ctx: Context, limit: int, cursor: str | None) -> list[Row]:
+async def page(ctx: Context, limit: int, cursor: str | None) -> list[Merchant]:
     return await merchants.page(ctx.db, limit, cursor)
 
 
-async def add_key(ctx: Context, merchant_id: str) -> tuple[Row, str]:
+async def add_key(ctx: Context, merchant_id: str) -> tuple[ApiKey, str]:
     await merchants.get(ctx.db, merchant_id)
     key, row = _key_row(ctx, merchant_id)
     await merchants.add_key(ctx.db, row)
-    return row, key
+    return ApiKey.from_row(row), key
 
 
 async def revoke_key(ctx: Context, merchant_id: str, key_id: str, *, by_operator: bool) -> None:
@@ -145,6 +141,6 @@ async def revoke_key(ctx: Context, merchant_id: str, key_id: str, *, by_operator
     forget_keys(ctx)
 
 
-async def keys(ctx: Context, merchant_id: str) -> list[Row]:
+async def keys(ctx: Context, merchant_id: str) -> list[ApiKey]:
     await merchants.get(ctx.db, merchant_id)
     return await merchants.keys(ctx.db, merchant_id)

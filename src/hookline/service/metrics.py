@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.errors import Invalid, Unavailable
+from hookline.core.errors import Invalid, Unavailable
 from hookline.service import routes
 from hookline.service.context import Context
 from hookline.storage import metrics as store
@@ -80,7 +80,7 @@ def window(ctx: Context, bucket: str, since: float | None, until: float | None) 
     width, span = SERIES[bucket]
     end = ctx.clock() if until is None else until
     if since is None:
-        since = (math.floor(end / width) + 1) * width - span
+        since = _span_start(end, width, span)
     if since >= end:
         raise Invalid("since must be before until", fields={"since": "not before until"})
     found = Window(bucket, width, since, end)
@@ -90,6 +90,18 @@ def window(ctx: Context, bucket: str, since: float | None, until: float | None) 
             fields={"since": "window too long for the bucket"},
         )
     return found
+
+
+def _span_start(end: float, width: int, span: int) -> float:
+    """Where ``span`` seconds of whole buckets of ``width`` start when the last one holds ``end``."""
+    return (math.floor(end / width) + 1) * width - span
+
+
+def recent(ctx: Context, width_s: int, span_s: int) -> Window:
+    """The last ``span_s`` seconds in buckets of ``width_s``, ending with the current bucket (the dashboard's
+    chart ranges: 24 hours by the hour, 7 days by 6 hours, 30 days by the day)."""
+    end = ctx.clock()
+    return Window(f"{width_s}s", width_s, _span_start(end, width_s, span_s), end)
 
 
 async def series(ctx: Context, merchant_id: str, route_id: str, w: Window) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from hookline.errors import Invalid
+from hookline.core.errors import Invalid
 
 MAX_LENGTH = 200
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hookline import notices
-from hookline.errors import Invalid
+from hookline.core import notices
+from hookline.core.errors import Invalid
+from hookline.core.models import JSON
 from hookline.sender import guard
 from hookline.service.context import Context
 from hookline.storage import notifications as store
-from hookline.storage.records import Row
 
 MAX_EMAILS = 10
 MAX_EMAIL_LENGTH = 254
@@ -28,7 +28,8 @@ EMAIL_PATTERN = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+"
 EMAIL = re.compile(EMAIL_PATTERN)
 
 
-def render(channels: store.Channels) -> Row:
+def render(channels: store.Channels) -> JSON:
+    """The settings as the API and the dashboard show them."""
     return {
         "emails": list(channels.emails),
         "slack_webhook_url": channels.slack_webhook_url,
@@ -36,14 +37,14 @@ def render(channels: store.Channels) -> Row:
     }
 
 
-async def get(ctx: Context, merchant_id: str) -> Row:
+async def get(ctx: Context, merchant_id: str) -> JSON:
     """The merchant's settings (the defaults until it saves some: nobody told, of both kinds)."""
     return render(await store.channels(ctx.db, merchant_id))
 
 
 async def put(
     ctx: Context, merchant_id: str, emails: list[Any], slack_webhook_url: Any, on: list[Any]
-) -> Row:
+) -> JSON:
     """Replace the merchant's settings with checked values."""
     channels = store.Channels(
         tuple(check_emails(emails)), check_slack(ctx, slack_webhook_url), tuple(check_on(on))

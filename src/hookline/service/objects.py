@@ -14,16 +14,15 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from hookline import representations, snapshot
-from hookline.errors import Conflict, Invalid, NotFound
-from hookline.models import JSON, Event
+from hookline.core import representations, snapshot
+from hookline.core.errors import Conflict, Invalid, NotFound
+from hookline.core.models import JSON, Changes, Event, ObjectVersion
+from hookline.core.snapshot import Need, Pending, Request
 from hookline.service.context import Context
-from hookline.snapshot import Need, Pending, Request
 from hookline.storage import events
 from hookline.storage import objects as store
 from hookline.storage.database import Conn
 from hookline.storage.objects import Key, Stored
-from hookline.storage.records import Row
 
 MAX_BULK = 500
 MAX_ID = 100  # the objects.public_id column
@@ -36,7 +35,7 @@ T = TypeVar("T")
 Written = tuple[str, str, float, JSON]  # kind, public_id, valid from, data: one new version of an object
 
 
-def row(merchant_id: str, kind: str, public_id: str, data: JSON, now: float, valid_from: float) -> Row:
+def row(merchant_id: str, kind: str, public_id: str, data: JSON, now: float, valid_from: float) -> Changes:
     """The stored form of one object's current version; a customer's email is copied out so deliveries can
     be searched by it, and an item's order so that an order's items are found through an index."""
     return {
@@ -134,13 +133,13 @@ def writes(
     return out
 
 
-async def put(ctx: Context, merchant_id: str, kind: str, public_id: str, data: Any) -> Row:
+async def put(ctx: Context, merchant_id: str, kind: str, public_id: str, data: Any) -> ObjectVersion:
     """Replace one object's REST representation; the stored object as the API shows it."""
     if kind not in snapshot.KINDS:
         raise unknown_kind(kind)
     kind, public_id, data = check(kind, public_id, data)
     [stored] = await _put(ctx, merchant_id, [(kind, public_id, data)])
-    return {"kind": kind, "public_id": public_id, "data": stored.data, "updated": stored.updated}
+    return ObjectVersion(kind, public_id, stored.data, stored.valid_from, updated=stored.updated)
 
 
 async def put_many(ctx: Context, merchant_id: str, items: Any) -> dict[str, Any]:
@@ -193,13 +192,13 @@ async def retry_race(attempt: Callable[[], Awaitable[T]]) -> T:
     return await attempt()
 
 
-async def get(ctx: Context, merchant_id: str, kind: str, public_id: str) -> Row:
+async def get(ctx: Context, merchant_id: str, kind: str, public_id: str) -> ObjectVersion:
     if kind not in snapshot.KINDS:
         raise unknown_kind(kind)
     return await store.get(ctx.db, merchant_id, kind, public_id)
 
 
-async def version_at(ctx: Context, merchant_id: str, kind: str, public_id: str, at: float) -> Row:
+async def version_at(ctx: Context, merchant_id: str, kind: str, public_id: str, at: float) -> ObjectVersion:
     if kind not in snapshot.KINDS:
         raise unknown_kind(kind)
     return await store.version_at(ctx.db, merchant_id, kind, public_id, at)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline import catalog
-from hookline.errors import Invalid
-from hookline.models import RouteState
+from hookline.core import catalog
+from hookline.core.errors import Invalid
+from hookline.core.models import JSON, Changes, Route, RouteState
 from hookline.service.context import Context
 from hookline.storage import autohalt
-from hookline.storage.records import Row
 
 AUTO_HALT_LIMITS: dict[str, tuple[float, float]] = {
     "failures": (0, 1_000_000),  # 0: never halt this route
@@ -24,7 +23,7 @@ AUTO_HALT_LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
-def check_auto_halt(spec: dict[str, Any] | None) -> Row:
+def check_auto_halt(spec: dict[str, Any] | None) -> Changes:
     """The route columns for ``auto_halt``; null (or a missing field) means the operator's default."""
     spec = spec or {}
     unknown = sorted(set(spec) - set(AUTO_HALT_LIMITS))
@@ -37,7 +36,7 @@ def check_auto_halt(spec: dict[str, Any] | None) -> Row:
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
             raise Invalid(
                 f"auto_halt.{name} must be between {low:g} and {high:g}",
-                fields={f"auto_halt.{name}": "out of range"},
+                fields={f"auto_halt.{name}": f"between {low:g} and {high:g}"},
             )
     failures, window_s = spec.get("failures"), spec.get("window_s")
     return {
@@ -46,30 +45,30 @@ def check_auto_halt(spec: dict[str, Any] | None) -> Row:
     }
 
 
-def auto_halt_patch(patch: dict[str, Any]) -> Row:
+def auto_halt_patch(patch: dict[str, Any]) -> Changes:
     """The columns a PATCH changes: ``auto_halt`` replaces both settings at once (``{}``: the defaults)."""
     return {} if patch.get("auto_halt") is None else check_auto_halt(patch["auto_halt"])
 
 
-async def state_changed(ctx: Context, before: Row, after: Row) -> None:
+async def state_changed(ctx: Context, before: Route, after: Route) -> None:
     """Tell the merchant's subscribed routes that a route was halted by hand, or resumed."""
-    was, now_state = before["state"], after["state"]
-    if was == now_state or after.get("deleted") is not None:
+    was, now_state = before.state, after.state
+    if was == now_state or after.deleted is not None:
         return
     now = ctx.clock()
     if now_state == RouteState.HALTED:
-        extra: Row = {"halted_at": int(now), "reason": after.get("halted_reason"), "automatic": False}
+        extra: JSON = {"halted_at": int(now), "reason": after.halted_reason, "automatic": False}
         notice = await autohalt.announce(
-            ctx.db, after["merchant_id"], after["id"], catalog.ROUTE_HALTED, extra, now
+            ctx.db, after.merchant_id, after.id, catalog.ROUTE_HALTED, extra, now
         )
     elif was == RouteState.HALTED and now_state == RouteState.ACTIVE:
         extra = {
             "resumed_at": int(now),
-            "halted_at": None if before.get("halted_at") is None else int(before["halted_at"]),
-            "reason": before.get("halted_reason"),
+            "halted_at": None if before.halted_at is None else int(before.halted_at),
+            "reason": before.halted_reason,
         }
         notice = await autohalt.announce(
-            ctx.db, after["merchant_id"], after["id"], catalog.ROUTE_RESUMED, extra, now
+            ctx.db, after.merchant_id, after.id, catalog.ROUTE_RESUMED, extra, now
         )
     else:
         return

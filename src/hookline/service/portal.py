@@ -14,11 +14,10 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hookline import ids
+from hookline.core import ids
 from hookline.service import merchants, sessions
 from hookline.service.context import Context
 from hookline.storage import portal_links as store
-from hookline.storage.records import Row
 
 logger = logging.getLogger(__name__)
 
@@ -54,44 +53,43 @@ def _hash(token: str) -> str:
 
 async def mint(
     ctx: Context, merchant_id: str, *, ttl_s: int, read_only: bool, return_url: str | None
-) -> tuple[Row, str]:
+) -> tuple[store.PortalLink, str]:
     """A new link for the merchant (NotFound if there is none) and its token, returned only here."""
     await merchants.get(ctx, merchant_id)
     token = secrets.token_urlsafe(32)
     now = ctx.clock()
-    row: Row = {
-        "id": ids.new("plk", now=now),
-        "token_hash": _hash(token),
-        "merchant_id": merchant_id,
-        "read_only": read_only,
-        "return_url": return_url,
-        "created": now,
-        "expires": now + ttl_s,
-        "used": None,
-    }
-    await store.add(ctx.db, row)
-    logger.info("portal link %s minted for merchant %s (read_only=%s)", row["id"], merchant_id, read_only)
-    return row, token
+    link = store.PortalLink(
+        id=ids.new("plk", now=now),
+        token_hash=_hash(token),
+        merchant_id=merchant_id,
+        read_only=read_only,
+        return_url=return_url,
+        created=now,
+        expires=now + ttl_s,
+    )
+    await store.add(ctx.db, link)
+    logger.info("portal link %s minted for merchant %s (read_only=%s)", link.id, merchant_id, read_only)
+    return link, token
 
 
 async def open_link(ctx: Context, token: str) -> Opened:
     """Use the link ``token`` names and open its session; LinkRefused when it is unknown, used or expired."""
-    row = await store.get(ctx.db, _hash(token)) if 0 < len(token) <= _TOKEN_MAX else None
-    if row is None:
+    link = await store.get(ctx.db, _hash(token)) if 0 < len(token) <= _TOKEN_MAX else None
+    if link is None:
         raise LinkRefused(Refusal.INVALID)
     now = ctx.clock()
-    if not await store.use(ctx.db, row["id"], now):
-        reason = Refusal.USED if row["used"] is not None or row["expires"] > now else Refusal.EXPIRED
-        logger.info("portal link %s refused: %s", row["id"], reason.value)
+    if not await store.use(ctx.db, link.id, now):
+        reason = Refusal.USED if link.used is not None or link.expires > now else Refusal.EXPIRED
+        logger.info("portal link %s refused: %s", link.id, reason.value)
         raise LinkRefused(reason)
     session_token, session = await sessions.open_session(
         ctx,
         operator=False,
-        merchant_id=row["merchant_id"],
+        merchant_id=link.merchant_id,
         key_hash=None,
-        read_only=row["read_only"],
-        portal_link_id=row["id"],
-        return_url=row["return_url"],
+        read_only=link.read_only,
+        portal_link_id=link.id,
+        return_url=link.return_url,
     )
-    logger.info("portal link %s opened a session for merchant %s", row["id"], row["merchant_id"])
+    logger.info("portal link %s opened a session for merchant %s", link.id, link.merchant_id)
     return Opened(session_token, session)

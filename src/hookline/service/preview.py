@@ -8,24 +8,35 @@ The event is the caller's (in the ``POST /v1/events`` shape, checked by the same
 snapshot or none: enrichment reads the object store at ingest time, which a preview must not pretend to
 know. Or it is an event hookline accepted earlier (:func:`stored`), whose snapshot is built as a replay
 builds it: from the objects as they were when that event was accepted. Without an event, it is a
-realistic sample about the merchant's test-event customer (``hookline.samples``, the customer test events
+realistic sample about the merchant's test-event customer (``hookline.core.samples``, the customer test events
 are about), with the snapshot the route's matrix asks for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 from dataclasses import dataclass
 from typing import Any
 
-from hookline import catalog, fanout, routing, samples
-from hookline.errors import Invalid
-from hookline.models import JSON, Event
+from hookline.core import catalog, fanout, routing, samples
+from hookline.core.errors import Invalid
+from hookline.core.models import JSON, Event, Route
 from hookline.service import ingest, recovery, routes
 from hookline.service.context import Context
 from hookline.storage import events
-from hookline.storage.records import Row
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A route's settings being tried out (the dashboard's form), before they are saved."""
+
+    event_types: list[str]
+    snapshot: JSON
+    fields_include: list[str] | None = None
+    fields_exclude: list[str] | None = None
+    transform: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +46,19 @@ class Preview:
     sample: bool  # the event was made up, not given
 
 
-async def settings(ctx: Context, merchant_id: str, route_id: str, tried: dict[str, Any] | None = None) -> Row:
+async def settings(
+    ctx: Context, merchant_id: str, route_id: str, tried: dict[str, Any] | None = None
+) -> Route:
     """The saved route's settings with the shaping settings in ``tried`` (checked) over them; NotFound for
     a foreign or missing route."""
     route = await routes.get(ctx, merchant_id, route_id)
-    return {**route, **routes.check_shaping(tried or {})}
+    return dataclasses.replace(route, **routes.check_shaping(tried or {}))
 
 
 async def preview(
     ctx: Context,
     merchant_id: str,
-    route: Row,
+    route: Route | Draft,
     event: Any = None,
     snapshot: JSON | None = None,
     *,
@@ -57,29 +70,29 @@ async def preview(
     if event is not None:
         parsed, snap = ingest.parse(ctx, merchant_id, event, "event."), snapshot or {}
     else:
-        parsed, sampled = sample(ctx, merchant_id, route, event_type or first_type(ctx, route["event_types"]))
+        parsed, sampled = sample(ctx, merchant_id, route, event_type or first_type(ctx, route.event_types))
         snap = sampled if snapshot is None else snapshot
     # As ingestion shapes: within a request's budget, and off the event loop when the route transforms.
     shape = functools.partial(fanout.body, parsed, snap, route)
-    body, error = await ctx.shaping.run(merchant_id, shape, transforms=bool(route.get("transform")))
+    body, error = await ctx.shaping.run(merchant_id, shape, transforms=bool(route.transform))
     if error is not None:
         raise Invalid(f"the route's transformation failed: {error}", fields={"transform": error})
     return Preview(body=body, event_type=parsed.type, sample=event is None)
 
 
-async def stored(ctx: Context, merchant_id: str, route: Row, event_id: str) -> Preview:
+async def stored(ctx: Context, merchant_id: str, route: Route, event_id: str) -> Preview:
     """The body for the accepted event ``event_id`` under the ``route`` settings, its snapshot as of the
     event's acceptance; NotFound for an unknown (or another merchant's) event, Invalid naming ``transform``
     when the route's transformation fails."""
-    row = await events.get(ctx.db, merchant_id, event_id)
-    event = recovery.stored_event(row)
-    [(body, error)] = await recovery.bodies_for(ctx, merchant_id, [event], route, [row["received"]])
+    stored_event = await events.get(ctx.db, merchant_id, event_id)
+    event = stored_event.event
+    [(body, error)] = await recovery.bodies_for(ctx, merchant_id, [event], route, [stored_event.received])
     if error is not None:
         raise Invalid(f"the route's transformation failed: {error}", fields={"transform": error})
     return Preview(body=body, event_type=event.type, sample=False)
 
 
-def sample(ctx: Context, merchant_id: str, route: Row, event_type: str) -> tuple[Event, JSON]:
+def sample(ctx: Context, merchant_id: str, route: fanout.Shaping, event_type: str) -> tuple[Event, JSON]:
     """A realistic event of ``event_type`` about the merchant's test-event customer, and its snapshot with
     the route's columns."""
     # Seeded from the merchant id as test events are: the same customer, products and ids every time.

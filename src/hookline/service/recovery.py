@@ -1,6 +1,6 @@
 """Recovery after an outage: resend a route's finished deliveries, or replay its events, as background jobs.
 
-Both can touch many thousands of rows, so the API only records a job (202) and the job runner next to the
+Both can touch many thousands of rows, so the API only records a job (202) and the bulk runner next to the
 worker carries it out in bounded batches (``BATCH`` rows per transaction), each committed with its progress.
 
 Scope. A job covers what existed when it was asked for: ``until`` defaults to (and is capped at) the time of
@@ -30,15 +30,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from hookline import catalog, fanout, ids, routing, snapshot, transform
-from hookline.errors import Invalid
-from hookline.models import JSON, DeliveryStatus, Event, RouteState
+from hookline.core import catalog, fanout, ids, routing, snapshot, transform
+from hookline.core.errors import Invalid
+from hookline.core.models import JSON, BulkJob, DeliveryStatus, Event, Route, RouteState
 from hookline.service import objects
 from hookline.service.context import Context
-from hookline.storage import jobs, records
-from hookline.storage.jobs import Lease, Progress, ReplayScope, ResendScope
-from hookline.storage.records import Row
-from hookline.storage.tables import routes, targets
+from hookline.storage import bulk_jobs, records
+from hookline.storage.bulk_jobs import Lease, Progress, ReplayScope, ResendScope
 
 RESEND, REPLAY = "resend", "replay"
 BATCH = 500
@@ -58,13 +56,13 @@ def subscribed_types(patterns: list[str], *, entitlements: bool) -> list[str]:
     ]
 
 
-async def usable_route(ctx: Context, merchant_id: str, route_id: str) -> Row:
+async def usable_route(ctx: Context, merchant_id: str, route_id: str) -> Route:
     """The route, if deliveries can be made for it now: 404 when missing or foreign, 400 when disabled."""
-    route = await records.get(ctx.db, routes, merchant_id, route_id)
-    if route["state"] == RouteState.DISABLED:
+    route = await records.get(ctx.db, records.ROUTES, merchant_id, route_id)
+    if route.state == RouteState.DISABLED:
         raise Invalid(f"route {route_id} is disabled", fields={"route": "disabled"})
-    target = await records.get(ctx.db, targets, merchant_id, route["target_id"])
-    if not target["enabled"]:
+    target = await records.get(ctx.db, records.TARGETS, merchant_id, route.target_id)
+    if not target.enabled:
         raise Invalid(f"the target of route {route_id} is disabled", fields={"target": "disabled"})
     return route
 
@@ -90,24 +88,19 @@ def _statuses(wanted: list[str] | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-async def _start(ctx: Context, merchant_id: str, route_id: str, kind: str, params: dict[str, Any]) -> Row:
+async def _start(ctx: Context, merchant_id: str, route_id: str, kind: str, params: dict[str, Any]) -> BulkJob:
     now = ctx.clock()
-    row = {
-        "id": ids.new("job", now=now),
-        "merchant_id": merchant_id,
-        "route_id": route_id,
-        "kind": kind,
-        "params": params,
-        "status": jobs.QUEUED,
-        "total": None,
-        "done": 0,
-        "cursor": None,
-        "error": None,
-        "created": now,
-        "updated": now,
-        "lease_until": None,
-    }
-    return await jobs.create(ctx.db, row)
+    job = BulkJob(
+        id=ids.new("job", now=now),
+        merchant_id=merchant_id,
+        route_id=route_id,
+        kind=kind,
+        params=params,
+        status=bulk_jobs.QUEUED,
+        created=now,
+        updated=now,
+    )
+    return await bulk_jobs.create(ctx.db, job)
 
 
 async def _resend_params(
@@ -131,8 +124,8 @@ async def start_resend(
     status: list[str] | None = None,
     since: float | None = None,
     until: float | None = None,
-) -> Row:
-    """Record a bulk resend job for the route (202: the job runner does it)."""
+) -> BulkJob:
+    """Record a bulk resend job for the route (202: the bulk runner does it)."""
     params = await _resend_params(ctx, merchant_id, route_id, status, since, until)
     return await _start(ctx, merchant_id, route_id, RESEND, params)
 
@@ -155,7 +148,7 @@ async def count_resend(
         since=params["since"],
         until=params["until"],
     )
-    return await jobs.count_resend(ctx.db, scope)
+    return await bulk_jobs.count_resend(ctx.db, scope)
 
 
 async def start_replay(
@@ -166,8 +159,8 @@ async def start_replay(
     until: float | None = None,
     *,
     point_in_time: bool = True,
-) -> Row:
-    """Record a replay job for the route (202: the job runner does it)."""
+) -> BulkJob:
+    """Record a replay job for the route (202: the bulk runner does it)."""
     await usable_route(ctx, merchant_id, route_id)
     start, end = _window(since, until, ctx.clock())
     params = {"since": start, "until": end, "point_in_time": point_in_time}
@@ -182,109 +175,99 @@ async def count_replay(
     when the replay runs, as the job's progress counts it."""
     route = await usable_route(ctx, merchant_id, route_id)
     _, end = _window(since, until, ctx.clock())
-    types = tuple(subscribed_types(route["event_types"], entitlements=ctx.entitlements))
+    types = tuple(subscribed_types(route.event_types, entitlements=ctx.entitlements))
     scope = ReplayScope(merchant_id=merchant_id, route_id=route_id, types=types, since=since, until=end)
-    return await jobs.count_replay(ctx.db, scope)
+    return await bulk_jobs.count_replay(ctx.db, scope)
 
 
-async def get(ctx: Context, merchant_id: str, job_id: str) -> Row:
-    return await jobs.get(ctx.db, merchant_id, job_id)
+async def get(ctx: Context, merchant_id: str, job_id: str) -> BulkJob:
+    return await bulk_jobs.get(ctx.db, merchant_id, job_id)
 
 
 async def page(
     ctx: Context, merchant_id: str, limit: int, cursor: str | None, route_id: str | None = None
-) -> list[Row]:
-    return await jobs.page(ctx.db, merchant_id, limit, cursor, route_id)
+) -> list[BulkJob]:
+    return await bulk_jobs.page(ctx.db, merchant_id, limit, cursor, route_id)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Carrying a job out, one batch at a time (called by the job runner)
+# Carrying a job out, one batch at a time (called by the bulk runner)
 
 
 async def run_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
     """Do the next batch of a claimed job and commit it with its progress.
 
-    Returns the renewed lease, or None once the job is finished. Raises ``jobs.LeaseLost`` when another
+    Returns the renewed lease, or None once the job is finished. Raises ``bulk_jobs.LeaseLost`` when another
     runner took the job over, and a HooklineError (Invalid: the route was disabled or deleted) when the job
     cannot go on.
     """
     job = lease.job
-    if job["kind"] == RESEND:
+    if job.kind == RESEND:
         return await _resend_batch(ctx, lease, limit, lease_s)
-    if job["kind"] == REPLAY:
+    if job.kind == REPLAY:
         return await _replay_batch(ctx, lease, limit, lease_s)
-    raise Invalid(f"unknown job kind {job['kind']!r}")
+    raise Invalid(f"unknown job kind {job.kind!r}")
 
 
 async def _resend_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
     job = lease.job
-    params = job["params"]
+    params = job.params
     scope = ResendScope(
-        merchant_id=job["merchant_id"],
-        route_id=job["route_id"],
+        merchant_id=job.merchant_id,
+        route_id=job.route_id,
         statuses=tuple(params["status"]),
         since=params["since"],
         until=params["until"],
     )
-    total = await jobs.count_resend(ctx.db, scope) if job["total"] is None else None
-    after = await jobs.resend_batch(ctx.db, lease, scope, limit, ctx.clock(), lease_s, total)
+    total = await bulk_jobs.count_resend(ctx.db, scope) if job.total is None else None
+    after = await bulk_jobs.resend_batch(ctx.db, lease, scope, limit, ctx.clock(), lease_s, total)
     ctx.wakeup.ring()
     return after
 
 
 async def _replay_batch(ctx: Context, lease: Lease, limit: int, lease_s: float) -> Lease | None:
     job = lease.job
-    route = await records.get(ctx.db, routes, job["merchant_id"], job["route_id"])
+    route = await records.get(ctx.db, records.ROUTES, job.merchant_id, job.route_id)
     scope = ReplayScope(
-        merchant_id=job["merchant_id"],
-        route_id=job["route_id"],
-        types=tuple(subscribed_types(route["event_types"], entitlements=ctx.entitlements)),
-        since=job["params"]["since"],
-        until=job["params"]["until"],
+        merchant_id=job.merchant_id,
+        route_id=job.route_id,
+        types=tuple(subscribed_types(route.event_types, entitlements=ctx.entitlements)),
+        since=job.params["since"],
+        until=job.params["until"],
     )
-    total = await jobs.count_replay(ctx.db, scope) if job["total"] is None else None
-    cursor = lease.cursor
-    found = await jobs.replay_candidates(ctx.db, scope, cursor.get("after"), limit)
+    total = await bulk_jobs.count_replay(ctx.db, scope) if job.total is None else None
+    cursor = job.position
+    found = await bulk_jobs.replay_candidates(ctx.db, scope, cursor.get("after"), limit)
     now = ctx.clock()
-    replayed = [stored_event(e) for e in found]
+    replayed = [e.event for e in found]
     # Jobs recorded before replays were point in time have no such parameter: they are.
-    as_of = [e["received"] if job["params"].get("point_in_time", True) else None for e in found]
-    bodies = await bodies_for(ctx, job["merchant_id"], replayed, route, as_of)
+    as_of = [e.received if job.params.get("point_in_time", True) else None for e in found]
+    bodies = await bodies_for(ctx, job.merchant_id, replayed, route, as_of)
     # The bodies may be of the first events only (the batch's shaping budget ran out): the rest are next.
     finished = len(found) < limit and len(bodies) == len(found)
     found = found[: len(bodies)]
+    new_id = functools.partial(ids.new, "dlv", now=now)
     rows = [
-        fanout.delivery(ids.new("dlv", now=now), e, route, body, now)
+        d
         for e, body in zip(replayed, bodies, strict=False)
+        for d in fanout.plan(e, [route], fanout.built(body), new_id, now)
     ]
     progress = Progress(
         done=len(found),
         cursor={
-            "after": [found[-1]["received"], found[-1]["id"]] if found else cursor.get("after"),
+            "after": [found[-1].received, found[-1].event.id] if found else cursor.get("after"),
             "skipped": cursor.get("skipped", 0),
         },
         finished=finished,
         total=total,
     )
-    after, _ = await jobs.replay_batch(ctx.db, lease, scope, rows, progress, now, lease_s)
+    after, _ = await bulk_jobs.replay_batch(ctx.db, lease, scope, rows, progress, now, lease_s)
     ctx.wakeup.ring()
     return after
 
 
-def stored_event(row: Row) -> Event:
-    """An event as stored (``events`` row), as the payload shows it."""
-    return Event(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        type=row["type"],
-        created=row["created"],
-        object=row["object"],
-        context=row["context"],
-    )
-
-
 async def bodies_for(
-    ctx: Context, merchant_id: str, batch: list[Event], route: Row, as_of: Sequence[float | None]
+    ctx: Context, merchant_id: str, batch: list[Event], route: fanout.Shaping, as_of: Sequence[float | None]
 ) -> list[fanout.Body]:
     """Each event's body for ``route`` with the route's current settings: snapshot, field selection and
     transformation; (payload, None), or (the untransformed envelope, why the transformation failed).
@@ -307,11 +290,11 @@ async def bodies_for(
         snapshot.assemble(f, fanout.columns(route, family)) for f, family in zip(found, families, strict=True)
     ]
     shape = functools.partial(_bodies, batch, snapshots, route)
-    return await ctx.shaping.run(merchant_id, shape, transforms=bool(route.get("transform")), background=True)
+    return await ctx.shaping.run(merchant_id, shape, transforms=bool(route.transform), background=True)
 
 
 def _bodies(
-    batch: list[Event], snapshots: list[JSON], route: Row, budget: transform.Budget
+    batch: list[Event], snapshots: list[JSON], route: fanout.Shaping, budget: transform.Budget
 ) -> list[fanout.Body]:
     bodies: list[fanout.Body] = []
     for event, snap in zip(batch, snapshots, strict=True):

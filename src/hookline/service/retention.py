@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hookline.errors import Unavailable
+from hookline.core.errors import Unavailable
 from hookline.storage import retention
 from hookline.storage.database import Database
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from hookline import catalog, ids, routing, transform
-from hookline.errors import Invalid, NotFound
-from hookline.models import RouteState
-from hookline.ordering import Ordering
-from hookline.retry import RetryPolicy
+from hookline.core import catalog, ids, routing, transform
+from hookline.core.errors import Invalid, NotFound
+from hookline.core.models import Changes, Route, RouteState
+from hookline.core.ordering import Ordering
+from hookline.core.retry import RetryPolicy
 from hookline.service import names, operational
 from hookline.service.context import Context
 from hookline.storage import ordering as ordering_store
 from hookline.storage import records
 from hookline.storage import routes as route_store
-from hookline.storage.records import Row
-from hookline.storage.tables import routes, targets
 
 SNAPSHOT_COLUMNS = ("customer", "orders", "items", "addresses", "payments", "subscriptions", "products")
 # Ordergroove: order- and item-level data cannot be added to subscriber or subscription events.
@@ -35,7 +33,7 @@ RESERVED_HEADERS = {
     "webhook-timestamp",
     "webhook-signature",
     "hookline-event-id",
-    "hookline-ordering-key",  # an ordered delivery's key and number (``hookline.ordering``)
+    "hookline-ordering-key",  # an ordered delivery's key and number (``hookline.core.ordering``)
     "hookline-sequence",
     # Framing and hop-by-hop headers: they describe this message and this connection, which the HTTP client
     # builds; one set by hand would make the receiver (or a proxy on the way) read the body differently.
@@ -64,7 +62,7 @@ DEFAULT_RETRY = {
 }
 LIMITS = {"initial_interval_s": (1.0, 3600.0), "max_interval_s": (1.0, 86400.0), "max_attempts": (1, 200)}
 TIMEOUT_LIMITS = (0.5, 30.0)
-SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.transform
+SHAPING = ("fields_include", "fields_exclude", "transform")  # payload shaping: see hookline.core.transform
 
 
 def check_snapshot(ctx: Context, snapshot: dict[str, Any], event_types: list[str]) -> dict[str, list[str]]:
@@ -103,7 +101,8 @@ def check_retry(retry: dict[str, Any]) -> dict[str, Any]:
     for name, (low, high) in LIMITS.items():
         if not low <= merged[name] <= high:
             raise Invalid(
-                f"retry.{name} must be between {low:g} and {high:g}", fields={f"retry.{name}": "out of range"}
+                f"retry.{name} must be between {low:g} and {high:g}",
+                fields={f"retry.{name}": f"between {low:g} and {high:g}"},
             )
     if merged["max_interval_s"] < merged["initial_interval_s"]:
         raise Invalid(
@@ -148,9 +147,9 @@ def _value_problem(value: str) -> str | None:
     return None
 
 
-def check_shaping(spec: dict[str, Any]) -> Row:
+def check_shaping(spec: dict[str, Any]) -> Changes:
     """The shaping settings present in ``spec``, checked; ``null`` (or an empty list or text) clears one."""
-    values: Row = {}
+    values: Changes = {}
     for name in ("fields_include", "fields_exclude"):
         if name in spec:
             values[name] = _check_paths(name, spec[name])
@@ -181,29 +180,32 @@ def _token(name: str) -> bool:
 
 
 def check_ordering(ordering: str) -> str:
-    """A route's per-key ordering (``hookline.ordering``), or Invalid."""
+    """A route's per-key ordering (``hookline.core.ordering``), or Invalid."""
     if ordering not in tuple(Ordering):
         choices = ", ".join(o.value for o in Ordering)
         raise Invalid(f"ordering must be one of {choices}", fields={"ordering": "unknown ordering"})
     return Ordering(ordering).value
 
 
-def _check_timeout(timeout_s: float) -> float:
+def check_timeout(timeout_s: float) -> float:
     low, high = TIMEOUT_LIMITS
     if not low <= timeout_s <= high:
-        raise Invalid(f"timeout_s must be between {low:g} and {high:g}", fields={"timeout_s": "out of range"})
+        raise Invalid(
+            f"timeout_s must be between {low:g} and {high:g}",
+            fields={"timeout_s": f"between {low:g} and {high:g}"},
+        )
     return timeout_s
 
 
 async def _check_target(ctx: Context, merchant_id: str, target_id: str) -> str:
     try:
-        await records.get(ctx.db, targets, merchant_id, target_id)
+        await records.get(ctx.db, records.TARGETS, merchant_id, target_id)
     except Exception as exc:
         raise Invalid(f"target {target_id} not found", fields={"target_id": "not found"}) from exc
     return target_id
 
 
-async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
+async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Route:
     now = ctx.clock()
     retry = check_retry(spec.get("retry") or {})
     event_types = routing.validate_patterns(spec["event_types"], entitlements=ctx.entitlements)
@@ -218,29 +220,34 @@ async def create(ctx: Context, merchant_id: str, spec: dict[str, Any]) -> Row:
         "retry_initial_interval_s": retry["initial_interval_s"],
         "retry_max_interval_s": retry["max_interval_s"],
         "retry_max_attempts": retry["max_attempts"],
-        "timeout_s": _check_timeout(5.0 if spec.get("timeout_s") is None else spec["timeout_s"]),
+        "timeout_s": check_timeout(5.0 if spec.get("timeout_s") is None else spec["timeout_s"]),
         "headers": check_headers(spec.get("headers") or {}),
         **check_shaping({name: spec.get(name) for name in SHAPING}),
         **operational.check_auto_halt(spec.get("auto_halt")),
         "ordering": check_ordering(spec.get("ordering") or Ordering.NONE),
+        "ordergroove": False,
+        "failure_streak": 0,
+        "failing_since": None,
+        "halted_at": None,
+        "halted_reason": None,
         "created": now,
         "updated": now,
         "deleted": None,
     }
-    return await records.add(ctx.db, routes, row)
+    return await records.add(ctx.db, records.ROUTES, row)
 
 
-async def get(ctx: Context, merchant_id: str, route_id: str) -> Row:
-    return await records.get(ctx.db, routes, merchant_id, route_id)
+async def get(ctx: Context, merchant_id: str, route_id: str) -> Route:
+    return await records.get(ctx.db, records.ROUTES, merchant_id, route_id)
 
 
-async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Row]:
-    return await records.page(ctx.db, routes, merchant_id, limit, cursor)
+async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Route]:
+    return await records.page(ctx.db, records.ROUTES, merchant_id, limit, cursor)
 
 
-async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str, Any]) -> Row:
+async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str, Any]) -> Route:
     current = await get(ctx, merchant_id, route_id)
-    values: Row = {}
+    values: Changes = {}
     if patch.get("name") is not None:
         values["name"] = names.check(patch["name"], "a route")
     if patch.get("target_id") is not None:
@@ -251,14 +258,14 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
         values["state"] = RouteState(patch["state"]).value
     if patch.get("snapshot") is not None or "event_types" in values:
         # New event types are checked against the snapshot the route keeps, unless one comes with them.
-        snapshot = patch["snapshot"] if patch.get("snapshot") is not None else current["snapshot"] or {}
-        event_types = values["event_types"] if "event_types" in values else current["event_types"]
+        snapshot = patch["snapshot"] if patch.get("snapshot") is not None else current.snapshot
+        event_types = values.get("event_types", current.event_types)
         values["snapshot"] = check_snapshot(ctx, snapshot, event_types)
     if patch.get("retry") is not None:
-        retry = check_retry({**_retry_of(current), **patch["retry"]})
+        retry = check_retry({**_retry_of(current.retry), **patch["retry"]})
         values.update({f"retry_{k}": v for k, v in retry.items()})
     if patch.get("timeout_s") is not None:
-        values["timeout_s"] = _check_timeout(patch["timeout_s"])
+        values["timeout_s"] = check_timeout(patch["timeout_s"])
     if patch.get("headers") is not None:
         values["headers"] = check_headers(patch["headers"])
     if patch.get("ordering") is not None:
@@ -272,7 +279,7 @@ async def update(ctx: Context, merchant_id: str, route_id: str, patch: dict[str,
     return row
 
 
-async def set_state(ctx: Context, merchant_id: str, route_id: str, state: RouteState) -> Row:
+async def set_state(ctx: Context, merchant_id: str, route_id: str, state: RouteState) -> Route:
     before = await get(ctx, merchant_id, route_id)
     row = await route_store.change(ctx.db, merchant_id, route_id, {"state": state.value}, ctx.clock())
     await operational.state_changed(ctx, before, row)
@@ -287,9 +294,9 @@ async def delete(ctx: Context, merchant_id: str, route_id: str) -> None:
     async with ctx.db.write() as conn:
         # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
         with contextlib.suppress(NotFound):
-            await records.change(conn, routes, merchant_id, route_id, {"deleted": now})
+            await records.change(conn, records.ROUTES, merchant_id, route_id, {"deleted": now})
         await ordering_store.forget(conn, route_id)  # its numbers: nothing will be numbered on it again
 
 
-def _retry_of(row: Row) -> dict[str, Any]:
-    return {k: row[f"retry_{k}"] for k in DEFAULT_RETRY}
+def _retry_of(policy: RetryPolicy) -> dict[str, Any]:
+    return {k: getattr(policy, k) for k in DEFAULT_RETRY}

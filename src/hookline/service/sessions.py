@@ -76,20 +76,19 @@ async def open_session(
     )
     await store.add(
         ctx.db,
-        {
-            "id_hash": session.id_hash,
-            "operator": operator,
-            "merchant_id": merchant_id,
-            "key_hash": key_hash,
-            "read_only": read_only,
-            "csrf": session.csrf,
-            "created": now,
-            "expires": session.expires,
-            "last_seen": now,
-            "revoked": None,
-            "portal_link_id": portal_link_id,
-            "return_url": return_url,
-        },
+        store.StoredSession(
+            id_hash=session.id_hash,
+            operator=operator,
+            merchant_id=merchant_id,
+            key_hash=key_hash,
+            read_only=read_only,
+            csrf=session.csrf,
+            created=now,
+            expires=session.expires,
+            last_seen=now,
+            portal_link_id=portal_link_id,
+            return_url=return_url,
+        ),
     )
     return token, session
 
@@ -100,32 +99,40 @@ async def resume(ctx: Context, token: str | None) -> Session | None:
         return None
     row = await store.get(ctx.db, _hash(token))
     now = ctx.clock()
-    if row is None or row["revoked"] is not None or row["expires"] <= now:
+    if row is None or row.revoked is not None or row.expires <= now:
         return None
-    if row["key_hash"] is not None and not await _key_valid(ctx, row):
-        await store.end(ctx.db, row["id_hash"], now)
+    if row.key_hash is not None and not await _key_valid(ctx, row.key_hash, row):
+        await store.end(ctx.db, row.id_hash, now)
         return None
-    if now - row["last_seen"] >= TOUCH_S:
-        await store.change(ctx.db, row["id_hash"], last_seen=now)
+    if now - row.last_seen >= TOUCH_S:
+        await store.change(ctx.db, row.id_hash, last_seen=now)
     return Session(
-        row["id_hash"],
-        row["operator"],
-        row["merchant_id"],
-        row["csrf"],
-        row["expires"],
-        row["read_only"],
-        row["portal_link_id"],
-        row["return_url"],
+        row.id_hash,
+        row.operator,
+        row.merchant_id,
+        row.csrf,
+        row.expires,
+        row.read_only,
+        row.portal_link_id,
+        row.return_url,
     )
 
 
-async def _key_valid(ctx: Context, row: dict[str, object]) -> bool:
-    """Whether the key the session was opened with still stands for the same caller."""
-    key_hash = str(row["key_hash"])
-    if row["operator"]:
+async def acted_for(ctx: Context, token: str | None) -> str | None:
+    """The merchant an operator's session ``token`` acted for, live or not (to carry a form it sent after
+    it ended back to that merchant); None for a merchant's session, or one that chose none."""
+    if not token or len(token) > _TOKEN_MAX:
+        return None
+    row = await store.get(ctx.db, _hash(token))
+    return row.merchant_id if row and row.operator and row.merchant_id else None
+
+
+async def _key_valid(ctx: Context, key_hash: str, row: store.StoredSession) -> bool:
+    """Whether the key the session was opened with (``key_hash``) still stands for the same caller."""
+    if row.operator:
         operator_hash = await merchants.meta_value(ctx.db, merchants.OPERATOR_KEY_HASH)
         return operator_hash is not None and hmac.compare_digest(operator_hash, key_hash)
-    return await merchants.merchant_for_key(ctx.db, key_hash) == row["merchant_id"]
+    return await merchants.merchant_for_key(ctx.db, key_hash) == row.merchant_id
 
 
 async def end(ctx: Context, session: Session) -> None:

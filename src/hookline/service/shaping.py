@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-from hookline import transform
-from hookline.errors import TooLarge, TooManyRequests
+from hookline.core import transform
+from hookline.core.errors import TooLarge, TooManyRequests
 
 T = TypeVar("T")
 

@@ -1,23 +1,23 @@
 """Targets: a merchant's receiving URLs, their signing keys (with 24 h dual signing on rotation), and the
-credentials they authenticate to their receivers with (``hookline.credentials``, sealed before storing).
+credentials they authenticate to their receivers with (``hookline.core.credentials``, sealed before storing).
 
-Each target has an HMAC key and an Ed25519 key pair (``hookline.keypairs``); they are rotated together and
+Each target has an HMAC key and an Ed25519 key pair (``core.keypairs``); they are rotated together and
 share one window, so a receiver that switches from one kind to the other never meets a gap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 
-from hookline import credentials, ids, keypairs
-from hookline.errors import Conflict, Invalid, NotFound
-from hookline.sender import guard
+from hookline.core import credentials, ids, keypairs
+from hookline.core.errors import Conflict, Invalid, NotFound
+from hookline.core.models import JSON, Changes, Target
+from hookline.sender import guard, listener
 from hookline.sender.destinations import spec
 from hookline.service.context import Context
 from hookline.storage import records, routes, target_keys
-from hookline.storage.records import Row
-from hookline.storage.tables import targets
 
 ROTATION_WINDOW_S = 24 * 3600
 #: ``update``'s ``auth`` when the request leaves it alone (None removes it).
@@ -34,6 +34,11 @@ def check_url(ctx: Context, url: object) -> str:
         raise Invalid("a target needs a url", fields={"url": "required"})
     if len(url) > 2000:
         raise Invalid("the url is too long (2000 characters at most)", fields={"url": "too long"})
+    if listener.is_listener(url):
+        try:
+            return listener.check_url(url)
+        except listener.BadListenerUrl as exc:
+            raise Invalid(f"the url is not acceptable: {exc.reason}", fields={"url": exc.reason}) from None
     try:
         if spec.kind_of(url) is not None:
             return guard.broker_url(url, allow_private=ctx.allow_private_targets)
@@ -42,7 +47,16 @@ def check_url(ctx: Context, url: object) -> str:
         raise Invalid(f"the url is not acceptable: {exc.reason}", fields={"url": exc.reason}) from None
 
 
-def _check_destination(url: str, destination: object) -> Row | None:
+def destination_after(current: Target, new_url: str, destination: object) -> JSON | None:
+    """The destination a target (``current``) has once its URL is ``new_url`` and its destination
+    ``destination`` (None: unchanged); Invalid when the pair is not acceptable. The pair is checked
+    together: a new URL of the same broker kind keeps the destination, another kind needs one."""
+    same_kind = spec.kind_of(current.url) == spec.kind_of(new_url)
+    kept = current.destination if same_kind else None
+    return _check_destination(new_url, kept if destination is None else destination)
+
+
+def _check_destination(url: str, destination: object) -> JSON | None:
     """A broker target's destination as stored (None for an HTTP target, which has none)."""
     kind = spec.kind_of(url)
     if kind is None:
@@ -59,7 +73,7 @@ def _check_destination(url: str, destination: object) -> Row | None:
         ) from None
 
 
-def sealed_auth(ctx: Context, value: object) -> Row | None:
+def sealed_auth(ctx: Context, value: object) -> JSON | None:
     """``auth`` as a target stores it (public fields and the sealed whole); None for null.
 
     Invalid (``auth…``) when it cannot be used, Conflict when there is no key to seal it with. No message
@@ -100,9 +114,12 @@ async def create(
     *,
     destination: object = None,
     auth: object = None,
-) -> Row:
+) -> Target:
     now = ctx.clock()
     checked_url = check_url(ctx, url)
+    if auth is not None and listener.is_listener(checked_url):
+        reason = "a listener target has no endpoint credentials: hookline listen sends to its local URL as is"
+        raise Invalid(reason, fields={"auth": reason})
     row = {
         "id": ids.new("tgt"),
         "merchant_id": merchant_id,
@@ -119,20 +136,20 @@ async def create(
         "updated": now,
         "deleted": None,
     }
-    return shown(await records.add(ctx.db, targets, row))
+    return shown(await records.add(ctx.db, records.TARGETS, row))
 
 
-def shown(row: Row) -> Row:
+def shown(target: Target) -> Target:
     """The target as it is shown (API, dashboard): a broker URL's credentials are write-only."""
-    return {**row, "url": spec.masked(row["url"])}
+    return dataclasses.replace(target, url=spec.masked(target.url))
 
 
-async def get(ctx: Context, merchant_id: str, target_id: str) -> Row:
-    return shown(await records.get(ctx.db, targets, merchant_id, target_id))
+async def get(ctx: Context, merchant_id: str, target_id: str) -> Target:
+    return shown(await records.get(ctx.db, records.TARGETS, merchant_id, target_id))
 
 
-async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Row]:
-    return [shown(row) for row in await records.page(ctx.db, targets, merchant_id, limit, cursor)]
+async def page(ctx: Context, merchant_id: str, limit: int, cursor: str | None) -> list[Target]:
+    return [shown(row) for row in await records.page(ctx.db, records.TARGETS, merchant_id, limit, cursor)]
 
 
 async def update(
@@ -143,7 +160,7 @@ async def update(
     enabled: bool | None = None,
     destination: object = None,
     auth: object = UNCHANGED,
-) -> Row:
+) -> Target:
     """Change the URL, the destination (None: unchanged), ``enabled`` or ``auth`` (replaced whole; None
     removes it).
 
@@ -151,7 +168,7 @@ async def update(
     disabling a route does (and as ``/webhook_targets`` always did): a merchant who disables an endpoint
     during an incident gets no more traffic, retries included."""
     now = ctx.clock()
-    values: Row = {"updated": now}
+    values: Changes = {"updated": now}
     if url is not None:
         values["url"] = check_url(ctx, url)
     if enabled is not None:
@@ -161,13 +178,12 @@ async def update(
     async with ctx.db.write() as conn:
         if url is not None or destination is not None:
             # The pair is checked together: a new URL may keep the destination, or need another one.
-            current = await records.fetch(conn, targets, merchant_id, target_id)
-            if values.get("url") == spec.masked(current["url"]):
-                values["url"] = current["url"]  # the URL as shown, sent back: its password is kept
-            new_url = str(values.get("url", current["url"]))
-            kept = current["destination"] if spec.kind_of(current["url"]) == spec.kind_of(new_url) else None
-            values["destination"] = _check_destination(new_url, kept if destination is None else destination)
-        row = await records.change(conn, targets, merchant_id, target_id, values)
+            current = await records.fetch(conn, records.TARGETS, merchant_id, target_id)
+            if values.get("url") == spec.masked(current.url):
+                values["url"] = current.url  # the URL as shown, sent back: its password is kept
+            new_url = str(values.get("url", current.url))
+            values["destination"] = destination_after(current, new_url, destination)
+        row = await records.change(conn, records.TARGETS, merchant_id, target_id, values)
         if enabled is False:
             await routes.target_disabled(conn, target_id, now)
         return shown(row)
@@ -183,41 +199,47 @@ async def delete(ctx: Context, merchant_id: str, target_id: str) -> None:
     if used_by:
         raise Conflict(f"target {target_id} is used by route(s) {', '.join(used_by)}; delete those first")
     async with ctx.db.write() as conn:
-        await records.fetch(conn, targets, merchant_id, target_id)  # 404 when missing or foreign
+        await records.fetch(conn, records.TARGETS, merchant_id, target_id)  # 404 when missing or foreign
         # records.change re-reads the row, which a soft delete has just made invisible: not an error here.
         with contextlib.suppress(NotFound):
-            await records.change(conn, targets, merchant_id, target_id, {"deleted": ctx.clock()})
+            await records.change(conn, records.TARGETS, merchant_id, target_id, {"deleted": ctx.clock()})
 
 
-def _in_window(row: Row, now: float) -> bool:
-    return bool((row["signing_key_expiry"] or 0) > now)
+@dataclasses.dataclass(frozen=True, slots=True)
+class LiveKeys:
+    """The signing-key view of a target: the expiring key only while its window lasts; the key pair's
+    public half."""
+
+    signing_key: str
+    expiring_signing_key: str | None
+    signing_key_expiry: float | None
+    public_key: str | None
 
 
-def live_keys(row: Row, now: float) -> Row:
-    """The signing-key view: the expiring key only while its window lasts; the key pair's public half."""
-    expiring = row["expiring_signing_key"] if _in_window(row, now) else None
-    private = row["ed25519_private_key"]
-    return {
-        "signing_key": row["signing_key"],
-        "expiring_signing_key": expiring,
-        "signing_key_expiry": row["signing_key_expiry"] if expiring else None,
-        "public_key": keypairs.standard_public_key(private) if private else None,
-    }
+def live_keys(target: Target, now: float) -> LiveKeys:
+    expiring = target.expiring_signing_key if target.in_rotation(now) else None
+    private = target.ed25519_private_key
+    return LiveKeys(
+        target.signing_key,
+        expiring,
+        target.signing_key_expiry if expiring else None,
+        keypairs.standard_public_key(private) if private else None,
+    )
 
 
 async def public_keys(ctx: Context, target_id: str) -> list[dict[str, str]]:
     """The JWKS keys of a live target of any merchant (the document is public): the current key, then the
     expiring one while the rotation window lasts."""
-    row = await target_keys.of(ctx.db, target_id)
-    if row is None:
+    found = await target_keys.of(ctx.db, target_id)
+    if found is None:
         raise NotFound(f"target {target_id} not found")
-    private = [row["ed25519_private_key"]]
-    if _in_window(row, ctx.clock()):
-        private.append(row["expiring_ed25519_private_key"])
+    private = [found.ed25519_private_key]
+    if found.in_rotation(ctx.clock()):
+        private.append(found.expiring_ed25519_private_key)
     return [keypairs.jwk(key) for key in private if key]
 
 
-async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Row:
+async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Target:
     """New signing keys (HMAC and Ed25519); the old ones keep signing for 24 h from the first rotation of the
     window.
 
@@ -226,14 +248,14 @@ async def rotate(ctx: Context, merchant_id: str, target_id: str) -> Row:
     """
     now = ctx.clock()
     async with ctx.db.write() as conn:
-        row = await records.fetch(conn, targets, merchant_id, target_id)
-        values: Row = {
+        target = await records.fetch(conn, records.TARGETS, merchant_id, target_id)
+        values: Changes = {
             "signing_key": new_signing_key(),
             "ed25519_private_key": keypairs.new_private_key(),
             "updated": now,
         }
-        if not _in_window(row, now):
-            values["expiring_signing_key"] = row["signing_key"]
-            values["expiring_ed25519_private_key"] = row["ed25519_private_key"]
+        if not target.in_rotation(now):
+            values["expiring_signing_key"] = target.signing_key
+            values["expiring_ed25519_private_key"] = target.ed25519_private_key
             values["signing_key_expiry"] = now + ROTATION_WINDOW_S
-        return await records.change(conn, targets, merchant_id, target_id, values)
+        return await records.change(conn, records.TARGETS, merchant_id, target_id, values)

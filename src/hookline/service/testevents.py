@@ -1,6 +1,6 @@
 """Test events: realistic fake events delivered to one route, so a merchant can try their receiver.
 
-Each request sends one event per chosen type, all about the same fake customer (``hookline.samples``): the
+Each request sends one event per chosen type, all about the same fake customer (``core.samples``): the
 merchant's graph is seeded from the merchant id, so the customer, products and ids stay the same from one
 test to the next, while event ids are new every time (``test_…``, so receivers can tell them apart). Bodies
 carry the snapshot the route's settings ask for, go through the route's field selection and
@@ -20,13 +20,12 @@ import secrets
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from hookline import catalog, fanout, ids, routing, samples, transform
-from hookline.errors import Invalid
-from hookline.models import Event
+from hookline.core import catalog, fanout, ids, routing, samples, transform
+from hookline.core.errors import Invalid
+from hookline.core.models import Event, NewDelivery, Route
 from hookline.service import recovery
 from hookline.service.context import Context
-from hookline.storage import jobs
-from hookline.storage.records import Row
+from hookline.storage import bulk_jobs
 
 MAX_EVENTS = 20
 
@@ -68,28 +67,28 @@ def choose_types(patterns: list[str], wanted: list[str] | None, *, entitlements:
 async def send(ctx: Context, merchant_id: str, route_id: str, event_types: list[str] | None = None) -> Sent:
     """Deliver test events to the route (held if it is halted); 400 if it is disabled, 404 if unknown."""
     route = await recovery.usable_route(ctx, merchant_id, route_id)
-    types = choose_types(route["event_types"], event_types, entitlements=ctx.entitlements)
+    types = choose_types(route.event_types, event_types, entitlements=ctx.entitlements)
     now = ctx.clock()
     # Python seeds a Random from a str through SHA-512: the same merchant gets the same graph everywhere.
     graph = samples.sample_graph(random.Random(merchant_id), merchant=merchant_id, now=int(now))
     rng = random.Random(secrets.randbits(128))
     # Shaped as ingestion shapes: within a request's budget, off the event loop when the route transforms.
     make = functools.partial(_deliveries, merchant_id, route, types, graph, rng, now)
-    rows = await ctx.shaping.run(merchant_id, make, transforms=bool(route.get("transform")))
-    made = await jobs.add_test_deliveries(ctx.db, merchant_id, route_id, rows)
+    rows = await ctx.shaping.run(merchant_id, make, transforms=bool(route.transform))
+    made = await bulk_jobs.add_test_deliveries(ctx.db, merchant_id, route_id, rows)
     ctx.wakeup.ring()
-    return Sent([r["id"] for r in made], [r["event_id"] for r in made])
+    return Sent([r.id for r in made], [r.event_id for r in made])
 
 
 def _deliveries(
     merchant_id: str,
-    route: Row,
+    route: Route,
     types: list[str],
     graph: samples.Graph,
     rng: random.Random,
     now: float,
     budget: transform.Budget,
-) -> list[Row]:
+) -> list[NewDelivery]:
     rows = []
     for name in types:
         budget.next_event()
@@ -99,18 +98,18 @@ def _deliveries(
 
 def _delivery(
     merchant_id: str,
-    route: Row,
+    route: Route,
     event_type: str,
     graph: samples.Graph,
     rng: random.Random,
     now: float,
     budget: transform.Budget,
-) -> Row:
+) -> NewDelivery:
     found = catalog.get(event_type, entitlements=True)
     assert found is not None  # chosen from the catalogue
     at = samples.at_event(graph, event_type)
     raw = samples.sample_event(event_type, rng, at)
-    snapshot = samples.sample_snapshot(found.family, (route["snapshot"] or {}).get(found.family, []), at)
+    snapshot = samples.sample_snapshot(found.family, route.snapshot.get(found.family, []), at)
     event = Event(
         id=raw["id"],
         merchant_id=merchant_id,
@@ -126,4 +125,6 @@ def _delivery(
             fields={"transform": built[1]},
         )
     # Pending, or held on a halted route (decided again when stored).
-    return fanout.delivery(ids.new("dlv", now=now), event, route, built, now, test=True)
+    new_id = functools.partial(ids.new, "dlv", now=now)
+    (delivery,) = fanout.plan(event, [route], fanout.built(built), new_id, now, test=True)
+    return delivery

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hookline.sender.api_client import ApiClient, ApiError, open_api_client
-from hookline.sender.demo_receiver import DEFAULT_PORT, PATH, DemoReceiver, Webhook
+from hookline.simulator.api_client import ApiClient, ApiError, open_api_client
+from hookline.simulator.demo_receiver import DEFAULT_PORT, PATH, DemoReceiver, Webhook
 from hookline.simulator.driver import Driver, Options
 from hookline.simulator.model import Simulation, seeded
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.sender.api_client import ApiClient, ApiError, open_api_client
+from hookline.simulator.api_client import ApiClient, ApiError, open_api_client
 from hookline.simulator.model import SimEvent, Simulation, Step, Upsert, seeded
 
 #: Answers to ``POST /v1/events`` after which sending more is pointless: a wrong key, URL or merchant.

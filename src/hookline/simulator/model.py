@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from hookline import catalog, samples
+from hookline.core import catalog, samples
 from hookline.simulator import world
 from hookline.simulator.world import DAY, JSON, Customer, Item, Order, OrderStatus, Subscription
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from hookline import samples
+from hookline.core import samples
 
 JSON = dict[str, Any]
 CENT: Final = Decimal("0.01")

@@ -1,64 +1,36 @@
-"""Auto-halt: a route whose target keeps failing is halted, its deliveries held, and the merchant told.
+"""Auto-halt's storage: the failure streaks kept in the route rows, the halt, and its notices.
 
-Peers disable endpoints after days of failures and lose or cancel what was queued, or never fire at all.
-Here a route is halted after N consecutive failed attempts (no 2xx in between)
-that span at least T seconds; its pending deliveries are held with their attempt budget untouched and go out
-oldest first on resume. Both conditions matter: N alone halts a busy route on a one-minute blip, T alone
-halts a quiet route on its second failure.
+What halts a route is decided in ``hookline.core.autohalt_policy``; this module keeps the streaks and acts on
+its answers. Everything happens in the transaction that records the attempts (``queue.record``), so the
+streak can never disagree with the attempts that made it, and the halt, the held deliveries (their attempt
+budget untouched, sent oldest first on resume) and the ``hookline.route.halted`` notice commit together or
+not at all: a crash cannot halt a route without telling the merchant. The e-mail and Slack notice of
+``storage.notifications`` is written to its outbox in the same transaction.
 
-Everything happens in the transaction that records the attempts (``queue.record``), so the streak can never
-disagree with the attempts that made it, and the halt, the held deliveries and the ``hookline.route.halted``
-notice commit together or not at all: a crash cannot halt a route without telling the merchant. The
-e-mail and Slack notice of ``storage.notifications`` is written to its outbox in the same transaction.
-
-The notice is an event of the merchant's, inserted here with its deliveries rather than through the service
-layer's ingest (the worker may not import the service). It goes to the merchant's routes that subscribe to
-it by name (``hookline.*`` or the exact type), never to the halted route itself, so a halted route cannot
-feed itself notices. Its body is the plain envelope: route settings that shape bodies are written for
-commerce events, and a notice must not be lost to a transformation that does not expect it.
+The notice is an event of the merchant's, written here in the recording transaction (the worker may not
+import the service); its deliveries are planned by ``fanout.notice``, as every path plans them: it goes to
+the merchant's routes that subscribe to it by name (``hookline.*`` or the exact type), never to the halted
+route itself, with the plain envelope as its body.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from hookline import catalog, fanout, ids, notices, payloads
-from hookline.models import DeliveryStatus, Event, Outcome, Result, RouteState
+from hookline.core import autohalt_policy, catalog, fanout, ids, notices
+from hookline.core.autohalt_policy import Policy, Streak
+from hookline.core.models import Event, Result, Route, RouteState
 from hookline.storage import events as event_store
 from hookline.storage import notifications as notification_store
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, routes, targets
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The operator's defaults, for routes whose own settings are null. ``failures=0`` never halts."""
-
-    failures: int = 20
-    window_s: float = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Streak:
-    """What one batch of results did to one route's run of failures, in the order the attempts ended.
-
-    ``reset``: a success came in the batch, so the streak restarts from the failures after the last one.
-    """
-
-    route_id: str
-    reset: bool
-    failures: int
-    first_at: float | None  # when the first of those failures started
-    last_at: float | None  # when the last one ended
-    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,53 +49,13 @@ class Halted:
     notice: Notice
 
 
-def streaks(results: Sequence[Result]) -> list[Streak]:
-    """Per route (sorted by id: the lock order), the effect of the batch on its failure streak."""
-    by_route: defaultdict[str, list[Result]] = defaultdict(list)
-    for result in results:
-        by_route[result.job.route_id].append(result)
-    found = []
-    for route_id in sorted(by_route):
-        tail: list[Result] = []
-        reset = False
-        for result in sorted(by_route[route_id], key=_ended):
-            if not result.outcome.about_target:
-                continue  # the egress proxy failed, not the target: neither a failure nor a success of it
-            if result.status == DeliveryStatus.SUCCESS:
-                reset, tail = True, []
-            else:
-                tail.append(result)
-        found.append(
-            Streak(
-                route_id,
-                reset,
-                len(tail),
-                tail[0].outcome.started if tail else None,
-                _ended(tail[-1]) if tail else None,
-                describe(tail[-1].outcome) if tail else None,
-            )
-        )
-    return found
-
-
-def _ended(result: Result) -> float:
-    return result.outcome.started + result.outcome.duration_ms / 1000
-
-
-def describe(outcome: Outcome) -> str:
-    """A failed attempt in a few words: ``HTTP 503``, or the sender's reason for no answer."""
-    if outcome.status is not None and outcome.error_detail is None:
-        return f"HTTP {outcome.status}"
-    return outcome.error_detail or (outcome.error.value if outcome.error else "no 2xx answer")
-
-
 async def track(conn: Conn, results: Sequence[Result], policy: Policy, now: float) -> list[Halted]:
     """Update the failure streaks of the routes in ``results`` and halt those that crossed their threshold.
 
     Called first in the recording transaction: route rows are locked before delivery rows, as a route
     change over the API does, so concurrent workers and API calls cannot deadlock.
     """
-    changes = streaks(results)
+    changes = autohalt_policy.streaks(results)
     if not changes:
         return []
     # Only successes for a route whose streak is 0 already: no write (and no row lock) on the hot path.
@@ -174,21 +106,18 @@ async def _count(conn: Conn, streak: Streak) -> Any:
 
 
 def _crossed(row: Any, streak: Streak, policy: Policy) -> bool:
-    if streak.failures == 0 or row.state != RouteState.ACTIVE or row.deleted is not None:
-        return False
-    limit = policy.failures if row.auto_halt_failures is None else row.auto_halt_failures
-    window: float = policy.window_s if row.auto_halt_window_s is None else row.auto_halt_window_s
-    if limit <= 0 or row.failure_streak < limit or row.failing_since is None or streak.last_at is None:
-        return False
-    span: float = streak.last_at - row.failing_since
-    return span >= window
+    return autohalt_policy.crossed(
+        streak,
+        policy.of_route(row.auto_halt_failures, row.auto_halt_window_s),
+        state=row.state,
+        deleted=row.deleted is not None,
+        failure_streak=row.failure_streak,
+        failing_since=row.failing_since,
+    )
 
 
 async def _halt(conn: Conn, row: Any, streak: Streak, now: float) -> Halted:
-    reason = (
-        f"{row.failure_streak} consecutive failed attempts since {_iso(row.failing_since)}; "
-        f"last error: {streak.last_error}"
-    )
+    reason = autohalt_policy.reason(row.failure_streak, row.failing_since, streak.last_error)
     await conn.execute(
         update(routes)
         .where(routes.c.id == row.id)
@@ -210,10 +139,6 @@ async def _halt(conn: Conn, row: Any, streak: Streak, now: float) -> Halted:
         conn, row.merchant_id, notices.ROUTE_HALTED, row.id, notices.halted(route, reason, now), now
     )
     return Halted(row.merchant_id, row.id, reason, notice)
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 async def _subject(conn: Conn, route_id: str) -> Row:
@@ -247,38 +172,29 @@ async def announce(
         return await notify(conn, merchant_id, event_type, {**subject, **extra}, now, exclude=exclude)
 
 
-def subscribes(patterns: Sequence[str], event_type: str) -> bool:
-    """Whether a route asked for this notice by name: ``*`` alone is not enough (see ``catalog``)."""
-    family = event_type.split(".", 1)[0]
-    return event_type in patterns or f"{family}.*" in patterns
-
-
 async def notify(
     conn: Conn, merchant_id: str, event_type: str, obj: Row, now: float, *, exclude: str | None
 ) -> Notice:
-    """Insert a ``hookline.*`` event and its deliveries in the caller's transaction.
+    """Insert a ``hookline.*`` event and the deliveries ``fanout.notice`` plans for it, in the caller's
+    transaction.
 
     The event is kept even when no route subscribes: it is the merchant's record, listed with the others.
     """
     event = Event(ids.new("evt", now=now), merchant_id, event_type, int(now), obj, None)
-    built: fanout.Body = (payloads.render(payloads.envelope(event)), None)  # unshaped: see the module's doc
     raw = {"id": event.id, "type": event.type, "created": event.created, "data": {"object": obj}}
-    await conn.execute(insert(events).values(**event_store.row(event, raw, now)))
-    rows = [
-        fanout.delivery(ids.new("dlv", now=now), event, route, built, now)
-        for route in await _receivers(conn, merchant_id)
-        if route["id"] != exclude and subscribes(route["event_types"], event_type)
-    ]
+    await conn.execute(insert(events).values(**event_store.new(event, raw, now).row()))
+    new_id = functools.partial(ids.new, "dlv", now=now)
+    rows = fanout.notice(event, await _receivers(conn, merchant_id), new_id, now, exclude=exclude)
     if rows:
-        await conn.execute(insert(deliveries), rows)
+        await conn.execute(insert(deliveries), [r.row() for r in rows])
         await event_store.notify_workers(conn)
-    return Notice(event.id, [r["id"] for r in rows])
+    return Notice(event.id, [r.id for r in rows])
 
 
-async def _receivers(conn: Conn, merchant_id: str) -> list[Row]:
+async def _receivers(conn: Conn, merchant_id: str) -> list[Route]:
     """The merchant's routes that can take an event now (as ingest picks them)."""
     query = (
-        select(routes.c.id, routes.c.target_id, routes.c.state, routes.c.event_types)
+        select(routes)
         .join(targets, targets.c.id == routes.c.target_id)
         .where(
             routes.c.merchant_id == merchant_id,
@@ -289,4 +205,4 @@ async def _receivers(conn: Conn, merchant_id: str) -> list[Row]:
         )
         .order_by(routes.c.id)
     )
-    return [dict(r) for r in (await conn.execute(query)).mappings()]
+    return [Route.from_row(r) for r in (await conn.execute(query)).mappings()]

@@ -2,19 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import case, exists, func, select
 
-from hookline.models import DeliveryStatus, RouteState
+from hookline.core.models import DeliveryStatus, RouteState, RowMap
 from hookline.storage.database import Database
 from hookline.storage.metrics import floor_id
-from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, events, merchants, routes
 
 
-async def health(db: Database, merchant_ids: list[str], since: float) -> dict[str, Row]:
+@dataclass(slots=True)
+class Health:
+    """A merchant at a glance: its live routes, how many of them are halted, its recent failed deliveries."""
+
+    routes: int = 0
+    halted: int = 0
+    failing: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A delivery found by its id or its event's id, with its merchant's name."""
+
+    id: str
+    merchant_id: str
+    merchant_name: str
+    event_id: str
+    event_type: str
+    route_id: str
+    status: DeliveryStatus
+    created: float
+
+    @classmethod
+    def from_row(cls, row: RowMap) -> Found:
+        return cls(
+            row["id"],
+            row["merchant_id"],
+            row["name"],
+            row["event_id"],
+            row["event_type"],
+            row["route_id"],
+            DeliveryStatus(row["status"]),
+            row["created"],
+        )
+
+
+async def health(db: Database, merchant_ids: list[str], since: float) -> dict[str, Health]:
     """Per merchant: its live routes, how many are halted, and its failed deliveries created since
     ``since`` (zeros for a merchant with none)."""
-    found: dict[str, Row] = {m: {"routes": 0, "halted": 0, "failing": 0} for m in merchant_ids}
+    found = {m: Health() for m in merchant_ids}
     if not merchant_ids:
         return found
     halted = func.sum(case((routes.c.state == RouteState.HALTED.value, 1), else_=0))
@@ -36,13 +73,14 @@ async def health(db: Database, merchant_ids: list[str], since: float) -> dict[st
     )
     async with db.read() as conn:
         for merchant_id, count, stopped in (await conn.execute(route_query)).all():
-            found[merchant_id].update(routes=count, halted=int(stopped or 0))
+            found[merchant_id].routes = count
+            found[merchant_id].halted = int(stopped or 0)
         for merchant_id, count in (await conn.execute(failing_query)).all():
-            found[merchant_id]["failing"] = count
+            found[merchant_id].failing = count
     return found
 
 
-async def deliveries_for(db: Database, wanted: str, limit: int) -> list[Row]:
+async def deliveries_for(db: Database, wanted: str, limit: int) -> list[Found]:
     """The deliveries whose id is ``wanted``, or whose event's id is (in any merchant), with their
     merchant's name; newest first."""
     d = deliveries.c
@@ -70,7 +108,7 @@ async def deliveries_for(db: Database, wanted: str, limit: int) -> list[Row]:
         .limit(limit)
     )
     async with db.read() as conn:
-        rows = [dict(r) for r in (await conn.execute(by_id)).mappings()]
+        rows = [Found.from_row(r) for r in (await conn.execute(by_id)).mappings()]
         if not rows:
-            rows = [dict(r) for r in (await conn.execute(by_event)).mappings()]
+            rows = [Found.from_row(r) for r in (await conn.execute(by_event)).mappings()]
     return rows

@@ -67,7 +67,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from hookline.errors import Conflict, StorageFull, Unavailable
+from hookline.core.errors import Conflict, StorageFull, Unavailable
 from hookline.storage.availability import Availability, Observer
 from hookline.storage.faults import MESSAGES, Fault, classify, detail
 from hookline.storage.pool_guard import PoolGuard
@@ -185,8 +185,25 @@ class Database:
         self.availability.ok()
 
     @contextlib.asynccontextmanager
+    async def each(self) -> AsyncIterator[Conn]:
+        """A connection on which every statement commits on its own, for work whose statements are each
+        complete (a claim: put aside, lease, read the routes). On PostgreSQL this saves the ``BEGIN`` and
+        ``COMMIT`` round trips (autocommit; each statement sees what was committed before it began, as in a
+        transaction at read committed); on SQLite it is a write transaction, as ``write``."""
+        with self._translated():
+            if self._sqlite is not None:
+                async with self._sqlite.write(self._seconds_left()) as conn:
+                    yield conn
+            else:
+                async with self._postgres(write=False) as conn:
+                    yield conn
+        self.availability.ok()
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
-        """A connection for reads (a snapshot transaction that is rolled back)."""
+        """A connection for reads. On PostgreSQL each statement runs on its own (autocommit: no ``BEGIN`` or
+        ``ROLLBACK`` round trip), seeing what was committed before it began, as it would in a transaction at
+        read committed; on SQLite a snapshot transaction that is rolled back."""
         with self._translated():
             async with self._open(write=False) as conn:
                 yield conn
@@ -209,6 +226,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def _postgres(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A transaction (``write``), or a connection on which every statement commits on its own."""
         assert self._engine is not None
         seconds = self._seconds_left()
         if seconds <= 0:
@@ -228,7 +246,8 @@ class Database:
                         async with conn.begin():
                             yield conn
                     else:
-                        yield conn
+                        # Client-side only (the driver sends no BEGIN); the pool resets it on return.
+                        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
                 finally:
                     watchdog.cancel()
         except Exception as exc:
@@ -316,6 +335,19 @@ class _Inline:
         sql, names, constants = _compiled(statement, self.sync.dialect)
         self._executemany(sql, [tuple({**constants, **row}[name] for name in names) for row in rows])
 
+    def execute_each(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        sql, names, constants = _compiled(statement, self.sync.dialect)
+        driver = self.sync.connection.driver_connection
+        assert driver is not None
+        found: list[tuple[Any, ...]] = []
+        for row in rows:
+            params = tuple({**constants, **row}[name] for name in names)
+            try:
+                found.extend(driver.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+        return found
+
     def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         names, records = _records(table, rows)
         quoted = ", ".join(f'"{name}"' for name in names)
@@ -388,6 +420,12 @@ async def execute_many(conn: Conn, statement: Executable, rows: Sequence[Mapping
         conn.execute_many(statement, rows)
     else:
         await conn.execute(statement, list(rows))
+
+
+def inline(conn: Conn) -> _Inline | None:
+    """``conn`` as the synchronous SQLite connection it is, if it is one (else None): for the few hot
+    statements that are cheaper run on the driver once per row (``_Inline.execute_each``)."""
+    return conn if isinstance(conn, _Inline) else None
 
 
 @functools.lru_cache(maxsize=64)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, case, select, text, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, select, text, update
 from sqlalchemy.orm import aliased
 
-from hookline.errors import Conflict, NotFound
-from hookline.models import DeliveryStatus, RouteState
+from hookline.core.errors import Conflict, NotFound
+from hookline.core.models import Attempt, Delivery, DeliveryStatus
 from hookline.storage import records, tables
 from hookline.storage import routes as route_store
 from hookline.storage.database import Database
-from hookline.storage.records import Row
 from hookline.storage.tables import attempts, deliveries, events, objects
 
 _OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
@@ -92,27 +91,47 @@ def _events_matching(merchant_id: str, f: Filters) -> Select[tuple[str]]:
         matching = matching.where(events.c.customer_id == f.customer_id)
     if f.customer_email is not None:
         matching = matching.where(
-            events.c.customer_id.in_(_customers_with_email(merchant_id, f.customer_email))
+            events.c.customer_id.in_(customers_with_email(merchant_id, f.customer_email))
         )
     return matching
 
 
-def _customers_with_email(merchant_id: str, email: str) -> Select[tuple[str]]:
+def customers_with_email(merchant_id: str, email: str) -> Select[tuple[str]]:
     """The merchant_user_ids of the stored customers with this email."""
     o = objects.c
     return select(o.public_id).where(o.merchant_id == merchant_id, o.kind == "customer", o.email == email)
 
 
-async def page(db: Database, merchant_id: str, f: Filters, limit: int, before: str | None) -> list[Row]:
+async def page(db: Database, merchant_id: str, f: Filters, limit: int, before: str | None) -> list[Delivery]:
     """Newest first by id (time-ordered), so a page boundary stays put while new deliveries arrive."""
     query = select(*_LISTED).where(*_conditions(merchant_id, f)).order_by(deliveries.c.id.desc()).limit(limit)
     if before:
         query = query.where(deliveries.c.id < before)
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [Delivery.from_row(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, list[Row]]:
+async def statuses_of_events(
+    db: Database, merchant_id: str, event_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    """How many deliveries of each status each of these events made, on every route:
+    ``{event_id: {status: n}}``."""
+    if not event_ids:
+        return {}
+    d = deliveries.c
+    query = (
+        select(d.event_id, d.status, func.count())
+        .where(d.merchant_id == merchant_id, d.event_id.in_(event_ids))
+        .group_by(d.event_id, d.status)
+    )
+    found: dict[str, dict[str, int]] = {}
+    async with db.read() as conn:
+        for event_id, status, n in (await conn.execute(query)).all():
+            found.setdefault(event_id, {})[status] = int(n)
+    return found
+
+
+async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
     """A delivery with its attempts in order."""
     async with db.read() as conn:
         query = select(*_LISTED, deliveries.c.payload).where(
@@ -121,42 +140,40 @@ async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Row, li
         found = (await conn.execute(query)).mappings().first()
         if found is None:
             raise NotFound(f"delivery {delivery_id} not found")
-        row = dict(found)
+        row = Delivery.from_row(found)
         tried = (
             await conn.execute(
                 select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
             )
         ).mappings()
-        return row, [dict(a) for a in tried]
+        return row, [Attempt.from_row(a) for a in tried]
 
 
-async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Row:
+async def resend(db: Database, merchant_id: str, delivery_id: str, now: float) -> Delivery:
     """A finished delivery is due again (held if its route is halted), with a fresh attempt budget; only
     where deliveries can be made (``routes.deliverable``)."""
     async with db.write() as conn:
-        row = await records.fetch(conn, deliveries, merchant_id, delivery_id)
-        if row["status"] in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
-            raise Conflict(
-                f"delivery {delivery_id} is {row['status']}; only finished deliveries can be resent"
-            )
-        if row["status"] == DeliveryStatus.FAILED and row["attempts"] == 0:
+        row = await records.fetch(conn, records.DELIVERIES, merchant_id, delivery_id)
+        if row.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
+            raise Conflict(f"delivery {delivery_id} is {row.status}; only finished deliveries can be resent")
+        if row.status == DeliveryStatus.FAILED and row.attempts == 0:
             # Its stored body is the untransformed envelope: sending it could leak what the route's
             # transformation removes.
             raise Conflict(
                 f"delivery {delivery_id} was never sent because the route's transformation failed "
-                f"({row['last_error']}); fix the transformation and replay the event"
+                f"({row.last_error}); fix the transformation and replay the event"
             )
         # A deleted or disabled route, or a disabled target, receives nothing: Invalid.
-        route = await route_store.deliverable(conn, merchant_id, row["route_id"])
+        route = await route_store.deliverable(conn, merchant_id, row.route_id)
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .values(
-                status=DeliveryStatus.HELD if route["state"] == RouteState.HALTED else DeliveryStatus.PENDING,
+                status=route.due_status,
                 next_attempt_at=now,
                 completed=None,
                 attempt_base=deliveries.c.attempts,
                 sequence=None,  # resent out of band: outside its key's order (docs/ordering.md)
             )
         )
-        return await records.fetch(conn, deliveries, merchant_id, delivery_id)
+        return await records.fetch(conn, records.DELIVERIES, merchant_id, delivery_id)

@@ -8,13 +8,14 @@ event types are rewritten from them inside the transaction that changed them (se
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 from sqlalchemy import ColumnElement, delete, exists, insert, select, update
 
-from hookline.errors import NotFound
+from hookline.core.errors import NotFound
+from hookline.core.models import EventFilter, Route, Target
 from hookline.storage import records
 from hookline.storage.database import Conn, Database
-from hookline.storage.records import Row
 from hookline.storage.tables import filters, routes, targets
 
 
@@ -27,7 +28,7 @@ def _managed(merchant_id: str) -> ColumnElement[bool]:
     )
 
 
-async def targets_page(db: Database, merchant_id: str, offset: int, limit: int) -> list[Row]:
+async def targets_page(db: Database, merchant_id: str, offset: int, limit: int) -> list[Target]:
     """Managed targets, oldest first, so that page numbers keep their content as targets are added."""
     query = (
         select(targets)
@@ -37,25 +38,25 @@ async def targets_page(db: Database, merchant_id: str, offset: int, limit: int) 
         .limit(limit)
     )
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [Target.from_row(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def fetch_target(conn: Conn, merchant_id: str, target_id: str) -> Row:
+async def fetch_target(conn: Conn, merchant_id: str, target_id: str) -> Target:
     query = select(targets).where(
         targets.c.id == target_id, *records.scoped(targets, merchant_id), _managed(merchant_id)
     )
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"target {target_id} not found")
-    return dict(row)
+    return Target.from_row(row)
 
 
-async def get_target(db: Database, merchant_id: str, target_id: str) -> Row:
+async def get_target(db: Database, merchant_id: str, target_id: str) -> Target:
     async with db.read() as conn:
         return await fetch_target(conn, merchant_id, target_id)
 
 
-async def route_of(conn: Conn, merchant_id: str, target_id: str, *, lock: bool = False) -> Row:
+async def route_of(conn: Conn, merchant_id: str, target_id: str, *, lock: bool = False) -> Route:
     """The live Ordergroove route of a live target; NotFound when the target is not managed here.
 
     ``lock`` takes the route's row lock first (PostgreSQL; SQLite writers are serialised anyway), so two
@@ -79,10 +80,10 @@ async def route_of(conn: Conn, merchant_id: str, target_id: str, *, lock: bool =
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"target {target_id} not found")
-    return dict(row)
+    return Route.from_row(row)
 
 
-async def get_route(db: Database, merchant_id: str, target_id: str) -> Row:
+async def get_route(db: Database, merchant_id: str, target_id: str) -> Route:
     async with db.read() as conn:
         return await route_of(conn, merchant_id, target_id)
 
@@ -90,7 +91,9 @@ async def get_route(db: Database, merchant_id: str, target_id: str) -> Row:
 async def mark_managed(db: Database, merchant_id: str, route_id: str, state: str) -> None:
     """Flag a new (disabled, so delivery-less) route as a target's Ordergroove route and give it its state."""
     async with db.write() as conn:
-        await records.change(conn, routes, merchant_id, route_id, {"ordergroove": True, "state": state})
+        await records.change(
+            conn, records.ROUTES, merchant_id, route_id, {"ordergroove": True, "state": state}
+        )
 
 
 async def recompute(
@@ -113,7 +116,9 @@ def _of_target(merchant_id: str, target_id: str) -> list[ColumnElement[bool]]:
     return [*records.scoped(filters, merchant_id), filters.c.target_id == target_id]
 
 
-async def filters_page(db: Database, merchant_id: str, target_id: str, offset: int, limit: int) -> list[Row]:
+async def filters_page(
+    db: Database, merchant_id: str, target_id: str, offset: int, limit: int
+) -> list[EventFilter]:
     query = (
         select(filters)
         .where(*_of_target(merchant_id, target_id))
@@ -122,7 +127,7 @@ async def filters_page(db: Database, merchant_id: str, target_id: str, offset: i
         .limit(limit)
     )
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [EventFilter.from_row(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def patterns(conn: Conn, merchant_id: str, target_id: str) -> list[str]:
@@ -130,20 +135,22 @@ async def patterns(conn: Conn, merchant_id: str, target_id: str) -> list[str]:
     return list((await conn.execute(query)).scalars())
 
 
-async def fetch_filter(conn: Conn, merchant_id: str, target_id: str, filter_id: str) -> Row:
+async def fetch_filter(conn: Conn, merchant_id: str, target_id: str, filter_id: str) -> EventFilter:
     query = select(filters).where(filters.c.id == filter_id, *_of_target(merchant_id, target_id))
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"filter {filter_id} not found")
-    return dict(row)
+    return EventFilter.from_row(row)
 
 
-async def add_filter(conn: Conn, row: Row) -> Row:
-    await conn.execute(insert(filters).values(**row))
-    return row
+async def add_filter(conn: Conn, found: EventFilter) -> EventFilter:
+    await conn.execute(insert(filters).values(**asdict(found)))
+    return found
 
 
-async def set_pattern(conn: Conn, merchant_id: str, target_id: str, filter_id: str, pattern: str) -> Row:
+async def set_pattern(
+    conn: Conn, merchant_id: str, target_id: str, filter_id: str, pattern: str
+) -> EventFilter:
     await fetch_filter(conn, merchant_id, target_id, filter_id)
     await conn.execute(
         update(filters)

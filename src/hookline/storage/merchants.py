@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from hookline.errors import Conflict, NotFound
+from hookline.core.errors import Conflict, NotFound
+from hookline.core.models import ApiKey, Merchant
 from hookline.storage import sessions
 from hookline.storage.database import Database
 from hookline.storage.tables import api_keys, merchants, meta
@@ -21,15 +22,15 @@ async def create(db: Database, merchant: dict[str, Any], key: dict[str, Any]) ->
         await conn.execute(insert(api_keys).values(**key))
 
 
-async def get(db: Database, merchant_id: str) -> dict[str, Any]:
+async def get(db: Database, merchant_id: str) -> Merchant:
     async with db.read() as conn:
         row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).mappings().first()
     if row is None:
         raise NotFound(f"merchant {merchant_id} not found")
-    return dict(row)
+    return Merchant.from_row(row)
 
 
-async def change(db: Database, merchant_id: str, values: dict[str, Any]) -> dict[str, Any]:
+async def change(db: Database, merchant_id: str, values: dict[str, Any]) -> Merchant:
     """Change a merchant's name or public id; NotFound when missing, Conflict when the public id is taken."""
     async with db.write() as conn:
         result = await conn.execute(update(merchants).where(merchants.c.id == merchant_id).values(**values))
@@ -46,13 +47,13 @@ async def with_public_id(db: Database, public_id: str) -> str | None:
     return found
 
 
-async def page(db: Database, limit: int, before: str | None) -> list[dict[str, Any]]:
+async def page(db: Database, limit: int, before: str | None) -> list[Merchant]:
     """Newest first; ``before`` is the last id of the previous page."""
     query = select(merchants).order_by(merchants.c.id.desc()).limit(limit)
     if before:
         query = query.where(merchants.c.id < before)
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [Merchant.from_row(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def add_key(db: Database, key: dict[str, Any]) -> None:
@@ -88,14 +89,14 @@ async def revoke_key(db: Database, merchant_id: str, key_id: str, now: float, *,
         await sessions.end_for_key(conn, active[key_id], now)
 
 
-async def keys(db: Database, merchant_id: str) -> list[dict[str, Any]]:
+async def keys(db: Database, merchant_id: str) -> list[ApiKey]:
     query = (
         select(api_keys.c.id, api_keys.c.hint, api_keys.c.created, api_keys.c.revoked)
         .where(api_keys.c.merchant_id == merchant_id)
         .order_by(api_keys.c.id)
     )
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [ApiKey.from_row(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def merchant_for_key(db: Database, key_hash: str) -> str | None:

@@ -1,7 +1,7 @@
 """Aggregates over deliveries for the metrics views: counters, time buckets, latency samples, queue depth.
 
 Every per-route or per-merchant query is bounded below by a creation time and narrowed by id first: ids are
-time-ordered (the creation millisecond leads, ULID-style, see ``hookline.ids``), so ``id >= floor_id(since)``
+time-ordered (the creation millisecond leads, ULID-style, see ``core.ids``), so ``id >= floor_id(since)``
 turns the ``(route_id, id)`` and ``(merchant_id, id)`` indexes into a range scan over the window only,
 and the exact ``created >= since`` then trims the edge. The upper end (``until``) is checked on ``created``
 alone: it is usually "now", and a row whose id was minted later than its ``created`` (backfilled history)
@@ -28,8 +28,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Float
 
-from hookline import ids
-from hookline.models import DeliveryStatus
+from hookline.core import ids
+from hookline.core.models import DeliveryStatus
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from hookline import ids, notices
-from hookline.models import RouteState
+from hookline.core import ids, notices
+from hookline.core.models import RouteState
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
 from hookline.storage.tables import notification_settings, notifications, routes, targets

@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy import Float, bindparam, cast, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hookline.errors import NotFound
-from hookline.models import JSON
-from hookline.representations import with_identity
-from hookline.snapshot import PARENT_FIELDS, Found, Need
+from hookline.core.errors import NotFound
+from hookline.core.models import JSON, ObjectVersion
+from hookline.core.representations import with_identity
+from hookline.core.snapshot import PARENT_FIELDS, Found, Need
 from hookline.storage.database import Conn, Database, insert_rows
+from hookline.storage.lists import one_of
 from hookline.storage.records import Row
 from hookline.storage.tables import object_versions, objects
 
@@ -62,14 +63,16 @@ class Writes:
 # are locked: two writers of the same objects read them with the same plan, lock them in the same order and
 # take turns (a deadlock, should one still happen, fails one of them with a retryable 503). Like every
 # look-up by a list of keys, it needs the table's statistics to be read by primary key (docs/performance.md).
-_CURRENT = select(
-    objects.c.kind, objects.c.public_id, objects.c.data, objects.c.valid_from, objects.c.updated
-).where(
-    objects.c.merchant_id == bindparam("merchant_id"),
-    objects.c.kind.in_(bindparam("kinds", expanding=True)),
-    objects.c.public_id.in_(bindparam("ids", expanding=True)),
-)
-_CURRENT_LOCKED = _CURRENT.with_for_update()
+@functools.cache
+def _current(dialect_name: str) -> Any:
+    query = select(
+        objects.c.kind, objects.c.public_id, objects.c.data, objects.c.valid_from, objects.c.updated
+    ).where(
+        objects.c.merchant_id == bindparam("merchant_id"),
+        one_of(objects.c.kind, "kinds", dialect_name),
+        one_of(objects.c.public_id, "ids", dialect_name),
+    )
+    return query.with_for_update() if dialect_name == "postgresql" else query
 
 
 async def current(conn: Conn, merchant_id: str, keys: Iterable[Key]) -> dict[Key, Stored]:
@@ -78,7 +81,7 @@ async def current(conn: Conn, merchant_id: str, keys: Iterable[Key]) -> dict[Key
     wanted = set(keys)
     kinds = sorted({kind for kind, _ in wanted})
     ids = sorted({public_id for _, public_id in wanted})
-    query = _CURRENT_LOCKED if conn.dialect.name == "postgresql" else _CURRENT
+    query = _current(conn.dialect.name)
     found: dict[Key, Stored] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = {"merchant_id": merchant_id, "kinds": kinds, "ids": ids[start : start + CHUNK]}
@@ -118,7 +121,7 @@ def _upsert(dialect_name: str) -> Any:
     )
 
 
-async def get(db: Database, merchant_id: str, kind: str, public_id: str) -> Row:
+async def get(db: Database, merchant_id: str, kind: str, public_id: str) -> ObjectVersion:
     """The object's current version; NotFound when it is not stored."""
     query = select(objects).where(
         objects.c.merchant_id == merchant_id, objects.c.kind == kind, objects.c.public_id == public_id
@@ -127,23 +130,20 @@ async def get(db: Database, merchant_id: str, kind: str, public_id: str) -> Row:
         row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"{kind} {public_id} not found")
-    return {**row, "data": with_identity(kind, public_id, row["data"])}
+    data = with_identity(kind, public_id, row["data"])
+    return ObjectVersion(kind, public_id, data, row["valid_from"], updated=row["updated"])
 
 
-async def version_at(db: Database, merchant_id: str, kind: str, public_id: str, at: float) -> Row:
+async def version_at(db: Database, merchant_id: str, kind: str, public_id: str, at: float) -> ObjectVersion:
     """The version of the object valid at ``at``: its data, ``valid_from`` and ``valid_until`` (None: it
     is the current one); NotFound when the object was not stored then."""
     async with db.read() as conn:
         found = await _query(conn, merchant_id, kind, None, [public_id], (at, at))
     for _, _, data, valid_from, valid_until in found:
         if valid_from <= at < (math.inf if valid_until is None else valid_until):
-            return {
-                "kind": kind,
-                "public_id": public_id,
-                "data": with_identity(kind, public_id, data),
-                "valid_from": valid_from,
-                "valid_until": valid_until,
-            }
+            return ObjectVersion(
+                kind, public_id, with_identity(kind, public_id, data), valid_from, valid_until
+            )
     raise NotFound(f"{kind} {public_id} has no version at that time")
 
 
@@ -190,29 +190,47 @@ async def _query(
     # By id (the primary key), or by the parent field (an item's order), whose id has a column and index.
     if via is not None and via != PARENT_FIELDS.get(kind):
         raise ValueError(f"objects of kind {kind!r} are not looked up by {via!r}")
-    column = objects.c.public_id if via is None else objects.c.parent_id
+    query = _lookup(conn.dialect.name, via is not None, span is not None)
+    earliest, latest = span or (0.0, 0.0)
+    params = {
+        "merchant_id": merchant_id,
+        "kind": kind,
+        "values": values,
+        "earliest": earliest,
+        "latest": latest,
+    }
+    return [(str(r[0]), r[1], r[2], r[3], r[4]) for r in await conn.execute(query, params)]
+
+
+@functools.cache
+def _lookup(dialect_name: str, by_parent: bool, timed: bool) -> Any:
+    """``_query``'s statement, built once per engine and kind of look-up (it runs for every ingest)."""
+    column = objects.c.parent_id if by_parent else objects.c.public_id
     query = select(
         column.label("value"),
         objects.c.public_id,
         objects.c.data,
         objects.c.valid_from,
         cast(null(), Float).label("valid_until"),
-    ).where(objects.c.merchant_id == merchant_id, objects.c.kind == kind, column.in_(values))
-    if span is not None:
-        earliest, latest = span
-        older = object_versions.c.public_id if via is None else object_versions.c.parent_id
-        versions = select(
-            older.label("value"),
-            object_versions.c.public_id,
-            object_versions.c.data,
-            object_versions.c.valid_from,
-            object_versions.c.valid_until,
-        ).where(
-            object_versions.c.merchant_id == merchant_id,
-            object_versions.c.kind == kind,
-            older.in_(values),
-            object_versions.c.valid_from <= latest,
-            object_versions.c.valid_until > earliest,
-        )
-        query = union_all(query.where(objects.c.valid_from <= latest), versions)  # type: ignore[assignment]
-    return [(str(r[0]), r[1], r[2], r[3], r[4]) for r in await conn.execute(query)]
+    ).where(
+        objects.c.merchant_id == bindparam("merchant_id"),
+        objects.c.kind == bindparam("kind"),
+        one_of(column, "values", dialect_name),
+    )
+    if not timed:
+        return query
+    older = object_versions.c.parent_id if by_parent else object_versions.c.public_id
+    versions = select(
+        older.label("value"),
+        object_versions.c.public_id,
+        object_versions.c.data,
+        object_versions.c.valid_from,
+        object_versions.c.valid_until,
+    ).where(
+        object_versions.c.merchant_id == bindparam("merchant_id"),
+        object_versions.c.kind == bindparam("kind"),
+        one_of(older, "values", dialect_name),
+        object_versions.c.valid_from <= bindparam("latest"),
+        object_versions.c.valid_until > bindparam("earliest"),
+    )
+    return union_all(query.where(objects.c.valid_from <= bindparam("latest")), versions)

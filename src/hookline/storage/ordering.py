@@ -37,13 +37,14 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from hookline.models import DeliveryStatus
-from hookline.storage.database import Conn, execute_many
+from hookline.core.models import DeliveryStatus, NewDelivery
+from hookline.storage.database import Conn, execute_many, inline
 from hookline.storage.records import Row
 from hookline.storage.tables import deliveries, open_ordered, ordering_sequences
 
@@ -64,26 +65,83 @@ def _bump(dialect_name: str, counts: list[Row]) -> Any:
     ).returning(table.c.route_id, table.c.ordering_key, table.c.last)
 
 
-async def number(conn: Conn, rows: Sequence[Row]) -> None:
+# SQLite's: one key per run of the statement, compiled once and run on the driver (``database.inline``):
+# SQLAlchemy compiling a multi-row upsert anew for each batch cost more than SQLite running it.
+_BUMP_ONE = (
+    sqlite.insert(ordering_sequences)
+    .values(route_id=bindparam("route_id"), ordering_key=bindparam("ordering_key"), last=bindparam("last"))
+    .on_conflict_do_update(
+        index_elements=[ordering_sequences.c.route_id, ordering_sequences.c.ordering_key],
+        set_={"last": ordering_sequences.c.last + literal_column("excluded.last")},
+    )
+    .returning(ordering_sequences.c.route_id, ordering_sequences.c.ordering_key, ordering_sequences.c.last)
+)
+
+
+async def _bumped(conn: Conn, counts: list[Row]) -> list[tuple[Any, ...]]:
+    """(route, key, new last number) of each count added."""
+    sync = inline(conn)
+    if sync is not None:
+        return sync.execute_each(_BUMP_ONE, counts)
+    return [tuple(found) for found in (await conn.execute(_bump(conn.dialect.name, counts))).all()]
+
+
+async def number(conn: Conn, rows: Sequence[NewDelivery]) -> None:
     """Give each new delivery with an ``ordering_key`` its ``sequence``, in the order of ``rows`` (the order
     their events were accepted), in the caller's transaction. A delivery that will never be sent (made
     failed: its route's transformation could not build a body) takes no number, so that the numbers a
     receiver sees have no gaps; it keeps its key."""
-    by_key: dict[tuple[str, str], list[Row]] = {}
+    by_key: dict[tuple[str, str], list[NewDelivery]] = {}
     for row in rows:
-        if row.get("ordering_key") is not None and row["status"] != DeliveryStatus.FAILED:
-            by_key.setdefault((row["route_id"], row["ordering_key"]), []).append(row)
+        if row.ordering_key is not None and row.status != DeliveryStatus.FAILED:
+            by_key.setdefault((row.route_id, row.ordering_key), []).append(row)
     keys = sorted(by_key)
     for start in range(0, len(keys), _CHUNK):
         counts = [
             {"route_id": r, "ordering_key": k, "last": len(by_key[(r, k)])}
             for r, k in keys[start : start + _CHUNK]
         ]
-        found = await conn.execute(_bump(conn.dialect.name, counts))
-        for route_id, key, last in found.all():
+        for route_id, key, last in await _bumped(conn, counts):
             mine = by_key[(route_id, key)]
             for offset, row in enumerate(mine):
-                row["sequence"] = int(last) - len(mine) + 1 + offset
+                row.sequence = int(last) - len(mine) + 1 + offset
+
+
+# Whether a (route, key) has an open numbered delivery: the ordering index's predicate word for word.
+_OPEN_ONE = text(
+    "SELECT 1 FROM deliveries WHERE route_id = :route_id AND ordering_key = :ordering_key AND "
+    + open_ordered()
+    + " LIMIT 1"
+)
+
+
+async def free_firsts(conn: Conn, rows: Sequence[NewDelivery]) -> list[NewDelivery]:
+    """Of new numbered deliveries (``number``ed, not yet inserted), the ones that may go at once: the lowest
+    numbered pending one of each route and key, where no delivery of that key is open before it (in flight,
+    due for a retry, or held). Run after ``number``: on PostgreSQL its upsert holds the keys' rows, so
+    another transaction numbering them has committed before (or waits until) this one looks."""
+    firsts: dict[tuple[str, str], NewDelivery] = {}
+    for row in rows:
+        if row.sequence is None or row.ordering_key is None:
+            continue
+        key = (row.route_id, row.ordering_key)
+        first = firsts.get(key)
+        if first is None or row.sequence < (first.sequence or 0):
+            firsts[key] = row
+    pending = {key: row for key, row in firsts.items() if row.status == DeliveryStatus.PENDING}
+    if not pending:
+        return []
+    sync = inline(conn)
+    if sync is not None:  # a look-up per key in the index, on the driver: a few µs each
+        params = [{"route_id": r, "ordering_key": k} for r, k in pending]
+        busy = {key for key, p in zip(pending, params, strict=True) if sync.execute_each(_OPEN_ONE, [p])}
+    else:
+        d = deliveries.c
+        query = select(d.route_id, d.ordering_key).where(
+            tuple_(d.route_id, d.ordering_key).in_(list(pending)), text(open_ordered())
+        )
+        busy = {(r, k) for r, k in (await conn.execute(query)).all()}
+    return [row for key, row in pending.items() if key not in busy]
 
 
 def _earlier() -> Select[Any]:
@@ -220,8 +278,8 @@ async def forget(conn: Conn, route_id: str) -> None:
 
 
 async def park(conn: Conn, now: float) -> None:
-    """Put aside (``PARK_S``) the due numbered deliveries that wait behind an earlier one of their key, in
-    the caller's transaction (the claim's). Reads only the index of due numbered deliveries.
+    """Put aside (``PARK_S``) the due numbered deliveries that wait behind an earlier one of their key,
+    on the caller's connection (the claim's). Reads only the index of due numbered deliveries.
 
     On PostgreSQL the end of the delivery ahead may commit while the statement runs, after it saw that
     delivery open: its release (``release_next``) is then overwritten by the park. A second statement, which

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from hookline.errors import NotMigrated, Unavailable
+from hookline.core.errors import NotMigrated, Unavailable
 from hookline.storage import migrate
 from hookline.storage.database import Database
 

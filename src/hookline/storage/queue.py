@@ -11,31 +11,40 @@ its end makes the next one due (``storage.ordering``).
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, select, tuple_, update
 
-from hookline import keypairs
-from hookline import ordering as keyed
-from hookline.models import DeliveryStatus, Job, Result, Signer
-from hookline.retry import RetryPolicy
+from hookline.core import autohalt_policy, keypairs, redaction
+from hookline.core import ordering as keyed
+from hookline.core.models import DeliveryStatus, Job, NewDelivery, Result, Routed, RouteState, Signer
+from hookline.core.retry import RetryPolicy
 from hookline.storage import autohalt, ordering
+from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
 from hookline.storage.events import notify_workers
-from hookline.storage.tables import attempts, deliveries, routes, targets
+from hookline.storage.lists import none_of, one_of
+from hookline.storage.tables import attempts, deliveries, routes
 
 
-def _claim_statement(skipping: bool) -> Any:
+@functools.cache
+def _claim_statement(dialect_name: str, skip_targets: bool, skip_routes: bool, only_route: bool) -> Any:
+    """Built once for each engine and kind of claim (it runs many times a second; ``lists``)."""
     d = deliveries.c
     due = select(d.id).where(
         d.status == DeliveryStatus.PENDING, d.next_attempt_at <= bindparam("now"), ordering.first_of_its_key()
     )
-    if skipping:
-        due = due.where(d.target_id.not_in(bindparam("skip", expanding=True)))
+    if skip_targets:
+        due = due.where(none_of(d.target_id, "skip", dialect_name))
+    if skip_routes:
+        due = due.where(none_of(d.route_id, "skip_routes", dialect_name))
+    if only_route:
+        due = due.where(d.route_id == bindparam("route"))
     due = (
         due.order_by(d.next_attempt_at)
         .limit(bindparam("limit", type_=Integer))
@@ -61,55 +70,90 @@ def _claim_statement(skipping: bool) -> Any:
     )
 
 
-# The claim runs many times a second: its statements are built once (by whether targets are skipped).
-_CLAIM = {skipping: _claim_statement(skipping) for skipping in (False, True)}
-_SETTINGS = (
-    select(
-        routes.c.id,
-        routes.c.timeout_s,
-        routes.c.headers,
-        routes.c.retry_initial_interval_s,
-        routes.c.retry_max_interval_s,
-        routes.c.retry_max_attempts,
-        targets.c.url,
-        targets.c.destination,
-        targets.c.signing_key,
-        targets.c.expiring_signing_key,
-        targets.c.signing_key_expiry,
-        targets.c.ed25519_private_key,
-        targets.c.expiring_ed25519_private_key,
-        targets.c.auth,
-    )
-    .join(targets, targets.c.id == routes.c.target_id)
-    .where(routes.c.id.in_(bindparam("route_ids", expanding=True)))
-)
+@functools.cache
+def _settings(dialect_name: str) -> Any:
+    """The claimed deliveries' routes with their targets; built once per engine."""
+    return route_store.WITH_TARGET.where(one_of(routes.c.id, "route_ids", dialect_name))
 
 
 async def claim(
-    db: Database, now: float, limit: int, lease_s: float, skip_targets: Sequence[str] = ()
+    db: Database,
+    now: float,
+    limit: int,
+    lease_s: float,
+    skip_targets: Sequence[str] = (),
+    *,
+    skip_routes: Sequence[str] = (),
+    route: str | None = None,
 ) -> list[Job]:
     """Up to ``limit`` due deliveries, oldest due first, leased to the caller for ``lease_s`` seconds.
 
-    ``skip_targets``: targets the caller cannot send to now; their deliveries stay in the queue.
+    ``skip_targets`` / ``skip_routes``: targets the caller cannot send to now, routes another process sends
+    (a listener's, ``storage.listeners``); their deliveries stay in the queue. ``route``: only that route's.
     """
     params: dict[str, Any] = {"now": now, "limit": limit, "lease_until": now + lease_s}
     if skip_targets:
         params["skip"] = list(skip_targets)
-    async with db.write() as conn:
+    if skip_routes:
+        params["skip_routes"] = list(skip_routes)
+    if route is not None:
+        params["route"] = route
+    # Each statement stands alone (``Database.each``): parking only saves work, the lease is one statement,
+    # and the routes are read after it as they are then. Two round trips fewer than a transaction.
+    async with db.each() as conn:
+        statement = _claim_statement(
+            conn.dialect.name, bool(skip_targets), bool(skip_routes), route is not None
+        )
         # Numbered deliveries that wait behind an earlier one of their key are put aside first, so that
         # the claim below does not read them over and over (``storage.ordering.park``).
         await ordering.park(conn, now)
         # RETURNING comes back in no particular order (PostgreSQL): hand them out oldest first, so that a
         # resumed route's held deliveries leave in the order they were accepted.
-        found = await conn.execute(_CLAIM[bool(skip_targets)], params)
+        found = await conn.execute(statement, params)
         claimed = sorted(found.mappings(), key=lambda r: (r["created"], r["id"]))
         if not claimed:
             return []
         route_ids = sorted({row["route_id"] for row in claimed})
-        settings = await conn.execute(_SETTINGS, {"route_ids": route_ids})
-        by_route = {row["id"]: _sending(row, now) for row in settings.mappings()}
+        settings = await conn.execute(_settings(conn.dialect.name), {"route_ids": route_ids})
+        routed = {r.route.id: r for r in map(route_store.routed, settings)}
+        await _not_sent(conn, claimed, routed, now)
+        by_route = {route_id: _sending(r, now) for route_id, r in routed.items() if _sends(r)}
     lease = params["lease_until"]
     return [_job(row, by_route[r], lease) for row in claimed if (r := row["route_id"]) in by_route]
+
+
+def _sends(routed: Routed) -> bool:
+    """Whether deliveries of this route go out now: the route is active, not deleted, its target enabled."""
+    route, target = routed.route, routed.target
+    return route.deleted is None and target.enabled and route.state == RouteState.ACTIVE
+
+
+async def _not_sent(conn: Conn, claimed: Sequence[Any], routed: Mapping[str, Routed], now: float) -> None:
+    """Claimed deliveries whose route cannot send now stay unsent: held on a halted route, canceled on a
+    disabled or deleted one or to a disabled target.
+
+    Changing a route's state or a target's ``enabled`` takes its open deliveries along in the same
+    transaction, but on PostgreSQL an ingest that read the route before that change committed can store a
+    pending delivery just after it: the claim is where such a delivery is caught, so that a disabled
+    endpoint receives nothing and a halted one nothing until it is resumed.
+    """
+    held: list[str] = []
+    canceled: list[str] = []
+    for row in claimed:
+        found = routed.get(row["route_id"])
+        if found is None or _sends(found):
+            continue
+        halted = found.route.state == RouteState.HALTED and found.route.deleted is None
+        (held if halted and found.target.enabled else canceled).append(row["id"])
+    d = deliveries.c
+    if held:
+        await conn.execute(
+            update(deliveries)
+            .where(d.id.in_(held), d.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.HELD)
+        )
+    if canceled:
+        await route_store.cancel_open(conn, d.id.in_(canceled), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,36 +170,31 @@ class _Sending:
     auth: str | None  # sealed endpoint credentials, opened by the worker only
 
 
-def fresh_job(delivery: Any, route: Any, leased_until: float, now: float) -> Job:
-    """The job of a delivery just stored already leased (``models.Dispatch``); ``route`` as ``for_ingest``
-    gives it, with its target's URL and keys."""
-    return _job(delivery, _sending(route, now), leased_until)
+def fresh_job(delivery: NewDelivery, routed: Routed, leased_until: float, now: float) -> Job:
+    """The job of a delivery just stored already leased (``models.Dispatch``), to ``routed``'s target."""
+    return _job(delivery.row(), _sending(routed, now), leased_until)
 
 
-def _sending(route: Any, now: float) -> _Sending:
+def _sending(routed: Routed, now: float) -> _Sending:
     """Keys newest first: the expiring ones while the rotation window lasts."""
-    in_window = bool(route["expiring_signing_key"]) and (route["signing_key_expiry"] or 0) > now
-    keys = [route["signing_key"].encode()]
-    private = [route["ed25519_private_key"]]
-    if in_window:
-        keys.append(route["expiring_signing_key"].encode())
-        private.append(route["expiring_ed25519_private_key"])
+    route, target = routed.route, routed.target
+    keys = [target.signing_key.encode()]
+    private = [target.ed25519_private_key]
+    if target.expiring_signing_key and target.in_rotation(now):
+        keys.append(target.expiring_signing_key.encode())
+        private.append(target.expiring_ed25519_private_key)
     return _Sending(
-        url=route["url"],
+        url=target.url,
         keys=tuple(keys),
         # None: a target created by a process still running the code before migration 0007 (a rolling
         # upgrade) has no key pair until its next rotation, nor had the expiring key of a window open at
         # that migration. Such a target is sent without ``v1a``, as before.
         signers=tuple(keypairs.signer(key) for key in private if key),
-        timeout_s=route["timeout_s"],
-        headers=tuple(sorted((route["headers"] or {}).items())),
-        retry=RetryPolicy(
-            initial_interval_s=route["retry_initial_interval_s"],
-            max_interval_s=route["retry_max_interval_s"],
-            max_attempts=route["retry_max_attempts"],
-        ),
-        destination=tuple(sorted((route["destination"] or {}).items())),
-        auth=(route["auth"] or {}).get("sealed"),
+        timeout_s=route.timeout_s,
+        headers=tuple(sorted(route.headers.items())),
+        retry=route.retry,
+        destination=tuple(sorted((target.destination or {}).items())),
+        auth=(target.auth or {}).get("sealed"),
     )
 
 
@@ -266,7 +305,7 @@ async def record(
     db: Database,
     results: Sequence[Result],
     *,
-    policy: autohalt.Policy | None = None,
+    policy: autohalt_policy.Policy | None = None,
     now: float | None = None,
     again: bool = False,
     clean: bool = False,
@@ -293,7 +332,7 @@ async def record(
         # Routes first (the lock order of a route change); a halt holds the pending deliveries, which the
         # update below then keeps held.
         halted = await autohalt.track(
-            conn, results, policy or autohalt.Policy(), time.time() if now is None else now
+            conn, results, policy or autohalt_policy.Policy(), time.time() if now is None else now
         )
         await insert_rows(conn, attempts, [_attempt_row(r, clean) for r in results])
         await execute_many(conn, _CHANGE, [_delivery_params(r, clean) for r in results])
@@ -338,13 +377,14 @@ def _next_params(r: Result) -> dict[str, Any]:
 
 def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:
     o = r.outcome
+    sent = redaction.recorded(o.request_headers)
     row = {
         "id": "att_" + secrets.token_hex(10),
         "delivery_id": r.job.delivery_id,
         "number": r.number,
         "started": o.started,
         "duration_ms": o.duration_ms,
-        "request_headers": o.request_headers,
+        "request_headers": sent,
         "response_status": o.status,
         "response_headers": o.response_headers,
         "response_body": o.response_body,
@@ -352,7 +392,7 @@ def _attempt_row(r: Result, clean: bool) -> dict[str, Any]:
         "error": o.error_detail,
     }
     if clean:
-        row["request_headers"] = {_storable(k): _storable(v) for k, v in o.request_headers.items()}
+        row["request_headers"] = {_storable(k): _storable(v) for k, v in sent.items()}
         row["response_headers"] = {_storable(k): _storable(v) for k, v in o.response_headers.items()}
         row["response_body"] = _storable(o.response_body)
         row["error"] = _storable(o.error_detail)

@@ -2,15 +2,40 @@
 
 Every query carries the merchant, so a merchant key can never reach another merchant's rows: a foreign id
 is as missing as an unknown one. Soft-deleted rows (``deleted`` set) are invisible here.
+
+Each function takes a ``Kind``: the table and the record its rows are read as (``hookline.core.models``),
+built once here, so nothing above storage indexes a row by column name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from sqlalchemy import ColumnElement, Table, insert, select, update
 
-from hookline.errors import NotFound
-from hookline.models import Row as Row  # re-exported: storage and services import it from here
+from hookline.core.errors import NotFound
+from hookline.core.models import Delivery, Route, RowMap, Target
+from hookline.core.models import Row as Row  # re-exported: storage and services import it from here
+from hookline.storage import tables
 from hookline.storage.database import Conn, Database
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[R]):
+    """A merchant-scoped table, the word its errors use for one row, and how a row becomes a record."""
+
+    table: Table
+    label: str
+    build: Callable[[RowMap], R]
+
+
+TARGETS = Kind(tables.targets, "target", Target.from_row)
+ROUTES = Kind(tables.routes, "route", Route.from_row)
+DELIVERIES = Kind(tables.deliveries, "delivery", Delivery.from_row)
 
 
 def scoped(table: Table, merchant_id: str) -> list[ColumnElement[bool]]:
@@ -21,45 +46,45 @@ def scoped(table: Table, merchant_id: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def fetch(conn: Conn, table: Table, merchant_id: str, row_id: str) -> Row:
+async def fetch(conn: Conn, kind: Kind[R], merchant_id: str, row_id: str) -> R:
+    table = kind.table
     query = select(table).where(table.c.id == row_id, *scoped(table, merchant_id))
     row = (await conn.execute(query)).mappings().first()
     if row is None:
-        raise NotFound(f"{_label(table)} {row_id} not found")
-    return dict(row)
+        raise NotFound(f"{kind.label} {row_id} not found")
+    return kind.build(row)
 
 
-async def get(db: Database, table: Table, merchant_id: str, row_id: str) -> Row:
+async def get(db: Database, kind: Kind[R], merchant_id: str, row_id: str) -> R:
     async with db.read() as conn:
-        return await fetch(conn, table, merchant_id, row_id)
+        return await fetch(conn, kind, merchant_id, row_id)
 
 
 async def page(
-    db: Database, table: Table, merchant_id: str, limit: int, before: str | None, *where: ColumnElement[bool]
-) -> list[Row]:
+    db: Database, kind: Kind[R], merchant_id: str, limit: int, before: str | None, *where: ColumnElement[bool]
+) -> list[R]:
     """Newest first (ids are time-ordered); ``before`` is the last id of the previous page."""
+    table = kind.table
     query = select(table).where(*scoped(table, merchant_id), *where).order_by(table.c.id.desc()).limit(limit)
     if before:
         query = query.where(table.c.id < before)
     async with db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [kind.build(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def add(db: Database, table: Table, row: Row) -> Row:
+async def add(db: Database, kind: Kind[R], row: Row) -> R:
+    """Insert a new row (every column given) and return it as its record."""
     async with db.write() as conn:
-        await conn.execute(insert(table).values(**row))
-    return row
+        await conn.execute(insert(kind.table).values(**row))
+    return kind.build(row)
 
 
-async def change(conn: Conn, table: Table, merchant_id: str, row_id: str, values: Row) -> Row:
+async def change(conn: Conn, kind: Kind[R], merchant_id: str, row_id: str, values: Row) -> R:
     """Update one live row inside the caller's transaction and return it as it now is."""
+    table = kind.table
     result = await conn.execute(
         update(table).where(table.c.id == row_id, *scoped(table, merchant_id)).values(**values)
     )
     if result.rowcount == 0:
-        raise NotFound(f"{_label(table)} {row_id} not found")
-    return await fetch(conn, table, merchant_id, row_id)
-
-
-def _label(table: Table) -> str:
-    return {"targets": "target", "routes": "route", "deliveries": "delivery"}.get(table.name, table.name)
+        raise NotFound(f"{kind.label} {row_id} not found")
+    return await fetch(conn, kind, merchant_id, row_id)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, tuple_
 
-from hookline.models import DeliveryStatus
+from hookline.core.models import DeliveryStatus
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries, events, object_versions
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, or_, select, update
+import dataclasses
+from typing import Any
 
-from hookline.errors import Invalid
-from hookline.models import DeliveryStatus, RouteState
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
+from sqlalchemy import Row as SqlRow
+
+from hookline.core.errors import Invalid
+from hookline.core.models import DeliveryStatus, Route, Routed, RouteState, Target
 from hookline.storage import records
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
@@ -14,7 +18,7 @@ from hookline.storage.tables import deliveries, routes, targets
 _OPEN = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 
 
-async def change(db: Database, merchant_id: str, route_id: str, values: Row, now: float) -> Row:
+async def change(db: Database, merchant_id: str, route_id: str, values: Row, now: float) -> Route:
     """Update a route; a new state takes its deliveries along in the same transaction.
 
     disabled or deleted: pending and held deliveries are canceled (as Ordergroove documents);
@@ -22,14 +26,14 @@ async def change(db: Database, merchant_id: str, route_id: str, values: Row, now
     active: held deliveries are released oldest first (their due time becomes their creation time).
     """
     async with db.write() as conn:
-        before = await records.fetch(conn, routes, merchant_id, route_id)
-        if values.get("state", before["state"]) != before["state"]:
+        before = await records.fetch(conn, records.ROUTES, merchant_id, route_id)
+        if values.get("state", before.state) != before.state:
             values = {**_entering(values["state"], now), **values}
-        row = await records.change(conn, routes, merchant_id, route_id, {**values, "updated": now})
-        state = None if row["deleted"] is not None else row["state"]
-        if state != before["state"]:
+        route = await records.change(conn, records.ROUTES, merchant_id, route_id, {**values, "updated": now})
+        state = None if route.deleted is not None else route.state
+        if state != before.state:
             await move_deliveries(conn, route_id, state, now)
-        return row
+        return route
 
 
 def _entering(state: str, now: float) -> Row:
@@ -50,7 +54,7 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
     """
     mine = deliveries.c.route_id == route_id
     if state in (None, RouteState.DISABLED):
-        await _cancel_open(conn, mine, now)
+        await cancel_open(conn, mine, now)
     elif state == RouteState.HALTED:
         await conn.execute(
             update(deliveries)
@@ -65,7 +69,7 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
         )
 
 
-async def _cancel_open(conn: Conn, which: ColumnElement[bool], now: float) -> None:
+async def cancel_open(conn: Conn, which: ColumnElement[bool], now: float) -> None:
     """Cancel the pending and held deliveries ``which`` selects (Ordergroove: in transit when disabled)."""
     await conn.execute(
         update(deliveries)
@@ -79,10 +83,10 @@ async def target_disabled(conn: Conn, target_id: str, now: float) -> None:
     route's (in the caller's transaction). The routes keep their state, so re-enabling the target brings them
     back as they were, with only new events: what was canceled stays canceled."""
     using = select(routes.c.id).where(routes.c.target_id == target_id).scalar_subquery()
-    await _cancel_open(conn, deliveries.c.route_id.in_(using), now)
+    await cancel_open(conn, deliveries.c.route_id.in_(using), now)
 
 
-async def deliverable(conn: Conn, merchant_id: str, route_id: str) -> Row:
+async def deliverable(conn: Conn, merchant_id: str, route_id: str) -> Route:
     """The route, joined to its target's ``enabled``, if deliveries can be made for it now (in the caller's
     transaction); Invalid when it is deleted or disabled, or its target is disabled: those receive nothing."""
     found = await conn.execute(
@@ -97,42 +101,38 @@ async def deliverable(conn: Conn, merchant_id: str, route_id: str) -> Row:
         raise Invalid(f"route {route_id} is disabled", fields={"route": "disabled"})
     if not row["target_enabled"]:
         raise Invalid(f"the target of route {route_id} is disabled", fields={"target": "disabled"})
-    return dict(row)
+    return Route.from_row(row)
+
+
+# A route with every column of its target, labelled ``target__…`` in the order of ``Target``'s fields, so
+# the target is built from the tail of the row's tuple (``routed``).
+WITH_TARGET = select(
+    routes, *(targets.c[f.name].label(f"target__{f.name}") for f in dataclasses.fields(Target))
+).join(targets, targets.c.id == routes.c.target_id)
+_ROUTE_WIDTH = len(routes.c)
+
+
+def routed(row: SqlRow[Any]) -> Routed:
+    """A row of ``WITH_TARGET`` as its route and target."""
+    return Routed(Route.from_row(row._mapping), Target(*row[_ROUTE_WIDTH:]))
 
 
 # Built once: on the ingest path, building the statement cost more than running it.
-_FOR_INGEST = (
-    # With the target's URL and keys: a delivery handed straight to this process's worker needs them.
-    select(
-        routes,
-        targets.c.url,
-        targets.c.destination,
-        targets.c.signing_key,
-        targets.c.expiring_signing_key,
-        targets.c.signing_key_expiry,
-        targets.c.ed25519_private_key,
-        targets.c.expiring_ed25519_private_key,
-        targets.c.auth,
-    )
-    .join(targets, targets.c.id == routes.c.target_id)
-    .where(
-        routes.c.merchant_id == bindparam("merchant_id"),
-        routes.c.deleted.is_(None),
-        # Not IN: a literal list is expanded at every execution, which cost a quarter of a one-event ingest.
-        or_(routes.c.state == RouteState.ACTIVE, routes.c.state == RouteState.HALTED),
-        targets.c.enabled.is_(True),
-        targets.c.deleted.is_(None),
-    )
-    .order_by(routes.c.id)
-)
+_FOR_INGEST = WITH_TARGET.where(
+    routes.c.merchant_id == bindparam("merchant_id"),
+    routes.c.deleted.is_(None),
+    # Not IN: a literal list is expanded at every execution, which cost a quarter of a one-event ingest.
+    or_(routes.c.state == RouteState.ACTIVE, routes.c.state == RouteState.HALTED),
+    targets.c.enabled.is_(True),
+    targets.c.deleted.is_(None),
+).order_by(routes.c.id)
 
 
-async def for_ingest(conn: Conn, merchant_id: str) -> list[Row]:
+async def for_ingest(conn: Conn, merchant_id: str) -> list[Routed]:
     """The merchant's routes that can receive events (active or halted) whose target is enabled, each with
-    its target's ``url``, ``destination`` and keys (``signing_key``, ``expiring_signing_key``,
-    ``signing_key_expiry``, ``ed25519_private_key``, ``expiring_ed25519_private_key``)."""
+    its target (whose URL and keys a delivery handed straight to this process's worker needs)."""
     found = await conn.execute(_FOR_INGEST, {"merchant_id": merchant_id})
-    return [dict(r) for r in found.mappings()]
+    return [routed(r) for r in found]
 
 
 async def using_target(db: Database, merchant_id: str, target_id: str) -> list[str]:

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from sqlalchemy import delete, insert, select, update
 
+from hookline.core.models import RowMap, from_columns
 from hookline.storage.database import Conn, Database
-from hookline.storage.records import Row
 from hookline.storage.tables import sessions
 
 
-async def add(db: Database, row: Row) -> None:
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A browser session as stored, known by the hash of its token. ``key_hash``: the API key it was opened
+    with (None: opened another way, a portal link); ``revoked``: when it was ended."""
+
+    id_hash: str
+    operator: bool
+    merchant_id: str | None
+    key_hash: str | None
+    read_only: bool
+    csrf: str
+    created: float
+    expires: float
+    last_seen: float
+    revoked: float | None = None
+    portal_link_id: str | None = None
+    return_url: str | None = None
+
+    @classmethod
+    def from_row(cls, row: RowMap) -> StoredSession:
+        return from_columns(cls, row)
+
+
+async def add(db: Database, stored: StoredSession) -> None:
     """Store a new session, and delete the expired ones in passing (nothing else needs them)."""
     async with db.write() as conn:
-        await conn.execute(delete(sessions).where(sessions.c.expires < row["created"]))
-        await conn.execute(insert(sessions).values(**row))
+        await conn.execute(delete(sessions).where(sessions.c.expires < stored.created))
+        await conn.execute(insert(sessions).values(**asdict(stored)))
 
 
-async def get(db: Database, id_hash: str) -> Row | None:
+async def get(db: Database, id_hash: str) -> StoredSession | None:
     async with db.read() as conn:
         found = (await conn.execute(select(sessions).where(sessions.c.id_hash == id_hash))).mappings().first()
-    return None if found is None else dict(found)
+    return None if found is None else StoredSession.from_row(found)
 
 
 async def change(db: Database, id_hash: str, **values: object) -> None:

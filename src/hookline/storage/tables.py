@@ -111,12 +111,12 @@ targets = Table(
     Column("signing_key", String(100), nullable=False),
     Column("expiring_signing_key", String(100), nullable=True),
     Column("signing_key_expiry", Float, nullable=True),
-    # Ed25519 private keys (base64 of the seed, ``hookline.keypairs``); the expiring one shares the HMAC key's
+    # Ed25519 private keys (base64 of the seed, ``core.keypairs``); the expiring one shares the HMAC key's
     # expiry. Every target has one (created with it, or given one by migration 0007): nullable only because
     # SQLite cannot add a NOT NULL column without a default.
     Column("ed25519_private_key", String(100), nullable=True),
     Column("expiring_ed25519_private_key", String(100), nullable=True),
-    # Endpoint authentication (``hookline.credentials``): its public fields and the whole object sealed with
+    # Endpoint authentication (``core.credentials``): its public fields and the whole object sealed with
     # ``HOOKLINE_SECRET_KEY`` under ``sealed``; null: none.
     Column("auth", JSON(none_as_null=True), nullable=True),
     Column("created", Float, nullable=False),
@@ -156,7 +156,7 @@ routes = Table(
     # A route that stands for an Ordergroove-style target (``/webhook_targets``): its event types are the
     # union of the target's filters.
     Column("ordergroove", Boolean, nullable=False, server_default=text("false")),
-    # Per-key ordering (migration 0011): none, object or customer (``hookline.ordering``).
+    # Per-key ordering (migration 0011): none, object or customer (``hookline.core.ordering``).
     Column("ordering", String(16), nullable=False, server_default=text("'none'")),
 )
 
@@ -314,6 +314,18 @@ ordering_sequences = Table(
     Column("route_id", String(40), primary_key=True),
     Column("ordering_key", String(100), primary_key=True),
     Column("last", BigInteger, nullable=False),
+)
+
+# ``hookline listen`` sessions (migration 0016, docs/listen.md): one row per connected listener, kept alive
+# by its API process; a route with a live one is left to that process by the workers.
+listeners = Table(
+    "listeners",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("route_id", String(40), nullable=False),
+    Column("connected", Float, nullable=False),
+    Column("seen", Float, nullable=False),
+    Index("ix_listeners_route", "route_id", "seen"),
 )
 
 attempts = Table(

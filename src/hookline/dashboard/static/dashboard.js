@@ -6,6 +6,32 @@
     Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
   }
 
+  // Editing a webhook: choosing another target hides the fields that change the current one (put back as
+  // they were, so nothing of them is sent as a change) and says what saving will do.
+  each("#f-target", function (select) {
+    var current = select.value, fields = document.getElementById("f-target_url");
+    var told = document.getElementById("target-switched");
+    if (!fields || !told) return;
+    select.addEventListener("change", function () {
+      var switched = select.value !== current;
+      each("input", function (input) { if (switched) input.value = input.defaultValue; }, fields);
+      fields.hidden = switched;
+      told.hidden = !switched;
+    });
+  });
+
+  // Endpoint authentication: only the chosen kind's fields are shown (every kind's without JavaScript).
+  each("#f-auth-type", function (kind) {
+    function show() {
+      each("[data-auth-kind]", function (fields) { fields.hidden = fields.dataset.authKind !== kind.value; });
+    }
+    kind.addEventListener("change", show);
+    show();
+  });
+
+  // A chart wider than its box (on a phone) starts scrolled to its latest hours, on the right.
+  each("[data-scroll-end]", function (box) { box.scrollLeft = box.scrollWidth; });
+
   // Event types: a family checkbox ticks all of its types; unticking one type unticks the family.
   function members(family) {
     return document.querySelectorAll('[data-family-member="' + family + '"]');

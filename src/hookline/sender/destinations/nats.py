@@ -4,8 +4,11 @@ The headers travel as NATS message headers and the payload as the message data. 
 ordering) goes to ``<subject>.<key>`` (``keyed``), so a stream for an ordered route covers ``<subject>.>``.
 Only a JetStream acknowledgement (the stream's name and the message's sequence) counts: a subject no
 stream covers is a refusal, as core NATS would drop the message without a word when nobody is subscribed.
-The client does not reconnect on its own (``allow_reconnect=False``): a lost connection fails the attempt and
-``port.Connections`` opens a new one, with backoff, for the next.
+A ``tls://`` URL connects with TLS (the server's certificate verified against the system's CAs); a server
+that does not require TLS is refused rather than published to in clear (nats-py has sent its CONNECT by
+then: docs/destinations.md says what that means for credentials). The client does not reconnect on its own
+(``allow_reconnect=False``): a lost connection fails the attempt and ``port.Connections`` opens a new one,
+with backoff, for the next.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from nats import errors
 from nats.aio.client import Client
 from nats.js import errors as js_errors
 
-from hookline.sender.destinations import keyed
+from hookline.sender.destinations import keyed, spec
 from hookline.sender.destinations.port import Connections, Pooled, Refused, Unreachable
 
 CONNECT_TIMEOUT_S = 5.0
@@ -29,6 +32,24 @@ async def _ignore(_: Exception) -> None:
 
 
 async def _open(url: str) -> Client:
+    client = await _connect(url)
+    if spec.scheme_of(url) == "tls" and not _tls_started(client):
+        await client.close()
+        raise Unreachable(
+            "the server does not require TLS, so the connection stayed in clear: not published "
+            "(a tls:// URL is TLS or nothing; use nats:// for a server without TLS)"
+        )
+    return client
+
+
+def _tls_started(client: Client) -> bool:
+    """Whether the client upgraded the connection to TLS: nats-py does (verifying the server's certificate)
+    when the server's INFO says ``tls_required``, whatever the URL's scheme, and otherwise stays in clear."""
+    info: Any = getattr(client, "_server_info", None)  # no public accessor in nats-py
+    return isinstance(info, dict) and bool(info.get("tls_required"))
+
+
+async def _connect(url: str) -> Client:
     try:
         return await nats.connect(
             url,

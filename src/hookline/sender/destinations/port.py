@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from hookline.models import Outcome
+from hookline.core.models import Outcome
 
 RECONNECT_FIRST_S = 0.5  # after a failed connect, the next one waits this long, doubling ...
 RECONNECT_MAX_S = 5.0  # ... up to this

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from hookline.models import ErrorKind, Outcome
+from hookline.core.models import ErrorKind, Outcome
 from hookline.sender import guard, urls, vocabulary
 from hookline.sender.destinations import amqp, nats, redis, spec
 from hookline.sender.destinations.port import Broker, Refused, Unreachable, describe
@@ -43,7 +43,6 @@ class Publisher:
         if kind is None:
             return Outcome(started, 0.0, sent, error=ErrorKind.PROTOCOL, error_detail="not a broker URL")
         broker = self._brokers[kind]
-        where = spec.masked(url)
         try:
             async with asyncio.timeout(timeout_s):
                 if not broker.connected(url):
@@ -54,17 +53,21 @@ class Publisher:
         except Refused as exc:
             return self._failed(started, clock, sent, ErrorKind.STATUS, f"{kind} refused: {describe(exc)}")
         except socket.gaierror as exc:
-            return self._failed(started, clock, sent, ErrorKind.DNS, f"{where}: {describe(exc)}")
+            return self._failed(started, clock, sent, ErrorKind.DNS, f"{spec.masked(url)}: {describe(exc)}")
         except TimeoutError:
             await broker.forget(url)
-            detail = f"no acknowledgement from {where} within {timeout_s:g} s"
+            detail = f"no acknowledgement from {spec.masked(url)} within {timeout_s:g} s"
             return self._failed(started, clock, sent, ErrorKind.TIMEOUT, detail)
         except (Unreachable, OSError) as exc:
             await broker.forget(url)
-            return self._failed(started, clock, sent, ErrorKind.CONNECT, f"{where}: {describe(exc)}")
+            return self._failed(
+                started, clock, sent, ErrorKind.CONNECT, f"{spec.masked(url)}: {describe(exc)}"
+            )
         except Exception as exc:  # a driver's own errors: the connection is suspect, the attempt failed
             await broker.forget(url)
-            return self._failed(started, clock, sent, ErrorKind.PROTOCOL, f"{where}: {describe(exc)}")
+            return self._failed(
+                started, clock, sent, ErrorKind.PROTOCOL, f"{spec.masked(url)}: {describe(exc)}"
+            )
         return Outcome(started, ms_since(clock), sent, status=200, response_body=answer)
 
     @staticmethod

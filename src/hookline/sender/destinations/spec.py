@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hookline.sender import urls
+from hookline.sender.destinations import keyed
 
 # URL scheme -> broker module name.
-KINDS = {"redis": "redis", "nats": "nats", "amqp": "amqp", "amqps": "amqp"}
+KINDS = {"redis": "redis", "rediss": "redis", "nats": "nats", "tls": "nats", "amqp": "amqp", "amqps": "amqp"}
 MASK = "****"
 MAXLEN_MAX = 2**63 - 1  # Redis's largest MAXLEN
 
@@ -25,14 +26,25 @@ class BadDestination(ValueError):
         super().__init__(reason)
 
 
+def scheme_of(url: str) -> str:
+    """The URL's scheme in lower case (``""`` when it has none)."""
+    scheme, sep, _ = url.strip(" ").partition("://")
+    return scheme.lower() if sep else ""
+
+
 def kind_of(url: str) -> str | None:
     """The broker module a URL publishes through (``"redis"``, ``"nats"``, ``"amqp"``), None for HTTP."""
-    scheme, sep, _ = url.strip(" ").partition("://")
-    return KINDS.get(scheme.lower()) if sep else None
+    return KINDS.get(scheme_of(url))
 
 
 def _text(
-    destination: Mapping[str, Any], name: str, *, required: bool, empty_ok: bool, limit: int = 255
+    destination: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool,
+    empty_ok: bool,
+    limit: int = 255,
+    why: str = "",
 ) -> str | None:
     value = destination.get(name)
     if value is None:
@@ -44,7 +56,7 @@ def _text(
     if not value and not empty_ok:
         raise BadDestination(name, "must not be empty")
     if len(value.encode()) > limit:
-        raise BadDestination(name, f"too long ({limit} bytes at most)")
+        raise BadDestination(name, f"too long ({limit} bytes at most{why})")
     if any(c < " " or c == "\x7f" for c in value):
         raise BadDestination(name, "must not hold control characters")
     return value
@@ -75,10 +87,17 @@ def _nats(destination: Mapping[str, Any]) -> dict[str, Any]:
 
 def _amqp(destination: Mapping[str, Any]) -> dict[str, Any]:
     # "" is the default exchange (routing to the queue named by the routing key) and a valid routing key.
-    return {
-        "exchange": _text(destination, "exchange", required=True, empty_ok=True),
-        "routing_key": _text(destination, "routing_key", required=True, empty_ok=True),
-    }
+    exchange = _text(destination, "exchange", required=True, empty_ok=True)
+    # On a named exchange an ordered delivery adds ".<key>" (``keyed``), and the whole is a short string.
+    limit, why = keyed.ROUTING_KEY_MAX, ""
+    if exchange:
+        limit -= keyed.SUFFIX_ROOM
+        why = (
+            f" on a named exchange: an ordered delivery adds .<key> (shortened to fit), and a routing key "
+            f"is {keyed.ROUTING_KEY_MAX} bytes at most in all"
+        )
+    routing_key = _text(destination, "routing_key", required=True, empty_ok=True, limit=limit, why=why)
+    return {"exchange": exchange, "routing_key": routing_key}
 
 
 _CHECKS: dict[str, tuple[frozenset[str], Callable[[Mapping[str, Any]], dict[str, Any]]]] = {

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from hookline import snapshot
+from hookline.core import snapshot
 
 revision = "0005"
 down_revision = "0004"

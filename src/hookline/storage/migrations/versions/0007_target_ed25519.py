@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hookline import keypairs
+from hookline.core import keypairs
 
 revision = "0007"
 down_revision = "0006"

@@ -1,5 +1,5 @@
 """Endpoint authentication of targets: ``targets.auth``, the public fields of a target's ``auth`` and the
-whole object sealed with ``HOOKLINE_SECRET_KEY`` (``hookline.credentials``); null when it has none.
+whole object sealed with ``HOOKLINE_SECRET_KEY`` (``hookline.core.credentials``); null when it has none.
 
 Revision ID: 0014
 Revises: 0013

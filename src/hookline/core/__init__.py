@@ -1,0 +1,1 @@
+"""The pure core: domain rules with no I/O, imported by every other layer."""
