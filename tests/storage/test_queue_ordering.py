@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select, update
 
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
-from hookline.core import autohalt_policy
-from hookline.core.models import DeliveryStatus, Job, Outcome, Result
-from hookline.storage import queue
-from hookline.storage.database import Database
-from hookline.storage.tables import ordering_sequences, routes
+from hookline.core import autohalt_policy, ids
+from hookline.core.models import DeliveryStatus, Job, NewDelivery, Outcome, Result
+from hookline.storage import ordering, queue
+from hookline.storage.database import Conn, Database, insert_rows
+from hookline.storage.tables import deliveries, ordering_sequences, routes
 from support.events import event
 
 NEVER_HALT = autohalt_policy.Policy(failures=0)
@@ -191,3 +192,90 @@ async def test_a_delivery_that_is_never_sent_takes_no_number(db_url: str) -> Non
         listed = await client.ok("GET", "/v1/deliveries")
         shown = {d["event_id"]: (d["status"], d["ordering_key"], d["sequence"]) for d in listed["data"]}
         assert shown == {"e1": ("failed", "A", None), "e2": ("pending", "A", 1)}
+
+
+async def _held(db: Database, steps: Callable[[Conn], Awaitable[None]], done: asyncio.Event) -> asyncio.Event:
+    """Run ``steps`` in a transaction that commits once the returned event is set; ``done`` is set when
+    the steps have run."""
+    commit = asyncio.Event()
+
+    async def run() -> None:
+        async with db.write() as conn:
+            await steps(conn)
+            done.set()
+            await commit.wait()
+
+    task = asyncio.create_task(run())
+    _HELD.add(task)
+    task.add_done_callback(_HELD.discard)
+    return commit
+
+
+_HELD: set[asyncio.Task[None]] = set()
+
+
+async def test_an_end_waits_for_an_ingest_still_numbering_its_key(pg_url: str) -> None:
+    """The race behind a delivery put aside for a minute: an ingest numbers a key's next delivery while its
+    delivery ahead ends, and a claim looks between the two commits. The end's release must see the new
+    delivery, so the end waits for the ingest's numbering (``ordering.release_next``)."""
+    await _ordered_route(pg_url, [("a1", "A")])
+    db = Database(pg_url)
+    try:
+        now = time.time() + 1
+        [a1] = await queue.claim(db, now, 10, 30)
+        async with db.read() as conn:
+            merchant_id = (await conn.execute(select(deliveries.c.merchant_id))).scalar_one()
+        a2 = NewDelivery(
+            id=ids.new("dlv"),
+            merchant_id=merchant_id,
+            event_id="a2",
+            event_type="order.reminder",
+            route_id=a1.route_id,
+            target_id=a1.target_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            created=now,
+            completed=None,
+            last_error=None,
+            payload=b"{}",
+            ordering_key="A",
+        )
+
+        async def ingest(conn: Conn) -> None:
+            await ordering.number(conn, [a2])
+            await insert_rows(conn, deliveries, [a2.row()])
+
+        ended = now + 0.5
+
+        async def end(conn: Conn) -> None:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == a1.delivery_id)
+                .values(status=DeliveryStatus.SUCCESS, completed=ended, next_attempt_at=None)
+            )
+            params = {"n_route": a1.route_id, "n_key": "A", "n_sequence": 1, "n_ended": a1.delivery_id}
+            await ordering.release_next(conn, [{**params, "n_completed": ended, "n_now": ended}])
+
+        numbered, released = asyncio.Event(), asyncio.Event()
+        commit_ingest = await _held(db, ingest, numbered)
+        await numbered.wait()
+        commit_end = await _held(db, end, released)
+        await asyncio.sleep(0.3)  # the end's release runs now, or waits for the ingest
+        commit_ingest.set()
+        await asyncio.wait_for(released.wait(), 10)
+        # A claim between the two commits sees a2 and a1 still open: it may put a2 aside, but not past
+        # the release.
+        assert await queue.claim(db, now + 1, 10, 30) == []
+        commit_end.set()
+        for _ in range(100):
+            async with db.read() as conn:
+                found = await conn.execute(
+                    select(deliveries.c.status).where(deliveries.c.id == a1.delivery_id)
+                )
+                if found.scalar_one() == DeliveryStatus.SUCCESS:
+                    break
+            await asyncio.sleep(0.05)
+        [next_one] = await queue.claim(db, now + 2, 10, 30)
+        assert next_one.event_id == "a2" and next_one.sequence == 2
+    finally:
+        await db.close()

@@ -16,8 +16,9 @@ Parking. A delivery waiting behind an earlier one is still due by its time; so t
 such deliveries over and over (a key whose first delivery waits hours for its retries may have thousands
 behind it), a claim first moves the waiting ones it finds ``PARK_S`` into the future (``park``), and the
 end of a numbered delivery makes the next one of its key due at once (``release_next``, in the transaction
-that records the end). Parking only saves work: should a release be missed, the parked delivery is looked at
-again ``PARK_S`` later. Whether a delivery may go is decided by the claim alone.
+that records the end, which first waits for any ingest still numbering that key). Parking only saves work:
+should a release be missed, the parked delivery is looked at again ``PARK_S`` later. Whether a delivery may
+go is decided by the claim alone.
 """
 
 from __future__ import annotations
@@ -294,5 +295,22 @@ async def park(conn: Conn, now: float) -> None:
 async def release_next(conn: Conn, ended: Sequence[Row]) -> None:
     """Make the next delivery of each key due now, after its numbered deliveries ``ended`` (each
     ``{n_route, n_key, n_sequence, n_ended, n_completed, n_now}``), in the caller's transaction (the one
-    that stored those ends)."""
+    that stored those ends).
+
+    On PostgreSQL the keys' numbering rows are locked first (in sorted order, as ``number`` does). An
+    ingest that numbered a next delivery of one of these keys and has not committed yet holds that row:
+    without the lock, the release would not see the new delivery, and a claim that saw it committed
+    before this end did could put it aside (``park``) with nobody left to release it. With it, either the
+    ingest commits first and the release (a statement after the lock, so seeing that commit) finds the new
+    delivery, or this end commits first and the ingest, numbering after it, sees the key free.
+    """
+    if conn.dialect.name == "postgresql":
+        keys = sorted({(row["n_route"], row["n_key"]) for row in ended})
+        s = ordering_sequences.c
+        await conn.execute(
+            select(s.last)
+            .where(tuple_(s.route_id, s.ordering_key).in_(keys))
+            .order_by(s.route_id, s.ordering_key)
+            .with_for_update()
+        )
     await execute_many(conn, _RELEASE, ended)
