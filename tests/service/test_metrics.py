@@ -90,7 +90,7 @@ async def _insert(
         "next_attempt_at": created if status == "pending" else None,
         "created": created,
         "completed": completed,
-        "payload": b"{}",
+        "body_id": delivery_id,
         "is_test": False,
     }
     durations_ms = durations_ms or (1.0,) * attempts_made

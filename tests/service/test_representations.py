@@ -302,7 +302,7 @@ async def test_no_secret_is_stored_or_in_a_snapshot_over_the_simulators_stream(d
             stored = [data for (data,) in await conn.execute(select(tables.objects.c.data))]
             stored += [data for (data,) in await conn.execute(select(tables.object_versions.c.data))]
             events = [obj for (obj,) in await conn.execute(select(tables.events.c.object))]
-            payloads = [orjson.loads(p) for (p,) in await conn.execute(select(tables.deliveries.c.payload))]
+            payloads = [orjson.loads(p) for (p,) in await conn.execute(select(tables.delivery_bodies.c.body))]
     finally:
         await db.close()
 

@@ -19,7 +19,7 @@ from hookline.service import retention
 from hookline.storage import migrate
 from hookline.storage import retention as retention_store
 from hookline.storage.database import Database
-from hookline.storage.tables import attempts, deliveries, events, merchants, object_versions
+from hookline.storage.tables import attempts, deliveries, delivery_bodies, events, merchants, object_versions
 
 DAY = 86400.0
 NOW = time.time()
@@ -48,6 +48,7 @@ class Rows:
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.attempts: list[dict[str, Any]] = []
+        self.bodies: list[dict[str, Any]] = []
 
     def event(self, name: str, received: float) -> str:
         self.events.append(
@@ -67,9 +68,19 @@ class Rows:
         return name
 
     def delivery(
-        self, event_id: str, status: str, created: float, completed: float | None = None, tries: int = 1
+        self,
+        event_id: str,
+        status: str,
+        created: float,
+        completed: float | None = None,
+        tries: int = 1,
+        body: str | None = None,
     ) -> str:
+        """A delivery, with a body of its own or the body of the delivery ``body`` (of the same event)."""
         delivery_id = ids.new("dlv", now=created)
+        if body is None:
+            body = delivery_id
+            self.bodies.append({"id": body, "merchant_id": MERCHANT, "event_id": event_id, "body": b"{}"})
         finished = status in ("success", "failed", "canceled")
         self.deliveries.append(
             {
@@ -87,7 +98,7 @@ class Rows:
                 "completed": (completed or created + 5) if finished else None,
                 "last_response_status": None,
                 "last_error": None,
-                "payload": b"{}",
+                "body_id": body,
                 "is_test": False,
             }
         )
@@ -115,6 +126,7 @@ class Rows:
                 (events, self.events),
                 (deliveries, self.deliveries),
                 (attempts, self.attempts),
+                (delivery_bodies, self.bodies),
             ):
                 if rows:
                     await conn.execute(insert(table), rows)
@@ -133,9 +145,9 @@ async def _count(db: Database, table: Any) -> int:
 async def test_purges_old_finished_rows_and_keeps_open_and_recent_ones(db: Database) -> None:
     rows = Rows()
     gone_events = [rows.event("e-done", OLD), rows.event("e-bare", OLD)]
-    gone = [
-        rows.delivery("e-done", "success", OLD, tries=2),
-        rows.delivery("e-done", "failed", OLD, tries=3),
+    gone = [rows.delivery("e-done", "success", OLD, tries=2)]
+    gone += [
+        rows.delivery("e-done", "failed", OLD, tries=3, body=gone[0]),  # one body for both
         rows.delivery("e-done", "canceled", OLD, tries=0),
     ]
     kept_events = [
@@ -154,7 +166,8 @@ async def test_purges_old_finished_rows_and_keeps_open_and_recent_ones(db: Datab
         # Created long ago, resent and finished yesterday: it ages from its completion.
         rows.delivery("e-resent", "success", OLD, completed=RECENT),
     ]
-    gone.append(rows.delivery("e-mixed", "success", OLD, tries=1))
+    # Its body is the pending delivery's too: it stays with that one.
+    gone.append(rows.delivery("e-mixed", "success", OLD, tries=1, body=kept[2]))
     await rows.store(db)
 
     counted = await retention.would_purge(db, KEEP_S, now=NOW)
@@ -169,6 +182,7 @@ async def test_purges_old_finished_rows_and_keeps_open_and_recent_ones(db: Datab
     assert not set(gone_events) & await _ids(db, events.c.id)
     remaining_attempts = await _ids(db, attempts.c.delivery_id)
     assert remaining_attempts == {kept[0], kept[1], kept[2], kept[3], kept[4]}
+    assert await _ids(db, delivery_bodies.c.id) == set(kept)
     # A second run finds nothing more.
     again = await retention.purge(db, KEEP_S, now=NOW, pause_s=0)
     assert (again.deliveries, again.attempts, again.events) == (0, 0, 0)

@@ -16,7 +16,7 @@ from hookline.core.errors import Conflict
 from hookline.core.models import DeliveryStatus, Outcome, Result
 from hookline.storage import database, migrate, queue
 from hookline.storage.database import Database, insert_rows
-from hookline.storage.tables import attempts, deliveries
+from hookline.storage.tables import attempts, deliveries, delivery_bodies
 from support.deliveries import two_targets_three_events
 
 
@@ -35,9 +35,13 @@ def _delivery(delivery_id: str) -> dict[str, Any]:
         "created": 1_700_000_000.25,
         "completed": None,
         "last_error": "ünïcode\nand a newline",
-        "payload": b'{"id":"e1"}\x00\xff',
+        "body_id": "a",
         "is_test": True,
     }
+
+
+def _body(body_id: str) -> dict[str, Any]:
+    return {"id": body_id, "merchant_id": "m1", "event_id": "e1", "body": b'{"id":"e1"}\x00\xff'}
 
 
 def _attempt(attempt_id: str, response_headers: dict[str, str] | None) -> dict[str, Any]:
@@ -76,10 +80,17 @@ async def test_bulk_rows_are_stored_as_an_insert_stores_them(db_url: str) -> Non
             await conn.execute(sa.select(1))  # the transaction has begun, as in every caller
             await conn.execute(sa.insert(deliveries), [_delivery("a")])
             await insert_rows(conn, deliveries, [_delivery("b")])
+            await conn.execute(sa.insert(delivery_bodies), [_body("a")])
+            await insert_rows(conn, delivery_bodies, [_body("b")])
             await conn.execute(sa.insert(attempts), [_attempt("a1", {"x": "1"}), _attempt("a2", None)])
             await insert_rows(conn, attempts, [_attempt("b1", {"x": "1"}), _attempt("b2", None)])
         [a], [b] = await _stored(db, deliveries, ["a"]), await _stored(db, deliveries, ["b"])
-        assert a == b and a["payload"] == b'{"id":"e1"}\x00\xff' and a["next_attempt_at"] == 5.0
+        assert a == b and a["next_attempt_at"] == 5.0
+        [body_a], [body_b] = (
+            await _stored(db, delivery_bodies, ["a"]),
+            await _stored(db, delivery_bodies, ["b"]),
+        )
+        assert body_a == body_b and body_a["body"] == b'{"id":"e1"}\x00\xff'
         assert await _stored(db, attempts, ["a1", "a2"]) == await _stored(db, attempts, ["b1", "b2"])
         assert await _raw_json(db, "a2") == await _raw_json(db, "b2") == "null"
     finally:
@@ -115,6 +126,7 @@ async def test_ingest_and_record_copy_on_postgresql(db_url: str, monkeypatch: py
     monkeypatch.setattr(database, "_copy_rows", spy)
     await two_targets_three_events(db_url)  # ingests through the API
     assert copied.count("events") == 3 and copied.count("deliveries") == 3
+    assert copied.count("delivery_bodies") == 3
     db = Database(db_url)
     try:
         now = time.time() + 1

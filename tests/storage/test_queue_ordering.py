@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.core import autohalt_policy, ids
 from hookline.core.models import DeliveryStatus, Job, NewDelivery, Outcome, Result
-from hookline.storage import ordering, queue
-from hookline.storage.database import Conn, Database, insert_rows
+from hookline.storage import bodies, ordering, queue
+from hookline.storage.database import Conn, Database
 from hookline.storage.tables import deliveries, ordering_sequences, routes
 from support.events import event
 
@@ -243,7 +243,7 @@ async def test_an_end_waits_for_an_ingest_still_numbering_its_key(pg_url: str) -
 
         async def ingest(conn: Conn) -> None:
             await ordering.number(conn, [a2])
-            await insert_rows(conn, deliveries, [a2.row()])
+            await bodies.store(conn, [a2])
 
         ended = now + 0.5
 

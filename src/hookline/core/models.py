@@ -292,28 +292,6 @@ class NewDelivery:
     ordering_key: str | None = None
     sequence: int | None = None
 
-    def row(self) -> Row:
-        """Its row in ``deliveries``: no attempt made yet."""
-        return {
-            "id": self.id,
-            "merchant_id": self.merchant_id,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "route_id": self.route_id,
-            "target_id": self.target_id,
-            "status": self.status,
-            "attempts": 0,
-            "attempt_base": 0,
-            "next_attempt_at": self.next_attempt_at,
-            "created": self.created,
-            "completed": self.completed,
-            "last_error": self.last_error,
-            "payload": self.payload,
-            "is_test": self.is_test,
-            "ordering_key": self.ordering_key,
-            "sequence": self.sequence,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Attempt:

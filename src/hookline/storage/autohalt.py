@@ -25,12 +25,13 @@ from sqlalchemy import func, insert, select, update
 from hookline.core import autohalt_policy, catalog, fanout, ids, notices
 from hookline.core.autohalt_policy import Policy, Streak
 from hookline.core.models import Event, Result, Route, RouteState
+from hookline.storage import bodies
 from hookline.storage import events as event_store
 from hookline.storage import notifications as notification_store
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
-from hookline.storage.tables import deliveries, events, routes, targets
+from hookline.storage.tables import events, routes, targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,7 @@ async def notify(
     new_id = functools.partial(ids.new, "dlv", now=now)
     rows = fanout.notice(event, await _receivers(conn, merchant_id), new_id, now, exclude=exclude)
     if rows:
-        await conn.execute(insert(deliveries), [r.row() for r in rows])
+        await bodies.store(conn, rows)
         await event_store.notify_workers(conn)
     return Notice(event.id, [r.id for r in rows])
 

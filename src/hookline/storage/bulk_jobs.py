@@ -21,8 +21,8 @@ from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
 
 from hookline.core.errors import Conflict, NotFound
 from hookline.core.models import BulkJob, DeliveryStatus, NewDelivery, Route, StoredEvent
+from hookline.storage import bodies, ordering
 from hookline.storage import events as event_store
-from hookline.storage import ordering
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database
 from hookline.storage.records import Row
@@ -356,7 +356,7 @@ async def replay_batch(
         fresh = [_for_route(r, route) for r in rows if r.event_id not in open_ids]
         if fresh:
             await ordering.number(conn, fresh)  # new numbers, in the order of the events
-            await conn.execute(insert(deliveries), [d.row() for d in fresh])
+            await bodies.store(conn, fresh)
             await event_store.notify_workers(conn)
         skipped = progress.cursor.get("skipped", 0) + len(rows) - len(fresh)
         progress = replace(progress, cursor={**progress.cursor, "skipped": skipped})
@@ -374,6 +374,6 @@ async def add_test_deliveries(
     async with db.write() as conn:
         route = await route_store.deliverable(conn, merchant_id, route_id)
         made = [_for_route(r, route) for r in rows]
-        await conn.execute(insert(deliveries), [d.row() for d in made])
+        await bodies.store(conn, made)
         await event_store.notify_workers(conn)
     return made

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from hookline.core.errors import Conflict, NotFound
 from hookline.core.models import Attempt, Delivery, DeliveryStatus
-from hookline.storage import records, tables
+from hookline.storage import bodies, records, tables
 from hookline.storage import routes as route_store
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries, events, objects
@@ -37,9 +37,9 @@ def _waiting_for() -> ScalarSelect[Any]:
     )
 
 
-# Everything but the payload bytes, which only the worker and the detail view need; with what it waits for.
+# Everything but the body (its bytes only the worker and the detail view need); with what it waits for.
 _LISTED = [
-    *(c for c in deliveries.c if c.name != "payload"),
+    *(c for c in deliveries.c if c.name != "body_id"),
     case(
         (deliveries.c.status.in_(_OPEN) & deliveries.c.sequence.is_not(None), _waiting_for()),
         else_=None,
@@ -134,7 +134,7 @@ async def statuses_of_events(
 async def get(db: Database, merchant_id: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
     """A delivery with its attempts in order."""
     async with db.read() as conn:
-        query = select(*_LISTED, deliveries.c.payload).where(
+        query = select(*_LISTED, bodies.payload()).where(
             deliveries.c.id == delivery_id, *records.scoped(deliveries, merchant_id)
         )
         found = (await conn.execute(query)).mappings().first()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from hookline.core import catalog
 from hookline.core.errors import Conflict, NotFound
 from hookline.core.models import DeliveryStatus, Event, NewDelivery, StoredEvent
-from hookline.storage import ordering
+from hookline.storage import bodies, ordering
 from hookline.storage.database import Conn, Database, insert_rows
 from hookline.storage.deliveries import customers_with_email
 from hookline.storage.lists import one_of
@@ -144,7 +144,7 @@ async def accept(
         taken_over = 0
         if hand is not None and numbered:
             taken_over = hand(await ordering.free_firsts(conn, numbered))
-        await insert_rows(conn, deliveries, [d.row() for d in new_deliveries])
+        await bodies.store(conn, new_deliveries)
         waiting = sum(d.status == DeliveryStatus.PENDING for d in numbered) > taken_over
         if notify or waiting:
             await notify_workers(conn)

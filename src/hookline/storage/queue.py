@@ -24,7 +24,7 @@ from hookline.core import autohalt_policy, keypairs, redaction
 from hookline.core import ordering as keyed
 from hookline.core.models import DeliveryStatus, Job, NewDelivery, Result, Routed, RouteState, Signer
 from hookline.core.retry import RetryPolicy
-from hookline.storage import autohalt, ordering
+from hookline.storage import autohalt, bodies, ordering
 from hookline.storage import routes as route_store
 from hookline.storage.database import Conn, Database, execute_many, insert_rows
 from hookline.storage.events import notify_workers
@@ -59,7 +59,7 @@ def _claim_statement(dialect_name: str, skip_targets: bool, skip_routes: bool, o
             d.event_id,
             d.route_id,
             d.target_id,
-            d.payload,
+            bodies.payload(),
             d.attempts,
             d.attempt_base,
             d.created,
@@ -119,7 +119,11 @@ async def claim(
         await _not_sent(conn, claimed, routed, now)
         by_route = {route_id: _sending(r, now) for route_id, r in routed.items() if _sends(r)}
     lease = params["lease_until"]
-    return [_job(row, by_route[r], lease) for row in claimed if (r := row["route_id"]) in by_route]
+    return [
+        _job(row, bytes(row["payload"]), by_route[r], lease)
+        for row in claimed
+        if (r := row["route_id"]) in by_route
+    ]
 
 
 def _sends(routed: Routed) -> bool:
@@ -172,7 +176,7 @@ class _Sending:
 
 def fresh_job(delivery: NewDelivery, routed: Routed, leased_until: float, now: float) -> Job:
     """The job of a delivery just stored already leased (``models.Dispatch``), to ``routed``'s target."""
-    return _job(delivery.row(), _sending(routed, now), leased_until)
+    return _job(bodies.row(delivery, delivery.id), delivery.payload, _sending(routed, now), leased_until)
 
 
 def _sending(routed: Routed, now: float) -> _Sending:
@@ -198,14 +202,14 @@ def _sending(routed: Routed, now: float) -> _Sending:
     )
 
 
-def _job(row: Any, sending: _Sending, leased_until: float) -> Job:
+def _job(row: Any, payload: bytes, sending: _Sending, leased_until: float) -> Job:
     return Job(
         delivery_id=row["id"],
         event_id=row["event_id"],
         route_id=row["route_id"],
         target_id=row["target_id"],
         url=sending.url,
-        payload=bytes(row["payload"]),
+        payload=payload,
         attempts=row["attempts"],
         budget_used=row["attempts"] - row["attempt_base"],
         keys=sending.keys,

@@ -1,5 +1,6 @@
-"""Retention: deleting old finished deliveries (with their attempts), old events and the earlier versions of
-objects that no event needs any more, a small batch at a time.
+"""Retention: deleting old finished deliveries (with their attempts, and their bodies once no delivery
+names them), old events and the earlier versions of objects that no event needs any more, a small batch at
+a time.
 
 Each batch is found with a read (which never blocks a writer, on SQLite either) and deleted by primary key in
 a short transaction of its own, so a purge never holds the write lock for long and delivery carries on
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, tuple_
 
 from hookline.core.models import DeliveryStatus
+from hookline.storage import bodies
 from hookline.storage.database import Database
 from hookline.storage.tables import attempts, deliveries, events, object_versions
 
@@ -45,18 +47,16 @@ async def purge_deliveries(db: Database, delivery_ids: Sequence[str], cutoff: fl
     if not delivery_ids:
         return 0, 0
     async with db.write() as conn:
-        gone = list(
-            (
-                await conn.execute(
-                    delete(deliveries)
-                    .where(deliveries.c.id.in_(list(delivery_ids)), *_old_delivery(cutoff))
-                    .returning(deliveries.c.id)
-                )
-            ).scalars()
+        found = await conn.execute(
+            delete(deliveries)
+            .where(deliveries.c.id.in_(list(delivery_ids)), *_old_delivery(cutoff))
+            .returning(deliveries.c.id, deliveries.c.body_id)
         )
+        gone = found.all()
         if not gone:
             return 0, 0
-        result = await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(gone)))
+        result = await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_([g.id for g in gone])))
+        await bodies.purge(conn, sorted({g.body_id for g in gone}))
     return len(gone), result.rowcount
 
 

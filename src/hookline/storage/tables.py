@@ -264,7 +264,9 @@ deliveries = Table(
     Column("completed", Float, nullable=True),
     Column("last_response_status", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
-    Column("payload", LargeBinary, nullable=False),
+    # Its body, in ``delivery_bodies`` (migration 0017): one row for all the deliveries of an event stored
+    # together whose bodies are the same bytes, so a fan-out writes the body once.
+    Column("body_id", String(40), nullable=False, server_default=text("''")),
     Column("is_test", Boolean, nullable=False, server_default=text("false")),
     # Per-key ordering (migration 0011): the key of a delivery on an ordered route, and its number among the
     # route's deliveries of that key (1, 2, 3 ... in the order the events were accepted). A delivery with a
@@ -303,6 +305,19 @@ deliveries = Table(
         postgresql_where=text(open_ordered()),
         sqlite_where=text(open_ordered()),
     ),
+)
+
+# The bytes sent for deliveries (migration 0017): written once per event and distinct body in the
+# transaction that stores the deliveries (``storage.bodies``), never changed, deleted by retention with the
+# last delivery that uses it. Kept apart so that the claim and the record of every attempt rewrite small
+# rows, and a fan-out of N deliveries with the same body stores it once.
+delivery_bodies = Table(
+    "delivery_bodies",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the id of the first delivery stored with it
+    Column("merchant_id", String(40), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
 )
 
 # The last number given to each (route, key) of an ordered route (migration 0011); bumped in the
