@@ -69,8 +69,8 @@ class Settings:
     notify_failing_min_attempts: int = 20
     notify_failing_window_s: float = 900.0
     notify_failing_every_s: float = 3600.0
-    #: Finished deliveries (with their attempts) and events older than this many days are purged; 0 keeps
-    #: everything. The worker process purges every ``retention_interval_s`` seconds.
+    #: Finished deliveries (with their attempts and bodies) and events older than this many days are purged;
+    #: 0 keeps everything. The worker process purges every ``retention_interval_s`` seconds.
     retention_days: float = 30.0
     retention_interval_s: float = 600.0
     #: Request bodies (see docs/security.md): the most a request with a valid API key may send, the most
