@@ -7,7 +7,7 @@ import re
 import httpx
 
 from conftest import Client
-from support.dashboard import csrf_of, session_csrf, session_rows, signed_in
+from support.dashboard import creation_form, csrf_of, session_csrf, session_rows, signed_in
 
 NEW_KEY = re.compile(r'id="new-key" class="key" type="text" readonly value="(hl_mk_[^"]+)"')
 
@@ -18,7 +18,9 @@ async def test_a_key_is_created_shown_once_and_revoked(http: httpx.AsyncClient, 
     assert listed.status_code == 200 and 'href="/dashboard/api-keys"' in listed.text
     assert "Last key: cannot be revoked" in listed.text
     assert (await http.post("/dashboard/api-keys", data={})).status_code == 403  # no CSRF token
-    created = await http.post("/dashboard/api-keys", data={"csrf": token})
+    form = creation_form(listed)
+    assert form["csrf"] == token
+    created = await http.post("/dashboard/api-keys", data=form)
     assert created.status_code == 201 and "it is not shown again" in created.text
     found = NEW_KEY.search(created.text)
     assert found
@@ -91,3 +93,18 @@ async def test_a_portal_session_does_not_see_api_keys(
     refused = await http.post("/dashboard/api-keys", data={"csrf": await session_csrf(db_url)})
     assert refused.status_code == 403
     assert len((await merchant.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]) == 1
+
+
+async def test_a_resent_form_makes_no_second_key(http: httpx.AsyncClient, merchant: Client) -> None:
+    """Reloading the answer that showed a new key sends its form again: no second key, and a word why."""
+    await signed_in(http, merchant.key)
+    form = creation_form(await http.get("/dashboard/api-keys"))
+    assert (await http.post("/dashboard/api-keys", data=form)).status_code == 201
+    again = await http.post("/dashboard/api-keys", data=form)
+    assert again.status_code == 409 and "No key was made" in again.text and "sent before" in again.text
+    assert NEW_KEY.search(again.text) is None
+    merchant_id = merchant.merchant_id  # type: ignore[attr-defined]
+    assert len((await merchant.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]) == 2
+    # The answer's own form is current: a key can be made from it.
+    assert (await http.post("/dashboard/api-keys", data=creation_form(again))).status_code == 201
+    assert len((await merchant.ok("GET", f"/v1/merchants/{merchant_id}/api-keys"))["data"]) == 3

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from conftest import OPERATOR_KEY, Client, new_merchant
-from support.dashboard import csrf_of, signed_in
+from support.dashboard import creation_form, csrf_of, signed_in
 from support.events import event
 
 NEW_KEY = re.compile(r'id="new-key" class="key" type="text" readonly value="(hl_mk_[^"]+)"')
@@ -63,11 +63,16 @@ async def test_merchants_are_listed_with_their_health(
 
 async def test_the_operator_creates_a_merchant_and_manages_its_keys(http: httpx.AsyncClient) -> None:
     token = await signed_in(http, OPERATOR_KEY)
-    empty = await http.post("/dashboard/merchants/new", data={"csrf": token, "name": " "})
+    form = creation_form(await http.get("/dashboard/merchants"))
+    assert form == {"csrf": token, "newest": ""}  # no merchant yet
+    empty = await http.post("/dashboard/merchants/new", data={**form, "name": " "})
     assert empty.status_code == 400 and 'aria-invalid="true"' in empty.text
     assert "No merchants yet" in empty.text  # nothing was made
-    created = await http.post("/dashboard/merchants/new", data={"csrf": token, "name": "Bean Co"})
+    created = await http.post("/dashboard/merchants/new", data={**form, "name": "Bean Co"})
     assert created.status_code == 201 and "it is not shown again" in created.text
+    resent = await http.post("/dashboard/merchants/new", data={**form, "name": "Bean Co"})
+    assert resent.status_code == 409 and "No merchant was made" in resent.text
+    assert NEW_KEY.search(resent.text) is None and resent.text.count(">Bean Co<") == 1
     found = NEW_KEY.search(created.text)
     assert found
     key = Client(http, found.group(1))
@@ -83,7 +88,7 @@ async def test_the_operator_creates_a_merchant_and_manages_its_keys(http: httpx.
     assert chosen.status_code == 303 and chosen.headers["location"] == "/dashboard/api-keys?notice=merchant"
     keys = await http.get(chosen.headers["location"])
     assert "Bean Co" in keys.text and "Last key: cannot be revoked" in keys.text
-    second = await http.post("/dashboard/api-keys", data={"csrf": token})
+    second = await http.post("/dashboard/api-keys", data=creation_form(keys))
     assert second.status_code == 201
     [first, _] = (await key.ok("GET", f"/v1/merchants/{merchant_id.group(1)}/api-keys"))["data"]
     gone = await http.post(f"/dashboard/api-keys/{first['id']}/revoke", data={"csrf": token})

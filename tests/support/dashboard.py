@@ -22,6 +22,14 @@ def csrf_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
+def creation_form(page: httpx.Response) -> dict[str, str]:
+    """The fields of the page's form that creates something (a merchant, an API key): its CSRF token and
+    the id of the newest such thing when the page was shown (``newest``, which stops a resent form)."""
+    found = re.search(r'name="newest" value="([^"]*)"', page.text)
+    assert found, f"no creation form on the page:\n{page.text[:2000]}"
+    return {"csrf": csrf_of(page), "newest": found.group(1)}
+
+
 async def sign_in(http: httpx.AsyncClient, key: str) -> httpx.Response:
     """Sign in as a browser would: load the form (its token and cookie), post the key."""
     http.cookies.clear()

@@ -21,6 +21,10 @@ from hookline.service import console, merchants
 
 MERCHANTS_PER_PAGE = 50
 OPERATOR_ONLY = "Only the operator can see every merchant."
+SENT_BEFORE = (
+    "No merchant was made: this form was sent before (by reloading the page that showed a new merchant's "
+    "key, or from another tab). Check the list above; send the form again if you do want another one."
+)
 
 
 async def _operator(request: Request) -> Session:
@@ -38,10 +42,18 @@ async def _list(request: Request, status: int = 200, **values: Any) -> Response:
     health = await console.health(ctx, [r.id for r in rows])
     values.setdefault("errors", {})
     values.setdefault("name", "")
+    values.setdefault("problem", None)
+    values["newest"] = rows[0].id if rows and cursor is None else await _newest(request)
     since = int(ctx.clock() - console.HEALTH_WINDOW_S)  # the failed counters link to these deliveries
     return web.page(
         request, "merchants.html", status, merchants=rows, health=health, after=after, since=since, **values
     )
+
+
+async def _newest(request: Request) -> str | None:
+    """The id of the newest merchant (ids sort by creation)."""
+    newest = await merchants.page(web.context(request), 1, None)
+    return newest[0].id if newest else None
 
 
 async def merchant_list(request: Request) -> Response:
@@ -55,6 +67,8 @@ async def create_merchant(request: Request) -> Response:
     form = await web.read_form(request, session.csrf)  # first: a read-only session hears it cannot change
     await _operator(request)
     name = web.text(form, "name")
+    if web.sent_before(form, await _newest(request)):
+        return await _list(request, 409, name=name, problem=SENT_BEFORE)
     try:
         row, key = await merchants.create(web.context(request), name)
     except Invalid as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,21 +18,24 @@ from starlette.routing import Route
 from hookline.core.errors import Conflict, Forbidden, NotFound
 from hookline.core.models import ApiKey
 from hookline.dashboard import web
-from hookline.dashboard.session import Session, acting
+from hookline.dashboard.session import acting
 from hookline.service import merchants
 
 NOT_IN_PORTAL = "API keys are managed by the platform, not in this portal."
+SENT_BEFORE = (
+    "This form was sent before (by reloading the page that showed a new key, or from another tab). A key "
+    "is shown only once: create another one below if you need it."
+)
 
 
-async def _acting(request: Request, *, change: bool = False) -> tuple[Session, str]:
-    """The session and its merchant; a change's form is read (CSRF, read-only) before the portal check, so
-    a read-only session hears that it cannot change anything, as on every other page."""
+async def _acting(request: Request, *, change: bool = False) -> tuple[str, FormData | None]:
+    """The session's merchant, and a change's form; the form is read (CSRF, read-only) before the portal
+    check, so a read-only session hears that it cannot change anything, as on every other page."""
     session, merchant_id = await acting(request)
-    if change:
-        await web.read_form(request, session.csrf)
+    form = await web.read_form(request, session.csrf) if change else None
     if session.portal:
         raise Forbidden(NOT_IN_PORTAL)
-    return session, merchant_id
+    return merchant_id, form
 
 
 async def _list(request: Request, merchant_id: str, status: int = 200, **values: Any) -> Response:
@@ -40,18 +44,29 @@ async def _list(request: Request, merchant_id: str, status: int = 200, **values:
     revoked = [r for r in rows if r.revoked is not None]
     values.setdefault("new_key", None)
     values.setdefault("problem", None)
-    return web.page(request, "api_keys.html", status, active=active, revoked=revoked, **values)
+    values.setdefault("problem_title", "The key was not revoked")
+    newest = _newest(rows)
+    return web.page(request, "api_keys.html", status, active=active, revoked=revoked, newest=newest, **values)
+
+
+def _newest(rows: list[ApiKey]) -> str | None:
+    """The id of the newest key, revoked or not (ids sort by creation)."""
+    return max((r.id for r in rows), default=None)
 
 
 async def key_list(request: Request) -> Response:
-    _, merchant_id = await _acting(request)
+    merchant_id, _ = await _acting(request)
     return await _list(request, merchant_id)
 
 
 async def create_key(request: Request) -> Response:
-    """A new key, shown in this answer only (the page is not cached and not redirected to)."""
-    _, merchant_id = await _acting(request, change=True)
-    row, key = await merchants.add_key(web.context(request), merchant_id)
+    """A new key, shown in this answer only (the page is not cached and not redirected to). The same form
+    sent again (a reload of this answer) makes no second key."""
+    merchant_id, form = await _acting(request, change=True)
+    ctx = web.context(request)
+    if web.sent_before(form or {}, _newest(await merchants.keys(ctx, merchant_id))):
+        return await _list(request, merchant_id, 409, problem=SENT_BEFORE, problem_title="No key was made")
+    row, key = await merchants.add_key(ctx, merchant_id)
     return await _list(request, merchant_id, 201, new_key={"id": row.id, "key": key})
 
 
@@ -63,13 +78,13 @@ async def _active(request: Request, merchant_id: str, key_id: str) -> ApiKey:
 
 
 async def confirm_revoke(request: Request) -> Response:
-    _, merchant_id = await _acting(request)
+    merchant_id, _ = await _acting(request)
     key = await _active(request, merchant_id, request.path_params["key_id"])
     return web.page(request, "api_key_revoke.html", key=key)
 
 
 async def revoke_key(request: Request) -> Response:
-    _, merchant_id = await _acting(request, change=True)
+    merchant_id, _ = await _acting(request, change=True)
     key_id = request.path_params["key_id"]
     try:
         await merchants.revoke_key(web.context(request), merchant_id, key_id, by_operator=False)

@@ -200,6 +200,13 @@ async def read_form(request: Request, csrf: str) -> FormData:
     return form
 
 
+def sent_before(form: Mapping[str, Any], newest: str | None) -> bool:
+    """Whether a form that creates something (a merchant, an API key) was sent before: its ``newest`` field
+    holds the id of the newest such thing when the page was shown, and one has been made since. A reload of
+    the answer that showed a new key sends the form again; this stops it making a second one."""
+    return text(form, "newest") != (newest or "")
+
+
 def text(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
