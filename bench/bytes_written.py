@@ -23,14 +23,14 @@ import os
 import time
 from typing import Any
 
-from common import database, event_body, write
+from common import database, event_body, order_routes, write
 from sqlalchemy import text
 
 from hookline.config import Settings
 from hookline.core import autohalt_policy
 from hookline.core.models import DeliveryStatus, Outcome, Result
 from hookline.runtime import open_runtime
-from hookline.service import ingest, merchants, routes, targets
+from hookline.service import ingest
 from hookline.storage import queue
 from hookline.storage.database import Database
 
@@ -95,14 +95,10 @@ async def run(engine: str, events: int, fan_out: int) -> dict[str, Any]:
         settings = Settings(database_url=url, operator_key="hl_op_bench", log_level="WARNING")
         async with open_runtime(settings, worker=False, migrate_db=True) as runtime:
             ctx = runtime.context
-            merchant, _ = await merchants.create(ctx, "bench")
-            target = await targets.create(ctx, merchant.id, "https://example.com/hook")
-            for n in range(fan_out):
-                spec = {"name": f"r{n}", "target_id": target.id, "event_types": ["order.*"]}
-                await routes.create(ctx, merchant.id, spec)
+            merchant_id = await order_routes(ctx, fan_out)
             before = await _mark(ctx.db)
             for start in range(0, events, _BATCH):
-                await ingest.ingest(ctx, merchant.id, [event_body(i) for i in range(start, start + _BATCH)])
+                await ingest.ingest(ctx, merchant_id, [event_body(i) for i in range(start, start + _BATCH)])
             ingested = await _mark(ctx.db)
             deliveries = events * fan_out
             await _drain(ctx.db, deliveries)

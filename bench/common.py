@@ -273,3 +273,16 @@ def event_body(i: int) -> dict[str, Any]:
             }
         },
     }
+
+
+async def order_routes(ctx: Any, fan_out: int) -> str:
+    """A new merchant with ``fan_out`` routes taking ``order.*`` to one target (in-process benchmarks, on
+    ``service``); its id."""
+    from hookline.service import merchants, routes, targets
+
+    merchant, _ = await merchants.create(ctx, "bench")
+    target = await targets.create(ctx, merchant.id, "https://example.com/hook")
+    for n in range(fan_out):
+        spec = {"name": f"r{n}", "target_id": target.id, "event_types": ["order.*"]}
+        await routes.create(ctx, merchant.id, spec)
+    return str(merchant.id)

@@ -18,11 +18,11 @@ import statistics
 import time
 from typing import Any
 
-from common import database, event_body, write
+from common import database, event_body, order_routes, write
 
 from hookline.config import Settings
 from hookline.runtime import open_runtime
-from hookline.service import ingest, merchants, routes, targets
+from hookline.service import ingest
 
 
 def _quartiles(values: list[float]) -> dict[str, float]:
@@ -50,12 +50,7 @@ async def run(engine: str, rounds: int, batch: int) -> dict[str, Any]:
         settings = Settings(database_url=url, operator_key="hl_op_bench", log_level="WARNING")
         async with open_runtime(settings, worker=False, migrate_db=True) as runtime:
             ctx = runtime.context
-            merchant, _ = await merchants.create(ctx, "bench")
-            mid = merchant.id
-            target = await targets.create(ctx, mid, "https://example.com/hook")
-            for name in ("a", "b"):
-                spec = {"name": name, "target_id": target.id, "event_types": ["order.*"]}
-                await routes.create(ctx, mid, spec)
+            mid = await order_routes(ctx, 2)
             await ingest.ingest(ctx, mid, [event_body(i) for i in range(-batch, 0)])  # warm up
             per_event: list[float] = []
             for r in range(rounds):
