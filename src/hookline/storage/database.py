@@ -191,12 +191,8 @@ class Database:
         ``COMMIT`` round trips (autocommit; each statement sees what was committed before it began, as in a
         transaction at read committed); on SQLite it is a write transaction, as ``write``."""
         with self._translated():
-            if self._sqlite is not None:
-                async with self._sqlite.write(self._seconds_left()) as conn:
-                    yield conn
-            else:
-                async with self._postgres(write=False) as conn:
-                    yield conn
+            async with self._open(write=True, each=True) as conn:
+                yield conn
         self.availability.ok()
 
     @contextlib.asynccontextmanager
@@ -209,10 +205,11 @@ class Database:
                 yield conn
         self.availability.ok()
 
-    def _open(self, *, write: bool) -> contextlib.AbstractAsyncContextManager[Conn]:
+    def _open(self, *, write: bool, each: bool = False) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """A write transaction, a read, or (``each``, PostgreSQL) statements that each commit on their own."""
         if self._sqlite is not None:
             return self._sqlite.write(self._seconds_left()) if write else self._sqlite.read()
-        return self._postgres(write=write)
+        return self._postgres(write=write and not each)
 
     def _seconds_left(self) -> float:
         """The time this transaction has: ``timeout_s``, or what is left of the request's."""

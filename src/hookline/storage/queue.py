@@ -151,11 +151,7 @@ async def _not_sent(conn: Conn, claimed: Sequence[Any], routed: Mapping[str, Rou
         (held if halted and found.target.enabled else canceled).append(row["id"])
     d = deliveries.c
     if held:
-        await conn.execute(
-            update(deliveries)
-            .where(d.id.in_(held), d.status == DeliveryStatus.PENDING)
-            .values(status=DeliveryStatus.HELD)
-        )
+        await route_store.hold_pending(conn, d.id.in_(held))
     if canceled:
         await route_store.cancel_open(conn, d.id.in_(canceled), now)
 

@@ -56,17 +56,22 @@ async def move_deliveries(conn: Conn, route_id: str, state: str | None, now: flo
     if state in (None, RouteState.DISABLED):
         await cancel_open(conn, mine, now)
     elif state == RouteState.HALTED:
-        await conn.execute(
-            update(deliveries)
-            .where(mine, deliveries.c.status == DeliveryStatus.PENDING)
-            .values(status=DeliveryStatus.HELD)
-        )
+        await hold_pending(conn, mine)
     elif state == RouteState.ACTIVE:
         await conn.execute(
             update(deliveries)
             .where(mine, deliveries.c.status == DeliveryStatus.HELD)
             .values(status=DeliveryStatus.PENDING, next_attempt_at=deliveries.c.created)
         )
+
+
+async def hold_pending(conn: Conn, which: ColumnElement[bool]) -> None:
+    """Hold the pending deliveries ``which`` selects (their route is halted)."""
+    await conn.execute(
+        update(deliveries)
+        .where(which, deliveries.c.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.HELD)
+    )
 
 
 async def cancel_open(conn: Conn, which: ColumnElement[bool], now: float) -> None:
