@@ -49,6 +49,7 @@ from senders import SIGNERS, drive
 
 from hookline.core import signing
 from hookline.sender.curl import open_curl_sender
+from hookline.sender.port import Options
 
 BATCH = 500
 
@@ -183,7 +184,7 @@ async def curl_ceiling(target: str, events: int, fanout: int) -> dict[str, Any]:
     n = events * fanout
     body = orjson.dumps({"id": "evt", "type": "order.reminder", "data": event_body(0)["data"]})
     reset(target)
-    async with open_curl_sender(allow_private=True, max_connections=100) as sender:
+    async with open_curl_sender(Options(allow_private=True, max_connections=100)) as sender:
         failed = await drive(sender, f"{target}/curl", body, n, 100)
     if failed:
         raise SystemExit(f"the bare curl sender failed {failed} of {n} POSTs")

@@ -10,21 +10,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from hookline import telemetry
 from hookline.config import Settings
 from hookline.core import autohalt_policy, portal_settings
 from hookline.core.credentials import Keyring
 from hookline.core.failure_rate import Threshold
-from hookline.sender import egress
+from hookline.sender import egress, port
 from hookline.sender.curl import open_curl_sender
 from hookline.sender.destinations.publisher import open_publisher
 from hookline.sender.endpoint_auth import Authenticator
 from hookline.sender.http import open_sender
 from hookline.sender.mail import Mailer
 from hookline.sender.mail import parse as parse_smtp_url
-from hookline.sender.port import Port
 from hookline.service import auth, merchants, retention
 from hookline.service.bulk_runner import BulkRunner, RunnerSettings
 from hookline.service.context import Context
@@ -80,19 +78,19 @@ def shaping_limits(settings: Settings) -> ShapingLimits:
     )
 
 
-def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManager[Port]:
+def open_http_sender(settings: Settings) -> contextlib.AbstractAsyncContextManager[port.Port]:
     """The worker's sender, on the HTTP client ``HOOKLINE_HTTP_CLIENT`` names."""
-    options: dict[str, Any] = {
-        "proxy": egress_proxy(settings),
-        "allow_private": settings.allow_private_targets,
-        "response_body_limit": settings.response_body_limit,
-        "max_connections": settings.concurrency,
-        "require_https": settings.require_https,
-    }
+    options = port.Options(
+        proxy=egress_proxy(settings),
+        allow_private=settings.allow_private_targets,
+        response_body_limit=settings.response_body_limit,
+        max_connections=settings.concurrency,
+        require_https=settings.require_https,
+    )
     if settings.http_client == "aiohttp":
-        return open_sender(**options)
+        return open_sender(options)
     if settings.http_client == "curl":
-        return open_curl_sender(**options)
+        return open_curl_sender(options)
     raise SystemExit(f"HOOKLINE_HTTP_CLIENT={settings.http_client!r} is not a client; use aiohttp or curl")
 
 

@@ -8,13 +8,14 @@ import time
 import pytest
 
 from hookline.sender.http import open_sender
+from hookline.sender.port import Options
 from support.receiver import Receiver, Stall, Status, receiver_fixture, start_receiver  # noqa: F401
 
 
 async def test_script_then_default_then_200(receiver: Receiver) -> None:
     receiver.script("/a", Status(500), Status(429))
     receiver.script("/a", Status(410))  # appended to the queue
-    async with open_sender(allow_private=True) as sender:
+    async with open_sender(Options(allow_private=True)) as sender:
         first = [(await sender.send(receiver.url + "/a", b"{}", {}, 5.0)).status for _ in range(4)]
         receiver.respond("/a", Status(503))
         later = [(await sender.send(receiver.url + "/a", b"{}", {}, 5.0)).status for _ in range(2)]
@@ -27,7 +28,7 @@ async def test_script_then_default_then_200(receiver: Receiver) -> None:
 
 
 async def test_wait_for_returns_when_enough_arrived(receiver: Receiver) -> None:
-    async with open_sender(allow_private=True) as sender:
+    async with open_sender(Options(allow_private=True)) as sender:
         sends = asyncio.gather(*(sender.send(receiver.url + f"/p{i % 2}", b"{}", {}, 5.0) for i in range(4)))
         on_p1 = await receiver.wait_for(2, path="/p1")
         await sends
@@ -41,7 +42,7 @@ async def test_wait_for_times_out_with_a_clear_message(receiver: Receiver) -> No
 
 
 async def test_teardown_does_not_wait_for_a_stalled_request() -> None:
-    async with open_sender(allow_private=True) as sender:
+    async with open_sender(Options(allow_private=True)) as sender:
         clock = time.perf_counter()
         async with start_receiver() as stalling:
             stalling.respond("/slow", Stall(60))

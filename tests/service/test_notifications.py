@@ -13,6 +13,7 @@ from conftest import OPERATOR_KEY, Client, app_settings, running_app
 from hookline.sender.http import open_sender
 from hookline.sender.mail import Mailer
 from hookline.sender.mail import parse as parse_smtp
+from hookline.sender.port import Options
 from hookline.service.notifier import NO_SMTP, RETRY_S, Notifier, NotifierSettings
 from hookline.storage import notifications as store
 from hookline.storage.database import Database
@@ -253,7 +254,7 @@ async def test_a_refused_notice_is_retried_until_it_goes_out(
     clock = [time.time()]
     db = Database(db_url)
     try:
-        async with open_sender(allow_private=True) as sender:
+        async with open_sender(Options(allow_private=True)) as sender:
             mailer = Mailer(parse_smtp(smtp_server.url), "hookline@example.com")
             notifier = Notifier(db, sender, mailer, NotifierSettings(), clock=lambda: clock[0])
             assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, clock[0]) == 2
@@ -282,7 +283,7 @@ async def test_email_notices_wait_while_no_smtp_server_is_set(db_url: str) -> No
         route = await _route(merchant, "https://hooks.example/h", "R")
     db = Database(db_url)
     try:
-        async with open_sender(allow_private=True) as sender:
+        async with open_sender(Options(allow_private=True)) as sender:
             notifier = Notifier(db, sender, None, NotifierSettings())
             assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, time.time()) == 1
             assert await notifier.send_due() == 1
@@ -336,7 +337,7 @@ async def test_the_slack_post_is_guarded_when_sent_too(db_url: str, receiver: Re
         route = await _route(merchant, "https://hooks.example/h", "R")
     db = Database(db_url)
     try:
-        async with open_sender(allow_private=False) as sender:
+        async with open_sender(Options(allow_private=False)) as sender:
             notifier = Notifier(db, sender, None, NotifierSettings())
             assert await store.enqueue_failing(db, route["id"], 9, 10, 900, 3600, time.time()) == 1
             assert await notifier.send_due() == 1

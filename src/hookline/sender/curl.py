@@ -171,22 +171,9 @@ class CurlSender:
     Build it inside a running event loop (``open_curl_sender`` does), and ``close`` it when done.
     """
 
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        response_body_limit: int = 4096,
-        max_connections: int = 256,
-        require_https: bool = False,
-        ca_file: str | None = None,
-        proxy: egress.Proxy | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._proxy = proxy  # the operator's egress proxy: every delivery goes through it (``egress``)
-        self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
-        self._require_https = require_https
-        self._limit = response_body_limit
-        self._multi = CurlLoop(max_connections=max_connections)
+    def __init__(self, options: port.Options) -> None:
+        self._options = options
+        self._multi = CurlLoop(max_connections=options.max_connections)
         self._loop = asyncio.get_running_loop()
         self._idle: list[Transfer] = []  # easy handles between transfers, reused (their state is reset)
         self._closed = False
@@ -204,7 +191,7 @@ class CurlSender:
         started = time.time()
         clock = time.perf_counter()
         request_headers = vocabulary.request_headers(headers)
-        target = _curl_target(url, self._allow_private, self._require_https)
+        target = _curl_target(url, self._options.allow_private, self._options.require_https)
         if not isinstance(target, _Target):
             kind, reason = target
             return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)
@@ -217,8 +204,8 @@ class CurlSender:
         # A client certificate stays with its handle: such a handle serves one request and is closed (its
         # connection stays in the multi handle's cache, which keeps it apart from the others).
         send_to, connect_to = target.url, None
-        if self._proxy is not None:
-            pinned = await egress.pin(target.parsed, guarded=not self._allow_private)
+        if self._options.proxy is not None:
+            pinned = await egress.pin(target.parsed, guarded=not self._options.allow_private)
             if isinstance(pinned, tuple):
                 kind, reason = pinned
                 return Outcome(
@@ -230,11 +217,11 @@ class CurlSender:
             self._idle.pop()
             if self._idle and client_cert is None
             else Transfer(
-                self._limit,
-                not self._allow_private and self._proxy is None,
+                self._options.response_body_limit,
+                not self._options.allow_private and self._options.proxy is None,
                 self._loop,
-                ca_file=self._ca_file,
-                proxy=self._proxy.url if self._proxy is not None else "",
+                ca_file=self._options.ca_file,
+                proxy=self._options.proxy.url if self._options.proxy is not None else "",
             )
         )
         transfer.start(send_to, target.host, body, lines, _timeout_ms(timeout_s), client_cert, connect_to)
@@ -257,7 +244,9 @@ class CurlSender:
                 response_body=text,
                 error=None if 200 <= status < 300 else ErrorKind.STATUS,
             )
-        failed = _proxy_failure(transfer, code, message, timeout_s) if self._proxy is not None else None
+        failed = (
+            _proxy_failure(transfer, code, message, timeout_s) if self._options.proxy is not None else None
+        )
         kind, detail = failed or _failure(transfer, code, message, timeout_s)
         if kind is ErrorKind.PROXY:
             status, response_headers = None, {}  # the proxy's answer to CONNECT, not the target's
@@ -289,23 +278,6 @@ class CurlSender:
         self._idle.clear()
 
 
-def open_curl_sender(
-    *,
-    allow_private: bool,
-    response_body_limit: int = 4096,
-    max_connections: int = 256,
-    require_https: bool = False,
-    ca_file: str | None = None,
-    proxy: egress.Proxy | None = None,
-) -> contextlib.AbstractAsyncContextManager[CurlSender]:
+def open_curl_sender(options: port.Options) -> contextlib.AbstractAsyncContextManager[CurlSender]:
     """A ready ``CurlSender``, closed on exit (call it inside the running event loop)."""
-    return port.opened(
-        CurlSender(
-            allow_private=allow_private,
-            response_body_limit=response_body_limit,
-            max_connections=max_connections,
-            require_https=require_https,
-            ca_file=ca_file,
-            proxy=proxy,
-        )
-    )
+    return port.opened(CurlSender(options))

@@ -49,27 +49,15 @@ class Sender:
     Build it inside a running event loop (``open_sender`` does), and ``close`` it when done.
     """
 
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        response_body_limit: int = 4096,
-        max_connections: int = 256,
-        require_https: bool = False,
-        ca_file: str | None = None,
-        proxy: egress.Proxy | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._proxy = proxy  # the operator's egress proxy: every delivery goes through it (``egress``)
-        self._ca_file = ca_file  # CAs to verify receivers with instead of the system's
-        self._require_https = require_https
-        self._limit = response_body_limit
+    def __init__(self, options: port.Options) -> None:
+        self._options = options
         resolver: aiohttp.abc.AbstractResolver = aiohttp.DefaultResolver()
         # The proxy is the operator's setting, so its own address is not judged (it may well be private).
+        proxy = options.proxy
         exempt = frozenset({proxy.host}) if proxy is not None else frozenset()
-        self._resolver = resolver if allow_private else GuardedResolver(resolver, exempt=exempt)
+        self._resolver = resolver if options.allow_private else GuardedResolver(resolver, exempt=exempt)
         connector = aiohttp.TCPConnector(
-            limit=max_connections,
+            limit=options.max_connections,
             limit_per_host=0,  # per-target fairness is the worker's job, not the pool's
             ttl_dns_cache=vocabulary.DNS_TTL_S,
             resolver=self._resolver,
@@ -87,8 +75,10 @@ class Sender:
 
     def _tls(self, client_cert: Mtls | None) -> ssl.SSLContext | bool:
         if client_cert is not None:
-            return client_certs.context(client_cert.certificate, client_cert.private_key, self._ca_file)
-        return client_certs.verifying(self._ca_file) if self._ca_file else True
+            return client_certs.context(
+                client_cert.certificate, client_cert.private_key, self._options.ca_file
+            )
+        return client_certs.verifying(self._options.ca_file) if self._options.ca_file else True
 
     async def send(
         self,
@@ -103,20 +93,20 @@ class Sender:
         started = time.time()
         clock = time.perf_counter()
         request_headers = vocabulary.request_headers(headers)
-        target = vocabulary.target(url, self._allow_private, self._require_https)
+        target = vocabulary.target(url, self._options.allow_private, self._options.require_https)
         if isinstance(target, tuple):
             kind, reason = target
             return Outcome(started, port.ms_since(clock), request_headers, error=kind, error_detail=reason)
         send_to, send_headers, via = target, request_headers, dict[str, Any]()
-        if self._proxy is not None:
-            pinned = await egress.pin(target, guarded=not self._allow_private)
+        if self._options.proxy is not None:
+            pinned = await egress.pin(target, guarded=not self._options.allow_private)
             if isinstance(pinned, tuple):
                 kind, reason = pinned
                 return Outcome(
                     started, port.ms_since(clock), request_headers, error=kind, error_detail=reason
                 )
             send_to, send_headers = pinned.url, {**request_headers, "Host": pinned.host_header}
-            via = {"proxy": self._proxy.url, "server_hostname": pinned.name}
+            via = {"proxy": self._options.proxy.url, "server_hostname": pinned.name}
         status: int | None = None
         response_headers: dict[str, str] = {}
         try:
@@ -131,11 +121,11 @@ class Sender:
             ) as response:
                 status = response.status
                 response_headers = _response_headers(response)
-                text = await _read_limited(response, self._limit)
+                text = await _read_limited(response, self._options.response_body_limit)
         except Exception as exc:  # every failure of the endpoint is an outcome, never an exception
             kind = failures.kind_of(exc)
             detail = failures.detail_of(exc, kind, timeout_s)
-            if self._proxy is not None and failures.of_proxy(exc):
+            if self._options.proxy is not None and failures.of_proxy(exc):
                 kind, detail = egress.failure(detail)
             return Outcome(
                 started,
@@ -165,23 +155,6 @@ class Sender:
         await self._resolver.close()
 
 
-def open_sender(
-    *,
-    allow_private: bool,
-    response_body_limit: int = 4096,
-    max_connections: int = 256,
-    require_https: bool = False,
-    ca_file: str | None = None,
-    proxy: egress.Proxy | None = None,
-) -> contextlib.AbstractAsyncContextManager[Sender]:
+def open_sender(options: port.Options) -> contextlib.AbstractAsyncContextManager[Sender]:
     """A ready ``Sender``, closed on exit (call it inside the running event loop)."""
-    return port.opened(
-        Sender(
-            allow_private=allow_private,
-            response_body_limit=response_body_limit,
-            max_connections=max_connections,
-            require_https=require_https,
-            ca_file=ca_file,
-            proxy=proxy,
-        )
-    )
+    return port.opened(Sender(options))

@@ -22,7 +22,7 @@ import orjson
 
 from hookline import __version__
 from hookline.core.models import ErrorKind, Outcome
-from hookline.sender import http, listener
+from hookline.sender import http, listener, port
 
 IDLE_S = 30.0  # the server sends a comment every few seconds: this long without a byte, the stream is dead
 FIRST_PAUSE_S = 0.5
@@ -104,7 +104,7 @@ class Listen:
             trust_env=False,
         )
         # The local app is the developer's own, on loopback or their network: no address rules apply.
-        self._local = http.Sender(allow_private=True, max_connections=8)
+        self._local = http.Sender(port.Options(allow_private=True, max_connections=8))
 
     async def close(self) -> None:
         await self._api.close()
