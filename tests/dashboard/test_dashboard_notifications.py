@@ -38,6 +38,10 @@ async def test_the_form_saves_and_refuses_like_the_api(http: httpx.AsyncClient, 
     assert refused.status_code == 400
     assert "The notifications were not saved" in refused.text and 'id="err-emails"' in refused.text
     assert "not-an-address" in refused.text  # what was typed is kept
+    assert "“not-an-address” is not an e-mail address" in refused.text and "emails[" not in refused.text
+    slack = await http.post("/dashboard/notifications", data={**form, "slack_webhook_url": "ftp://x"})
+    assert slack.status_code == 400 and "The Slack webhook URL" in slack.text
+    assert "slack_webhook_url is" not in slack.text
     assert (await merchant.ok("GET", "/v1/notifications"))["emails"] == [
         "ops@example.com",
         "oncall@example.com",

@@ -315,6 +315,10 @@ async def test_test_events_search_and_the_delivery_card(
     base = f"/dashboard/routes/{route['id']}"
     page = await http.get(base + "/test-events")
     assert page.status_code == 200 and " checked" in checkbox(page.text, "order.reminder")
+    none = await http.post(base + "/test-events", data={"csrf": token})  # every box unticked: nothing sent
+    assert none.status_code == 400 and "Choose at least one event type" in none.text
+    assert " checked" not in checkbox(none.text, "order.reminder")
+    assert (await merchant.ok("GET", "/v1/deliveries"))["data"] == []
     sent = await http.post(base + "/test-events", data={"csrf": token, "event_types": "order.reminder"})
     assert sent.status_code == 303 and "notice=tested" in sent.headers["location"]
     [request] = await receiver.wait_for(1, path="/hooks")
@@ -419,6 +423,8 @@ async def test_bulk_resend_and_replay(
     assert (await merchant.ok("GET", "/v1/jobs"))["data"] == []
     nothing = await http.post(base + "/resend", data={"csrf": token, "resend_status": "canceled"})
     assert nothing.status_code == 400 and "nothing to resend" in nothing.text
+    # The replay form beside it keeps its default: a refused resend does not untick its snapshot choice.
+    assert 'name="replay_point_in_time" value="1" checked' in nothing.text
     started = await confirmed(http, asked)
     assert started.status_code == 303 and started.headers["location"].startswith("/dashboard/jobs/job_")
     job_path = started.headers["location"]

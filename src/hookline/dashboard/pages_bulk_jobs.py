@@ -122,9 +122,13 @@ async def _start(request: Request, kind: str) -> Response:
         errors.setdefault("replay_since", "a replay needs the time to start from")
     values: dict[str, Any] = {k: web.text(form, k) for k in (f"{kind}_since", f"{kind}_until")}
     statuses = [str(s) for s in form.getlist("resend_status")]
-    values["resend_status"] = statuses
     # A checkbox sends nothing when unticked; the form ticks it by default.
-    values["replay_point_in_time"] = point_in_time = bool(web.text(form, "replay_point_in_time"))
+    point_in_time = bool(web.text(form, "replay_point_in_time"))
+    # Only this form's own values go back to the page: the other form keeps its defaults.
+    if kind == "resend":
+        values["resend_status"] = statuses
+    else:
+        values["replay_point_in_time"] = point_in_time
     try:
         if errors:
             raise Invalid("check the fields")

@@ -68,7 +68,7 @@ async def create_merchant(request: Request) -> Response:
     await _operator(request)
     name = web.text(form, "name")
     if web.sent_before(form, await _newest(request)):
-        return await _list(request, 409, name=name, problem=SENT_BEFORE)
+        return await _list(request, 409, problem=SENT_BEFORE)
     try:
         row, key = await merchants.create(web.context(request), name)
     except Invalid as exc:

@@ -44,15 +44,42 @@ def filters_of(ctx: Context, form: dict[str, Any], route_names: dict[str, str]) 
     if bad:
         raise Invalid(f"Unknown status {', '.join(bad)}: choose among {', '.join(DeliveryStatus)}.")
     customer_id, customer_email = customer_of(form["customer"])
+    since, until = time_window(form)
     return Filters(
         route_id=form["route_id"] or None,
         status=tuple(form["status"]),
-        event_types=tuple(deliveries.event_types(ctx, form["event_type"])),
+        event_types=tuple(event_types_of(ctx, form["event_type"])),
         customer_id=customer_id,
         customer_email=customer_email,
-        since=time_inputs.parse_time(form["since"] or None, "since"),
-        until=time_inputs.parse_time(form["until"] or None, "until"),
+        since=since,
+        until=until,
     )
+
+
+def event_types_of(ctx: Context, text: str) -> list[str]:
+    """The event types the Event type field names; Invalid in the page's words."""
+    try:
+        return deliveries.event_types(ctx, text)
+    except Invalid:
+        raise Invalid(
+            f"There is no event type “{text}”. Type one such as order.success, or a family such as order.*; "
+            "the Event types page lists them all."
+        ) from None
+
+
+def time_window(form: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The From and Until fields as times; Invalid in the page's words, also for a window with no time in
+    it (From not before Until)."""
+    found: dict[str, float | None] = {}
+    for name, label in (("since", "From"), ("until", "Until")):
+        try:
+            found[name] = time_inputs.parse_time(form[name] or None, name)
+        except Invalid:
+            raise Invalid(f"“{label}” is not a date and time: pick one, or leave it empty.") from None
+    since, until = found["since"], found["until"]
+    if since is not None and until is not None and since >= until:
+        raise Invalid("“From” is not before “Until”, so nothing can match: swap them, or widen the window.")
+    return since, until
 
 
 def customer_of(value: str) -> tuple[str | None, str | None]:

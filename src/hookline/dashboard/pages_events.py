@@ -15,9 +15,16 @@ from hookline.core import numerals
 from hookline.core.errors import Invalid
 from hookline.core.models import StoredEvent
 from hookline.dashboard import live, web
-from hookline.dashboard.pages_delivery_log import MAX_TEXT, customer_of, field_time, route_names_of
+from hookline.dashboard.pages_delivery_log import (
+    MAX_TEXT,
+    customer_of,
+    event_types_of,
+    field_time,
+    route_names_of,
+    time_window,
+)
 from hookline.dashboard.session import acting
-from hookline.service import deliveries, time_inputs
+from hookline.service import deliveries
 from hookline.service.context import Context
 from hookline.storage.deliveries import Filters
 from hookline.storage.events import About
@@ -35,12 +42,8 @@ def form_of(params: QueryParams) -> dict[str, str]:
 
 def about_of(form: dict[str, str]) -> About:
     customer_id, customer_email = customer_of(form["customer"])
-    return About(
-        customer_id=customer_id,
-        customer_email=customer_email,
-        since=time_inputs.parse_time(form["since"] or None, "since"),
-        until=time_inputs.parse_time(form["until"] or None, "until"),
-    )
+    since, until = time_window(form)
+    return About(customer_id=customer_id, customer_email=customer_email, since=since, until=until)
 
 
 def cursor_of(text: str) -> tuple[float, str] | None:
@@ -60,7 +63,7 @@ async def event_log(request: Request) -> Response:
     form = form_of(request.query_params)
     before = request.query_params.get("before", "").strip()[: MAX_TEXT * 2]
     try:
-        types = deliveries.event_types(ctx, form["event_type"])
+        types = event_types_of(ctx, form["event_type"])
         about = about_of(form)
         cursor = cursor_of(before)
     except Invalid as exc:

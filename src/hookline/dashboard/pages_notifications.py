@@ -38,6 +38,18 @@ def _page(request: Request, values: dict[str, Any], errors: dict[str, str], save
     )
 
 
+def _said(exc: Invalid, emails: list[str]) -> str:
+    """The service's refusal in the form's words: the address as typed, the field by its label."""
+    for name in exc.fields:
+        position = name.removeprefix("emails.")
+        if position != name and position.isdigit() and int(position) < len(emails):
+            return f"“{emails[int(position)][:80]}” is not an e-mail address (such as ops@example.com)."
+    if "emails" in exc.fields:
+        return f"At most {notifications.MAX_EMAILS} e-mail addresses."
+    detail = exc.detail.replace("slack_webhook_url", "The Slack webhook URL", 1)
+    return detail[:1].upper() + detail[1:]
+
+
 async def notifications_page(request: Request) -> Response:
     _, merchant_id = await acting(request)
     values = await notifications.get(web.context(request), merchant_id)
@@ -53,8 +65,8 @@ async def save_notifications(request: Request) -> Response:
     try:
         await notifications.put(web.context(request), merchant_id, emails, slack, on)
     except Invalid as exc:
-        fields = {name.split(".", 1)[0]: problem for name, problem in exc.fields.items()}
-        errors = {name: exc.detail for name in fields} or {"form": exc.detail}
+        fields = {name.split(".", 1)[0] for name in exc.fields}
+        errors = {name: _said(exc, emails) for name in fields} or {"form": exc.detail}
         return _page(request, {"emails": emails, "slack_webhook_url": slack, "on": on}, errors)
     return web.redirect(request, "/notifications", saved="1")
 

@@ -358,8 +358,10 @@ async def send_test_events(request: Request) -> Response:
     row = await routes.get(ctx, merchant_id, request.path_params["route_id"])
     form = await web.read_form(request, session.csrf)
     chosen = [str(t) for t in form.getlist("event_types")]
+    if not chosen:  # the API's default (its usual types) is for a request that names none; this form did
+        return _test_events(request, row, chosen, "Choose at least one event type to send.")
     try:
-        await testevents.send(ctx, merchant_id, row.id, chosen or None)
+        await testevents.send(ctx, merchant_id, row.id, chosen)
     except Invalid as exc:
         return _test_events(request, row, chosen, exc.detail)
     return web.redirect(request, f"/routes/{row.id}", notice="tested")
