@@ -57,8 +57,35 @@ async def test_merchants_are_listed_with_their_health(
     acme = _row(page.text, merchant.merchant_id)  # type: ignore[attr-defined]
     assert "Acme Coffee" in acme and '"Webhooks">2<' in acme
     assert "1 halted" in acme and "1 failed" in acme
+    assert "1 failing" in acme  # the active webhook whose last attempt failed
     other = _row(page.text, quiet.merchant_id)  # type: ignore[attr-defined]
     assert '"Webhooks">0<' in other and "halted" not in other and "failed" not in other
+    assert " failing<" not in other
+
+
+async def test_the_operator_finds_merchants_by_name_or_id(
+    http: httpx.AsyncClient, operator: Client, merchant: Client
+) -> None:
+    quiet = await new_merchant(operator, "Quiet Shop")
+    await new_merchant(operator, "100%_real")
+    await signed_in(http, OPERATOR_KEY)
+    acme_id = merchant.merchant_id  # type: ignore[attr-defined]
+    for wanted, shown in [
+        ("coffee", {acme_id}),  # a part of the name, in any case
+        (acme_id, {acme_id}),
+        (quiet.merchant_id, {quiet.merchant_id}),  # type: ignore[attr-defined]
+        ("%", None),  # a plain character: only the merchant whose name has one
+        ("nobody here", set()),
+    ]:
+        page = await http.get("/dashboard/merchants", params={"find": wanted})
+        assert page.status_code == 200
+        rows = set(re.findall(r'<tr id="merchant-([^"]+)">', page.text))
+        if shown is None:
+            assert len(rows) == 1 and "100%_real" in page.text
+        else:
+            assert rows == shown, (wanted, rows)
+        assert ("No merchant matches" in page.text) == (not rows)
+        assert f'value="{wanted}"' in page.text.replace("&#34;", '"')
 
 
 async def test_the_operator_creates_a_merchant_and_manages_its_keys(http: httpx.AsyncClient) -> None:

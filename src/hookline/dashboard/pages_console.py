@@ -20,6 +20,7 @@ from hookline.dashboard.session import Session, current
 from hookline.service import console, merchants
 
 MERCHANTS_PER_PAGE = 50
+MAX_FIND = 200
 OPERATOR_ONLY = "Only the operator can see every merchant."
 SENT_BEFORE = (
     "No merchant was made: this form was sent before (by reloading the page that showed a new merchant's "
@@ -37,13 +38,19 @@ async def _operator(request: Request) -> Session:
 async def _list(request: Request, status: int = 200, **values: Any) -> Response:
     ctx = web.context(request)
     cursor = request.query_params.get("after") or None
-    rows = await merchants.page(ctx, MERCHANTS_PER_PAGE, cursor)
-    after = rows[-1].id if len(rows) == MERCHANTS_PER_PAGE else None
+    wanted = request.query_params.get("find", "").strip()[:MAX_FIND]
+    if wanted:  # a search: the first page of what matches, no paging
+        rows, after = await merchants.matching(ctx, wanted, MERCHANTS_PER_PAGE), None
+    else:
+        rows = await merchants.page(ctx, MERCHANTS_PER_PAGE, cursor)
+        after = rows[-1].id if len(rows) == MERCHANTS_PER_PAGE else None
     health = await console.health(ctx, [r.id for r in rows])
     values.setdefault("errors", {})
     values.setdefault("name", "")
     values.setdefault("problem", None)
-    values["newest"] = rows[0].id if rows and cursor is None else await _newest(request)
+    values["newest"] = rows[0].id if rows and not (cursor or wanted) else await _newest(request)
+    values["find"] = wanted
+    values["most"] = MERCHANTS_PER_PAGE
     since = int(ctx.clock() - console.HEALTH_WINDOW_S)  # the failed counters link to these deliveries
     return web.page(
         request, "merchants.html", status, merchants=rows, health=health, after=after, since=since, **values

@@ -127,6 +127,11 @@ async def page(ctx: Context, limit: int, cursor: str | None) -> list[Merchant]:
     return await merchants.page(ctx.db, limit, cursor)
 
 
+async def matching(ctx: Context, wanted: str, limit: int) -> list[Merchant]:
+    """The merchants an operator's search finds: by id, platform id, or a part of the name."""
+    return await merchants.matching(ctx.db, wanted, limit)
+
+
 async def add_key(ctx: Context, merchant_id: str) -> tuple[ApiKey, str]:
     await merchants.get(ctx.db, merchant_id)
     key, row = _key_row(ctx, merchant_id)

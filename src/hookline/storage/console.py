@@ -14,11 +14,13 @@ from hookline.storage.tables import deliveries, events, merchants, routes
 
 @dataclass(slots=True)
 class Health:
-    """A merchant at a glance: its live routes, how many of them are halted, its recent failed deliveries."""
+    """A merchant at a glance: its live routes, how many of them are halted, how many are active but failing
+    (their last attempts failed), its recent failed deliveries."""
 
     routes: int = 0
     halted: int = 0
     failing: int = 0
+    retrying: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,10 @@ async def health(db: Database, merchant_ids: list[str], since: float) -> dict[st
     if not merchant_ids:
         return found
     halted = func.sum(case((routes.c.state == RouteState.HALTED.value, 1), else_=0))
+    active_failing = (routes.c.state == RouteState.ACTIVE.value) & (routes.c.failure_streak > 0)
+    retrying = func.sum(case((active_failing, 1), else_=0))
     route_query = (
-        select(routes.c.merchant_id, func.count(), halted)
+        select(routes.c.merchant_id, func.count(), halted, retrying)
         .where(routes.c.merchant_id.in_(merchant_ids), routes.c.deleted.is_(None))
         .group_by(routes.c.merchant_id)
     )
@@ -72,9 +76,10 @@ async def health(db: Database, merchant_ids: list[str], since: float) -> dict[st
         .group_by(deliveries.c.merchant_id)
     )
     async with db.read() as conn:
-        for merchant_id, count, stopped in (await conn.execute(route_query)).all():
+        for merchant_id, count, stopped, failing_routes in (await conn.execute(route_query)).all():
             found[merchant_id].routes = count
             found[merchant_id].halted = int(stopped or 0)
+            found[merchant_id].retrying = int(failing_routes or 0)
         for merchant_id, count in (await conn.execute(failing_query)).all():
             found[merchant_id].failing = count
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from hookline.core.errors import Conflict, NotFound
 from hookline.core.models import ApiKey, Merchant
@@ -52,6 +52,26 @@ async def page(db: Database, limit: int, before: str | None) -> list[Merchant]:
     query = select(merchants).order_by(merchants.c.id.desc()).limit(limit)
     if before:
         query = query.where(merchants.c.id < before)
+    async with db.read() as conn:
+        return [Merchant.from_row(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def matching(db: Database, wanted: str, limit: int) -> list[Merchant]:
+    """Newest first: the merchants whose id or platform id is ``wanted``, or whose name contains it (in any
+    case; ``%`` and ``_`` are plain characters)."""
+    m = merchants.c
+    query = (
+        select(merchants)
+        .where(
+            or_(
+                m.id == wanted,
+                m.public_id == wanted,
+                func.lower(m.name).contains(wanted.lower(), autoescape=True),
+            )
+        )
+        .order_by(m.id.desc())
+        .limit(limit)
+    )
     async with db.read() as conn:
         return [Merchant.from_row(r) for r in (await conn.execute(query)).mappings()]
 
