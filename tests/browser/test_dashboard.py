@@ -228,9 +228,9 @@ async def halt_and_resume(page: Any, client: Api, receiver: Receiver, route: dic
 
 
 async def regenerate_key(page: Any, client: Api, route: dict[str, Any], old_key: str) -> None:
-    await page.click("a:has-text('Regenerate key')")
+    await page.click("a:has-text('Rotate signing key')")
     await page.click("button:has-text('Confirm')")
-    await page.wait_for_selector("text=New verification key created")
+    await page.wait_for_selector("text=New signing key created")
     # Asked for from the webhook's page, the new key is shown there, revealed.
     shown = await page.locator("#secret-signing_key").input_value()
     keys = await client.ok("GET", f"/v1/targets/{route['target_id']}/signing-key", 200, client.merchant_key)

@@ -122,7 +122,15 @@ async def test_every_item_of_the_last_rows_menu_can_be_clicked(
     await expect(menu).to_be_visible()
     items = menu.locator("li > a, li button")
     labels = [t.strip() for t in await items.all_inner_texts()]
-    assert labels == ["Edit", "Details", "Regenerate key", "Send test events", "Halt", "Disable", "Delete"]
+    assert labels == [
+        "Edit",
+        "Details",
+        "Rotate signing key",
+        "Send test events",
+        "Halt",
+        "Disable",
+        "Delete",
+    ]
     for n in range(await items.count()):
         assert await items.nth(n).evaluate(HIT), f"{labels[n]} is covered or outside the window"
     # Escape closes it; so does a click elsewhere; one menu at a time.
@@ -157,11 +165,11 @@ async def test_a_new_url_keeps_the_signing_key(
     await page.goto(f"{url}/dashboard/routes/{route['id']}/edit")
     field = page.locator("#f-target-url")
     await expect(field).to_have_value(receiver.url + "/old")
-    await expect(page.locator("#target-url-hint")).to_contain_text("keeps its verification key")
+    await expect(page.locator("#target-url-hint")).to_contain_text("keeps its signing key")
     await field.fill(receiver.url + "/new")
     await page.click("form#route-form .actions-row button[type=submit]")
     notice = page.locator("p.notice")
-    await expect(notice).to_contain_text("now sends to the new URL and keeps its verification key")
+    await expect(notice).to_contain_text("now sends to the new URL and keeps its signing key")
     targets = (await client.ok("GET", "/v1/targets", 200, client.merchant_key))["data"]
     assert [(t["id"], t["url"]) for t in targets] == [(route["target_id"], receiver.url + "/new")]
     assert (await client.ok("GET", keys_path, 200, client.merchant_key))["signing_key"] == key

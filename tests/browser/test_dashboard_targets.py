@@ -90,7 +90,7 @@ async def test_a_merchant_manages_a_target(
     assert await client.ok("GET", key_path, 200, client.merchant_key) == before
     await shots.take(page, f"target-{size[0]}")
 
-    await page.get_by_role("link", name="Rotate key").click()
+    await page.get_by_role("link", name="Rotate signing key").click()
     await expect(page.get_by_role("heading", name="Create a new signing key?")).to_be_visible()
     await page.get_by_role("button", name="Create a new key").click()
     await expect(page.get_by_role("status")).to_contain_text("New signing key created")

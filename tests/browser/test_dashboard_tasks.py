@@ -2,7 +2,7 @@
 the user sees (and what the receiver, the API or the mailbox then has).
 
 - Create a webhook, then from the LAST row's Actions menu use every item: Edit, Details, Send test events
-  (they arrive), Halt and Resume, Regenerate key (both keys shown on the details page), Disable.
+  (they arrive), Halt and Resume, Rotate signing key (both keys shown on the details page), Disable.
 - Find a failed delivery by the customer's e-mail on the Deliveries page and resend it.
 - Be told by e-mail when a webhook halts itself: the address is set on the Notifications page, the mail
   reaches a real local SMTP server (aiosmtpd), and the list shows the webhook halted.
@@ -108,12 +108,12 @@ async def test_create_then_every_action_of_the_last_rows_menu(
     await last_rows_menu(page, url, "Resume")
     await expect(page.locator("table.routes tbody tr").last.locator(".badge")).to_contain_text("active")
 
-    # Regenerate key: asked first; then the details page shows the new key and the previous one, and until
+    # Rotate signing key: asked first; then the details page shows the new key and the previous one, and until
     # when the previous one also signs.
-    await last_rows_menu(page, url, "Regenerate key")
-    await expect(page.locator("main")).to_contain_text("Create a new verification key?")
+    await last_rows_menu(page, url, "Rotate signing key")
+    await expect(page.locator("main")).to_contain_text("Create a new signing key?")
     await page.get_by_role("button", name="Confirm").click()
-    await expect(page.locator("p.notice")).to_contain_text("New verification key created")
+    await expect(page.locator("p.notice")).to_contain_text("New signing key created")
     keys = await client.ok("GET", keys_path, 200, client.merchant_key)
     assert keys["expiring_signing_key"] == old_key != keys["signing_key"]
     await page.goto(f"{url}/dashboard/routes/{route_id}")

@@ -15,7 +15,7 @@ async def test_a_new_url_keeps_the_target_and_its_key(http: httpx.AsyncClient, m
     token = await signed_in(http, merchant.key)
     edit = await http.get(f"/dashboard/routes/{route['id']}/edit")
     assert 'name="target_url"' in edit.text and 'value="http://127.0.0.1:9/old"' in edit.text
-    assert "keeps its verification key" in edit.text
+    assert "keeps its signing key" in edit.text
     new_url = "http://127.0.0.1:9/new"
     saved = await http.post(
         f"/dashboard/routes/{route['id']}/edit", data=edit_form(token, route, target_url=new_url)
@@ -27,7 +27,7 @@ async def test_a_new_url_keeps_the_target_and_its_key(http: httpx.AsyncClient, m
     assert after["signing_key"] == keys["signing_key"] and after["expiring_signing_key"] is None
     assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["target_id"] == route["target_id"]
     shown = await http.get(saved.headers["location"])
-    assert "now sends to the new URL and keeps its verification key" in shown.text
+    assert "now sends to the new URL and keeps its signing key" in shown.text
     assert "other webhooks that use this target" not in shown.text
 
 

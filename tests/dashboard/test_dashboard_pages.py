@@ -255,7 +255,7 @@ async def test_halt_resume_and_regenerate_key(http: httpx.AsyncClient, merchant:
     assert again.headers["location"].endswith("#verify") and "reveal=1" in again.headers["location"]
     newest = await merchant.ok("GET", f"/v1/targets/{route['target_id']}/signing-key")
     shown = await http.get(again.headers["location"].partition("#")[0])
-    assert newest["signing_key"] in shown.text and "New verification key created" in shown.text
+    assert newest["signing_key"] in shown.text and "New signing key created" in shown.text
     await http.post(base + "/do/disable", data={"csrf": token})
     assert (await merchant.ok("GET", f"/v1/routes/{route['id']}"))["state"] == "disabled"
     await http.post(base + "/do/delete", data={"csrf": token})

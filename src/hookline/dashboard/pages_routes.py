@@ -52,7 +52,7 @@ async def route_list(request: Request) -> Response:
 
 
 async def route_key(request: Request) -> Response:
-    """The verification key of a webhook's target and its Standard Webhooks secret, for the Reveal buttons
+    """The signing key of a webhook's target and its Standard Webhooks secret, for the Reveal buttons
     of the list and the details page (never cached)."""
     _, merchant_id = await acting(request)
     ctx = web.context(request)
@@ -292,7 +292,7 @@ ACTIONS = {
 CONFIRM = {
     "disable": "Disable this webhook? Its pending and held deliveries are canceled and no new ones are made.",
     "delete": "Delete this webhook? Its pending and held deliveries are canceled. This cannot be undone.",
-    "regenerate-key": "Create a new verification key? The current key keeps signing alongside the new one "
+    "regenerate-key": "Create a new signing key? The current key keeps signing alongside the new one "
     "for 24 hours, so you can update your receiver without losing deliveries. Every webhook that uses "
     "this target gets the new key.",
 }

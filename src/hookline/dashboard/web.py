@@ -33,23 +33,23 @@ HERE = Path(__file__).parent
 
 # Messages shown after a redirect, by key: the query string never carries text to display.
 NOTICES = {
-    "created": "Webhook created. Copy its verification key below and configure your receiver to check it.",
+    "created": "Webhook created. Copy its signing key below and configure your receiver to check it.",
     "saved": "Webhook saved. The change applies to events accepted from now on.",
-    "url_changed": "Webhook saved. Its target now sends to the new URL and keeps its verification key, "
+    "url_changed": "Webhook saved. Its target now sends to the new URL and keeps its signing key, "
     "so your receiver's signature check needs no change.",
     "url_changed_shared": "Webhook saved. Its target now sends to the new URL and keeps its verification "
     "key, so your receiver's signature check needs no change. The other webhooks that use this target send "
     "there too.",
     "destination_changed": "Webhook saved. Its target now publishes to the new broker destination and keeps "
-    "its verification key.",
+    "its signing key.",
     "destination_changed_shared": "Webhook saved. Its target now publishes to the new broker destination "
-    "and keeps its verification key. The other webhooks that use this target publish there too.",
+    "and keeps its signing key. The other webhooks that use this target publish there too.",
     "halted": "Webhook halted: new deliveries are held, none are lost.",
     "resumed": "Webhook active again: held deliveries are being sent, oldest first.",
     "enabled": "Webhook enabled.",
     "disabled": "Webhook disabled: its pending deliveries were canceled.",
     "deleted": "Webhook deleted.",
-    "rotated": "New verification key created. The previous key keeps signing for 24 hours.",
+    "rotated": "New signing key created. The previous key keeps signing for 24 hours.",
     "tested": "Test events sent. They appear in the deliveries below in a moment.",
     "resent": "Delivery queued to be sent again.",
     "signed_out": "You are signed out.",

@@ -82,7 +82,7 @@
     window.addEventListener("scroll", follow, { capture: true, passive: true });
   });
 
-  // Verification keys: revealed in place on request, then copyable.
+  // Signing keys: revealed in place on request, then copyable.
   each("a[data-reveal]", function (link) {
     link.addEventListener("click", function (event) {
       event.preventDefault();
