@@ -293,3 +293,18 @@ async def test_choosing_another_target_hides_the_current_one_s_url(
     await page.select_option("#f-target", first["target_id"])
     await expect(current).to_be_visible()
     await expect(current).to_have_value(receiver.url + "/r0")  # what was typed is not kept as a change
+
+
+async def test_a_refused_form_puts_the_keyboard_on_its_error_summary(
+    page: Any, hookline: tuple[str, Api], receiver: Receiver
+) -> None:
+    url, client = hookline
+    [route] = await make_routes(client, receiver.url, 1)
+    await page.goto(f"{url}/dashboard/routes/{route['id']}/edit")
+    await page.fill("#f-name", "")
+    await page.locator("#route-form button[type=submit]").first.click()
+    summary = page.locator(".error-summary")
+    await expect(summary).to_contain_text("The webhook was not saved")
+    await expect(summary).to_be_focused()
+    await page.keyboard.press("Tab")  # the next stop is the summary's first link, to the field
+    await expect(page.locator(".error-summary a").first).to_be_focused()

@@ -6,6 +6,14 @@
     Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
   }
 
+  // A form sent back with errors: keyboard and screen-reader users start at the summary, whose links lead to
+  // the fields (it is announced as an alert too; focus makes the next Tab reach its first link).
+  each(".error-summary", function (summary, index) {
+    if (index > 0) return;
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  });
+
   // Editing a webhook: choosing another target hides the fields that change the current one (put back as
   // they were, so nothing of them is sent as a change) and says what saving will do.
   each("#f-target", function (select) {
