@@ -302,7 +302,7 @@ async def test_a_refused_form_puts_the_keyboard_on_its_error_summary(
     [route] = await make_routes(client, receiver.url, 1)
     await page.goto(f"{url}/dashboard/routes/{route['id']}/edit")
     await page.fill("#f-name", "")
-    await page.locator("#route-form button[type=submit]").first.click()
+    await page.locator("#route-form button.primary[type=submit]").click()
     summary = page.locator(".error-summary")
     await expect(summary).to_contain_text("The webhook was not saved")
     await expect(summary).to_be_focused()
