@@ -123,7 +123,7 @@ async def test_the_operator_console(
     await shots.take(page, f"merchants-{size[0]}")
 
     await page.fill("#s-q", "evt_console_1")
-    await page.get_by_role("button", name="Find").click()
+    await page.get_by_role("button", name="Find the delivery").click()
     found = page.get_by_role("row").filter(has_text=delivery)
     await expect(found).to_contain_text("Acme Coffee")
     await shots.take(page, f"merchant-search-{size[0]}")
