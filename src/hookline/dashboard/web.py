@@ -37,8 +37,8 @@ NOTICES = {
     "saved": "Webhook saved. The change applies to events accepted from now on.",
     "url_changed": "Webhook saved. Its target now sends to the new URL and keeps its signing key, "
     "so your receiver's signature check needs no change.",
-    "url_changed_shared": "Webhook saved. Its target now sends to the new URL and keeps its verification "
-    "key, so your receiver's signature check needs no change. The other webhooks that use this target send "
+    "url_changed_shared": "Webhook saved. Its target now sends to the new URL and keeps its signing key, "
+    "so your receiver's signature check needs no change. The other webhooks that use this target send "
     "there too.",
     "destination_changed": "Webhook saved. Its target now publishes to the new broker destination and keeps "
     "its signing key.",
