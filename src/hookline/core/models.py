@@ -109,21 +109,7 @@ class Target:
 
     @classmethod
     def from_row(cls, row: RowMap) -> Self:
-        return cls(
-            row["id"],
-            row["merchant_id"],
-            row["url"],
-            row["destination"],
-            row["enabled"],
-            row["signing_key"],
-            row["expiring_signing_key"],
-            row["signing_key_expiry"],
-            row["ed25519_private_key"],
-            row["expiring_ed25519_private_key"],
-            row["auth"],
-            row["created"],
-            row["updated"],
-        )
+        return from_columns(cls, row)
 
     def in_rotation(self, now: float) -> bool:
         """Whether the expiring keys still sign (the rotation window lasts)."""
