@@ -271,6 +271,16 @@ def _unpark_statement() -> Any:
 _PARK = _park_statement()
 _UNPARK = _unpark_statement()
 _RELEASE = _release_statement()
+_LOCK_KEYS = (  # the numbering rows of (route, key) pairs, locked in sorted order (``release_next``)
+    select(ordering_sequences.c.last)
+    .where(
+        tuple_(ordering_sequences.c.route_id, ordering_sequences.c.ordering_key).in_(
+            bindparam("keys", expanding=True)
+        )
+    )
+    .order_by(ordering_sequences.c.route_id, ordering_sequences.c.ordering_key)
+    .with_for_update()
+)
 
 
 async def forget(conn: Conn, route_id: str) -> None:
@@ -306,11 +316,5 @@ async def release_next(conn: Conn, ended: Sequence[Row]) -> None:
     """
     if conn.dialect.name == "postgresql":
         keys = sorted({(row["n_route"], row["n_key"]) for row in ended})
-        s = ordering_sequences.c
-        await conn.execute(
-            select(s.last)
-            .where(tuple_(s.route_id, s.ordering_key).in_(keys))
-            .order_by(s.route_id, s.ordering_key)
-            .with_for_update()
-        )
+        await conn.execute(_LOCK_KEYS, {"keys": keys})
     await execute_many(conn, _RELEASE, ended)
